@@ -1,0 +1,60 @@
+/* engine.c — see engine.h. */
+#define G_LOG_DOMAIN "hd-media"
+
+#include "codecs/engine.h"
+
+#include <gst/gst.h>
+
+GST_DEBUG_CATEGORY_STATIC (hd_engine_debug);
+#define GST_CAT_DEFAULT hd_engine_debug
+
+static const char *const required[] = {
+  "webrtcbin", "nicesrc", "nicesink", "dtlsdec", "dtlsenc", "srtpenc", "srtpdec",
+  "rtpvp8pay", "rtpvp8depay", "vp8enc", "vp8dec", "rtpopuspay", "rtpopusdepay", "opusenc",
+  "opusdec", "compositor", "audiomixer", "videoconvert", "audioconvert", "audioresample",
+  "textoverlay", "clockoverlay", "splitmuxsink", "webmmux", NULL,
+};
+
+const char *const *
+hd_engine_required_elements (void)
+{
+  return required;
+}
+
+gboolean
+hd_engine_init (HdEngineReport *report, GError **error)
+{
+  report->missing = NULL;
+  report->dtls_warmup_ms = -1;
+  if (!gst_init_check (NULL, NULL, error))
+    return FALSE;
+  GST_DEBUG_CATEGORY_INIT (hd_engine_debug, "hd-engine", 0, "hearingd media engine");
+
+  GPtrArray *missing = g_ptr_array_new ();
+  for (const char *const *f = required; *f; f++) {
+    GstElementFactory *fac = gst_element_factory_find (*f);
+    if (!fac)
+      g_ptr_array_add (missing, g_strdup (*f));
+    else
+      gst_object_unref (fac);
+  }
+  g_ptr_array_add (missing, NULL);
+  report->missing = (char **) g_ptr_array_free (missing, FALSE);
+
+  /* DTLS warm-up: dtlsdec generates the process's certificate on creation. */
+  gint64 t0 = g_get_monotonic_time ();
+  GstElement *dec = gst_element_factory_make ("dtlsdec", NULL);
+  if (dec) {
+    report->dtls_warmup_ms = (g_get_monotonic_time () - t0) / 1000.0;
+    gst_object_unref (dec);
+    GST_INFO ("DTLS warmed up in %.1f ms", report->dtls_warmup_ms);
+  }
+  return TRUE;
+}
+
+void
+hd_engine_report_clear (HdEngineReport *report)
+{
+  g_strfreev (report->missing);
+  report->missing = NULL;
+}

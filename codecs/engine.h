@@ -1,0 +1,22 @@
+/* engine.h — the media engine: GStreamer initialisation, the check that every plugin the
+ * media path needs is present, and the DTLS warm-up (the first DTLS set-up in a process costs
+ * 110–550 ms; paying it at start-up keeps it off the first join). Main thread. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char **missing;          /* element factories not found (NULL-terminated; owned) */
+  double dtls_warmup_ms;   /* time the warm-up took; < 0 if dtlsdec is missing */
+} HdEngineReport;
+
+/* Initialise GStreamer (argc/argv may be NULL) and check plugins. Returns FALSE only if
+ * GStreamer itself cannot start. */
+gboolean hd_engine_init (HdEngineReport *report, GError **error);
+void hd_engine_report_clear (HdEngineReport *report);
+/* The element factories the media path needs. Static. */
+const char *const *hd_engine_required_elements (void);
+
+G_END_DECLS

@@ -1,0 +1,375 @@
+/* api.c — REST routes. Every route names the roles it admits; the bearer token is verified with
+ * the route's hearing as the expected hid. Bodies are unpacked with JSON_STRICT. */
+#define G_LOG_DOMAIN "hd-api"
+
+#include "daemon/api.h"
+#include "daemon/audit.h"
+#include "daemon/util.h"
+
+#include <string.h>
+
+typedef struct {
+  int status;
+  json_t *body;
+} Reply;
+
+static Reply
+reply (int status, json_t *body)
+{
+  return (Reply){ status, body };
+}
+
+static Reply
+err (int status, const char *code, const char *reason)
+{
+  return reply (status, json_pack ("{s:s, s:s}", "error", code, "reason", reason));
+}
+
+static Reply
+core_err (GError *e)
+{
+  int status = e->code == HD_CORE_ERROR_INVALID              ? 400
+               : e->code == HD_CORE_ERROR_NOT_FOUND          ? 404
+               : e->code == HD_CORE_ERROR_ILLEGAL_TRANSITION ? 409
+               : e->code == HD_CORE_ERROR_CLOSED             ? 409
+                                                             : 500;
+  return err (status, hd_core_error_code (e->code), e->message);
+}
+
+typedef struct {
+  HdClaims claims;
+  char actor[96];
+} Caller;
+
+/* Authenticate: a bearer token valid for `hid` (NULL: any) whose role is in `roles` (bitmask of
+ * 1 << HdRole). On refusal fills *out and returns FALSE. */
+static gboolean
+authenticate (HdApi *api, const HdHttpRequest *req, const char *hid, guint roles, Caller *who,
+              Reply *out)
+{
+  HdCore *core = api->core;
+  memset (who, 0, sizeof *who);
+  who->claims.role = HD_ROLE_INVALID;
+  const char *a = req->authorization;
+  if (!a || g_ascii_strncasecmp (a, "Bearer ", 7) != 0 || !a[7]) {
+    *out = err (401, "unauthorized", "send Authorization: Bearer <token>");
+    hd_core_audit (core, "anonymous", "api.refuse", hid,
+                   json_pack ("{s:s, s:s, s:s, s:s}", "code", "unauthorized", "method",
+                              req->method, "path", req->path, "peer", req->peer ? req->peer : ""));
+    return FALSE;
+  }
+  g_autoptr (GError) e = NULL;
+  if (!hd_token_verify (hd_core_signer (core), a + 7, hd_core_config (core)->issuer, hid,
+                        hd_time_now (), hd_core_is_revoked, hd_core_store (core), &who->claims,
+                        &e)) {
+    const char *code = hd_auth_error_code (e->code);
+    *out = err (e->code == HD_AUTH_ERROR_WRONG_HEARING ? 403 : 401, code, e->message);
+    hd_core_audit (core, "anonymous", "api.refuse", hid,
+                   json_pack ("{s:s, s:s, s:s, s:s}", "code", code, "method", req->method, "path",
+                              req->path, "peer", req->peer ? req->peer : ""));
+    return FALSE;
+  }
+  g_snprintf (who->actor, sizeof who->actor, "%s:%s", hd_role_name (who->claims.role),
+              who->claims.sub);
+  if (!(roles & (1u << who->claims.role))) {
+    g_autofree char *why =
+        g_strdup_printf ("role %s may not %s %s", hd_role_name (who->claims.role), req->method,
+                         req->path);
+    *out = err (403, "forbidden", why);
+    hd_core_audit (core, who->actor, "api.refuse", hid,
+                   json_pack ("{s:s, s:s, s:s}", "code", "forbidden", "method", req->method,
+                              "path", req->path));
+    hd_claims_clear (&who->claims);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+#define ROLE(r) (1u << HD_ROLE_##r)
+#define ALL_HEARING_ROLES (0x1ffu)
+
+static json_t *
+parse_body (const HdHttpRequest *req, Reply *out)
+{
+  json_error_t je;
+  if (!req->body) {
+    *out = err (400, "bad_json", "a JSON object body is required");
+    return NULL;
+  }
+  json_t *j = json_loadb (req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+  if (!j || !json_is_object (j)) {
+    g_autofree char *why = g_strdup_printf ("body is not a JSON object: %s", j ? "" : je.text);
+    json_decref (j);
+    *out = err (400, "bad_json", why);
+    return NULL;
+  }
+  return j;
+}
+
+static Reply
+bad_fields (json_error_t *je)
+{
+  g_autofree char *why = g_strdup_printf ("body: %s", je->text);
+  return err (400, "bad_field", why);
+}
+
+static Reply
+hearings_create (HdApi *api, const HdHttpRequest *req)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR), &who, &r))
+    return r;
+  g_autoptr (GError) e = NULL;
+  g_autoptr (HdHearingRow) row = NULL;
+  json_t *j = parse_body (req, &r);
+  const char *cn = NULL, *title = NULL, *court = NULL, *start = NULL, *vis = NULL;
+  json_error_t je;
+  if (!j)
+    goto out;
+  if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?s}", "case_number", &cn,
+                      "title", &title, "court", &court, "scheduled_start", &start, "visibility",
+                      &vis) != 0) {
+    r = bad_fields (&je);
+    goto out;
+  }
+  row = hd_core_hearing_create (api->core, cn, title, court, start, vis, who.actor, &e);
+  r = row ? reply (201, hd_hearing_to_json (row)) : core_err (e);
+out:
+  json_decref (j);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+static Reply
+hearings_list (HdApi *api, const HdHttpRequest *req)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR) | ROLE (ARCHIVIST), &who, &r))
+    return r;
+  hd_claims_clear (&who.claims);
+  const char *state = g_hash_table_lookup (req->query, "state");
+  const char *cn = g_hash_table_lookup (req->query, "case_number");
+  if (state && !hd_hearing_state_valid (state))
+    return err (400, "invalid_field", "state must be scheduled, open, in_session, recess or closed");
+  g_autoptr (GError) e = NULL;
+  g_autoptr (GPtrArray) rows = hd_store_hearing_list (hd_core_store (api->core), state, cn, &e);
+  if (!rows)
+    return err (500, "internal_error", e->message);
+  json_t *list = json_array ();
+  for (guint i = 0; i < rows->len; i++)
+    json_array_append_new (list, hd_hearing_to_json (rows->pdata[i]));
+  return reply (200, json_pack ("{s:o}", "hearings", list));
+}
+
+static HdHearingRow *
+load_hearing (HdApi *api, const char *id, Reply *r)
+{
+  g_autoptr (GError) e = NULL;
+  HdHearingRow *row = hd_store_hearing_get (hd_core_store (api->core), id, &e);
+  if (!row)
+    *r = g_error_matches (e, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND)
+             ? err (404, "hearing_not_found", "no such hearing")
+             : err (500, "internal_error", e->message);
+  return row;
+}
+
+static Reply
+hearing_show (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, id, ALL_HEARING_ROLES, &who, &r))
+    return r;
+  hd_claims_clear (&who.claims);
+  g_autoptr (HdHearingRow) row = load_hearing (api, id, &r);
+  if (!row)
+    return r;
+  json_t *j = hd_hearing_to_json (row);
+  json_object_set_new (j, "participants_connected",
+                       json_integer (hd_core_participant_count (api->core, id)));
+  return reply (200, j);
+}
+
+static Reply
+hearing_patch (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, id, ROLE (OPERATOR) | ROLE (JUDGE), &who, &r))
+    return r;
+  g_autoptr (HdHearingRow) row = NULL;
+  g_autoptr (GError) e = NULL;
+  json_t *j = parse_body (req, &r);
+  const char *cn = NULL, *title = NULL, *court = NULL, *start = NULL, *vis = NULL, *state = NULL;
+  json_error_t je;
+  if (!j)
+    goto out;
+  if (json_unpack_ex (j, &je, JSON_STRICT, "{s?s, s?s, s?s, s?s, s?s, s?s}", "case_number", &cn,
+                      "title", &title, "court", &court, "scheduled_start", &start, "visibility",
+                      &vis, "state", &state) != 0) {
+    r = bad_fields (&je);
+    goto out;
+  }
+  if (who.claims.role == HD_ROLE_JUDGE && (cn || title || court || start || vis)) {
+    r = err (403, "forbidden", "a judge may change only the hearing's state");
+    goto out;
+  }
+  row = load_hearing (api, id, &r);
+  if (!row)
+    goto out;
+  if (hd_core_hearing_update (api->core, row, cn, title, court, start, vis, state, who.actor, &e))
+    r = reply (200, hd_hearing_to_json (row));
+  else
+    r = core_err (e);
+out:
+  json_decref (j);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+static Reply
+token_issue (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR), &who, &r))
+    return r;
+  g_autoptr (HdHearingRow) row = NULL;
+  g_autoptr (GError) e = NULL;
+  json_t *j = parse_body (req, &r);
+  const char *role = NULL, *name = NULL, *pid = NULL;
+  json_int_t ttl = 0;
+  json_error_t je;
+  if (!j)
+    goto out;
+  if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s?I, s?s}", "role", &role, "name", &name,
+                      "ttl_seconds", &ttl, "participant_id", &pid) != 0) {
+    r = bad_fields (&je);
+    goto out;
+  }
+  HdRole rl = hd_role_parse (role);
+  if (rl == HD_ROLE_INVALID) {
+    r = err (400, "unknown_role",
+             "role must be judge, clerk, party, counsel, witness, interpreter, observer, "
+             "operator or archivist");
+    goto out;
+  }
+  row = load_hearing (api, id, &r);
+  if (!row)
+    goto out;
+  json_t *t = hd_core_token_issue (api->core, row, rl, name, pid, ttl, who.actor, &e);
+  r = t ? reply (201, t) : core_err (e);
+out:
+  json_decref (j);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+static Reply
+token_revoke (HdApi *api, const HdHttpRequest *req, const char *jti)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR), &who, &r))
+    return r;
+  g_autoptr (GError) e = NULL;
+  if (hd_core_token_revoke (api->core, jti, who.actor, &e))
+    r = reply (200, json_pack ("{s:s, s:b}", "jti", jti, "revoked", 1));
+  else
+    r = e->code == HD_CORE_ERROR_NOT_FOUND ? err (404, "token_not_found", e->message)
+                                           : core_err (e);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+static Reply
+audit_verify (HdApi *api, const HdHttpRequest *req)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR) | ROLE (ARCHIVIST), &who, &r))
+    return r;
+  hd_claims_clear (&who.claims);
+  HdAuditVerdict v;
+  g_autoptr (GError) e = NULL;
+  if (!hd_audit_verify (hd_core_store (api->core), &v, &e))
+    return err (500, "internal_error", e->message);
+  json_t *j = json_pack ("{s:b, s:I, s:s}", "ok", v.ok, "rows", (json_int_t) v.rows, "head_hash",
+                         v.head_hash);
+  if (!v.ok) {
+    json_object_set_new (j, "first_bad_seq", json_integer (v.first_bad_seq));
+    json_object_set_new (j, "problem", json_string (v.problem));
+  }
+  return reply (200, j);
+}
+
+static Reply
+route (HdApi *api, const HdHttpRequest *req)
+{
+  const char *m = req->method;
+  if (g_str_equal (req->path, "/healthz")) {
+    if (!g_str_equal (m, "GET"))
+      return err (405, "method_not_allowed", "GET only");
+    return reply (200, json_pack ("{s:s, s:s, s:i, s:i}", "status", "ok", "version", "0.1.0",
+                                  "schema", hd_store_schema_version (hd_core_store (api->core)),
+                                  "sessions", api->sessions ? api->sessions (api->sessions_user)
+                                                            : 0));
+  }
+  if (!g_str_has_prefix (req->path, "/api/v1/"))
+    return err (404, "not_found", "no such route; the API lives under /api/v1/");
+  g_auto (GStrv) seg = g_strsplit (req->path + strlen ("/api/v1/"), "/", 0);
+  guint n = g_strv_length (seg);
+  if (n > 0 && !*seg[n - 1]) /* trailing slash */
+    n--;
+  for (guint i = 1; i < n; i++)
+    if (!hd_id_valid (seg[i]))
+      return err (404, "not_found", "identifiers are 1-64 of A-Z a-z 0-9 _ -");
+  gboolean get = g_str_equal (m, "GET"), post = g_str_equal (m, "POST");
+  if (n == 1 && g_str_equal (seg[0], "hearings")) {
+    if (post)
+      return hearings_create (api, req);
+    if (get)
+      return hearings_list (api, req);
+    return err (405, "method_not_allowed", "GET or POST");
+  }
+  if (n == 2 && g_str_equal (seg[0], "hearings")) {
+    if (get)
+      return hearing_show (api, req, seg[1]);
+    if (g_str_equal (m, "PATCH"))
+      return hearing_patch (api, req, seg[1]);
+    return err (405, "method_not_allowed", "GET or PATCH");
+  }
+  if (n == 3 && g_str_equal (seg[0], "hearings") && g_str_equal (seg[2], "tokens")) {
+    if (post)
+      return token_issue (api, req, seg[1]);
+    return err (405, "method_not_allowed", "POST");
+  }
+  if (n == 2 && g_str_equal (seg[0], "tokens")) {
+    if (g_str_equal (m, "DELETE"))
+      return token_revoke (api, req, seg[1]);
+    return err (405, "method_not_allowed", "DELETE");
+  }
+  if (n == 2 && g_str_equal (seg[0], "audit") && g_str_equal (seg[1], "verify")) {
+    if (get)
+      return audit_verify (api, req);
+    return err (405, "method_not_allowed", "GET");
+  }
+  return err (404, "not_found", "no such route");
+}
+
+int
+hd_api_handle (const HdHttpRequest *req, char **body, gpointer user)
+{
+  Reply r = route (user, req);
+  char *s = json_dumps (r.body, JSON_COMPACT);
+  json_decref (r.body);
+  *body = g_strdup (s);
+  free (s);
+  if (r.status >= 500)
+    g_warning ("%s %s -> %d", req->method, req->path, r.status);
+  else
+    g_debug ("%s %s -> %d", req->method, req->path, r.status);
+  return r.status;
+}

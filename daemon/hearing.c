@@ -1,0 +1,640 @@
+/* hearing.c — the hearing core (see hearing.h). Rooms exist only while someone is connected;
+ * the hearing itself lives in the store. */
+#define G_LOG_DOMAIN "hd-hearing"
+
+#include "daemon/hearing.h"
+#include "daemon/audit.h"
+#include "daemon/util.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (hd-core-error-quark, hd_core_error)
+
+typedef struct Room Room;
+
+typedef struct {
+  gpointer conn;
+  Room *room;
+  char *pid, *name, *jti;
+  HdRole role;
+  gboolean audio_muted, video_muted;
+  char *joined_at;
+} Member;
+
+struct Room {
+  char *hid;
+  GPtrArray *members; /* Member*, join order */
+};
+
+struct HdCore {
+  HdStore *store;
+  HdSigner *signer;
+  const HdConfig *cfg;
+  HdCoreIO io;
+  gpointer io_user;
+  char *base_url;
+  GHashTable *rooms;   /* hid -> Room* */
+  GHashTable *members; /* conn -> Member* */
+};
+
+const char *
+hd_core_error_code (int code)
+{
+  switch (code) {
+  case HD_CORE_ERROR_INVALID: return "invalid_field";
+  case HD_CORE_ERROR_NOT_FOUND: return "hearing_not_found";
+  case HD_CORE_ERROR_ILLEGAL_TRANSITION: return "illegal_transition";
+  case HD_CORE_ERROR_CLOSED: return "hearing_closed";
+  default: return "internal_error";
+  }
+}
+
+static void
+member_free (Member *m)
+{
+  g_free (m->pid);
+  g_free (m->name);
+  g_free (m->jti);
+  g_free (m->joined_at);
+  g_free (m);
+}
+
+static void
+room_free (Room *r)
+{
+  g_free (r->hid);
+  g_ptr_array_unref (r->members);
+  g_free (r);
+}
+
+HdCore *
+hd_core_new (HdStore *store, HdSigner *signer, const HdConfig *cfg, const HdCoreIO *io,
+             gpointer io_user)
+{
+  HdCore *core = g_new0 (HdCore, 1);
+  core->store = store;
+  core->signer = signer;
+  core->cfg = cfg;
+  core->io = *io;
+  core->io_user = io_user;
+  core->base_url = g_strdup ("https://127.0.0.1:8443");
+  core->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) room_free);
+  core->members = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) member_free);
+  return core;
+}
+
+void
+hd_core_free (HdCore *core)
+{
+  if (!core)
+    return;
+  g_hash_table_unref (core->members);
+  g_hash_table_unref (core->rooms);
+  g_free (core->base_url);
+  g_free (core);
+}
+
+void
+hd_core_set_base_url (HdCore *core, const char *base_url)
+{
+  g_free (core->base_url);
+  core->base_url = g_strdup (base_url);
+}
+
+const char *
+hd_core_base_url (HdCore *core)
+{
+  return core->base_url;
+}
+
+HdStore *
+hd_core_store (HdCore *core)
+{
+  return core->store;
+}
+
+HdSigner *
+hd_core_signer (HdCore *core)
+{
+  return core->signer;
+}
+
+const HdConfig *
+hd_core_config (HdCore *core)
+{
+  return core->cfg;
+}
+
+void
+hd_core_audit (HdCore *core, const char *actor, const char *action, const char *hid,
+               json_t *detail)
+{
+  char *d = detail ? json_dumps (detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref (detail);
+  g_autoptr (GError) e = NULL;
+  if (!hd_audit_append (core->store, actor, action, hid, d, &e))
+    g_critical ("audit of %s by %s failed: %s", action, actor, e->message);
+  free (d);
+}
+
+/* ---------------------------------------------------------------- states */
+
+static const char *states[] = { "scheduled", "open", "in_session", "recess", "closed" };
+
+gboolean
+hd_hearing_state_valid (const char *state)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (states); i++)
+    if (g_strcmp0 (state, states[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+hd_hearing_transition_legal (const char *from, const char *to)
+{
+  static const char *legal[][2] = {
+    { "scheduled", "open" },   { "open", "in_session" },  { "in_session", "recess" },
+    { "recess", "in_session" }, { "open", "closed" },     { "in_session", "closed" },
+    { "recess", "closed" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (legal); i++)
+    if (!g_strcmp0 (from, legal[i][0]) && !g_strcmp0 (to, legal[i][1]))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+hd_hearing_visibility_valid (const char *v)
+{
+  return !g_strcmp0 (v, "public") || !g_strcmp0 (v, "closed") || !g_strcmp0 (v, "sealed");
+}
+
+json_t *
+hd_hearing_to_json (const HdHearingRow *r)
+{
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", r->id, "case_number",
+                    r->case_number, "title", r->title, "court", r->court, "scheduled_start",
+                    r->scheduled_start, "visibility", r->visibility, "state", r->state,
+                    "created_at", r->created_at, "updated_at", r->updated_at);
+}
+
+static gboolean
+text_ok (const char *field, const char *v, gsize max, GError **error)
+{
+  if (!v)
+    return TRUE;
+  gboolean blank = TRUE;
+  for (const char *p = v; *p && blank; p++)
+    blank = g_ascii_isspace (*p);
+  if (!g_utf8_validate (v, -1, NULL) || blank ||
+      g_utf8_strlen (v, -1) > (glong) max) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "%s must be non-blank text of at most %zu characters", field, max);
+    return FALSE;
+  }
+  for (const char *p = v; *p; p++)
+    if ((guchar) *p < 0x20) {
+      g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                   "%s must not contain control characters", field);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+fields_ok (const char *case_number, const char *title, const char *court, const char *start,
+           const char *visibility, GError **error)
+{
+  gint64 t;
+  if (!text_ok ("case_number", case_number, 64, error) || !text_ok ("title", title, 200, error) ||
+      !text_ok ("court", court, 200, error))
+    return FALSE;
+  if (start && !hd_time_parse (start, &t)) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "scheduled_start must be an RFC 3339 time with a zone, e.g. "
+                 "2026-12-01T09:30:00+08:00");
+    return FALSE;
+  }
+  if (visibility && !hd_hearing_visibility_valid (visibility)) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "visibility must be public, closed or sealed");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+store_failed (GError **error, GError *e)
+{
+  g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_STORE, "store: %s", e->message);
+  g_error_free (e);
+  return FALSE;
+}
+
+HdHearingRow *
+hd_core_hearing_create (HdCore *core, const char *case_number, const char *title,
+                        const char *court, const char *scheduled_start, const char *visibility,
+                        const char *actor, GError **error)
+{
+  if (!case_number || !title || !court || !scheduled_start) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "case_number, title, court and scheduled_start are required");
+    return NULL;
+  }
+  if (!visibility)
+    visibility = "public";
+  if (!fields_ok (case_number, title, court, scheduled_start, visibility, error))
+    return NULL;
+  HdHearingRow *r = g_new0 (HdHearingRow, 1);
+  r->id = hd_random_id ("h-", 6);
+  r->case_number = g_strdup (case_number);
+  r->title = g_strdup (title);
+  r->court = g_strdup (court);
+  r->scheduled_start = g_strdup (scheduled_start);
+  r->visibility = g_strdup (visibility);
+  r->state = g_strdup ("scheduled");
+  r->created_at = hd_time_iso (g_get_real_time ());
+  r->updated_at = g_strdup (r->created_at);
+  GError *e = NULL;
+  if (!hd_store_hearing_add (core->store, r, &e)) {
+    hd_hearing_row_free (r);
+    store_failed (error, e);
+    return NULL;
+  }
+  hd_core_audit (core, actor, "hearing.create", r->id, hd_hearing_to_json (r));
+  return r;
+}
+
+static Room *
+room_get (HdCore *core, const char *hid)
+{
+  return g_hash_table_lookup (core->rooms, hid);
+}
+
+static void
+room_send_all (HdCore *core, Room *room, const char *text)
+{
+  for (guint i = 0; i < room->members->len; i++) {
+    Member *m = room->members->pdata[i];
+    core->io.send (m->conn, strdup (text), core->io_user);
+  }
+}
+
+static void
+broadcast_hearing (HdCore *core, const HdHearingRow *row)
+{
+  Room *room = room_get (core, row->id);
+  if (!room)
+    return;
+  json_t *j = json_pack ("{s:s, s:o}", "type", "hearing", "hearing", hd_hearing_to_json (row));
+  char *text = json_dumps (j, JSON_COMPACT);
+  json_decref (j);
+  room_send_all (core, room, text);
+  free (text);
+}
+
+static void member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast);
+
+gboolean
+hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number,
+                        const char *title, const char *court, const char *scheduled_start,
+                        const char *visibility, const char *state, const char *actor,
+                        GError **error)
+{
+  if (g_str_equal (row->state, "closed")) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED, "hearing %s is closed", row->id);
+    return FALSE;
+  }
+  if (!fields_ok (case_number, title, court, scheduled_start, visibility, error))
+    return FALSE;
+  if (state && !hd_hearing_state_valid (state)) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "state must be scheduled, open, in_session, recess or closed");
+    return FALSE;
+  }
+  g_autofree char *from = g_strdup (row->state);
+  if (state && !g_str_equal (state, row->state) && !hd_hearing_transition_legal (row->state, state)) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_ILLEGAL_TRANSITION,
+                 "a hearing cannot go from %s to %s", row->state, state);
+    return FALSE;
+  }
+#define SET(f)                 \
+  if (f) {                     \
+    g_free (row->f);           \
+    row->f = g_strdup (f);     \
+  }
+  SET (case_number);
+  SET (title);
+  SET (court);
+  SET (scheduled_start);
+  SET (visibility);
+  SET (state);
+#undef SET
+  GError *e = NULL;
+  if (!hd_store_hearing_update (core->store, row, &e))
+    return store_failed (error, e);
+  if (state && !g_str_equal (from, state))
+    hd_core_audit (core, actor, "hearing.state", row->id,
+                   json_pack ("{s:s, s:s}", "from", from, "to", state));
+  if (case_number || title || court || scheduled_start || visibility)
+    hd_core_audit (core, actor, "hearing.update", row->id, hd_hearing_to_json (row));
+  broadcast_hearing (core, row);
+  if (g_str_equal (row->state, "closed")) {
+    /* The hearing is over: everyone is told and let go. */
+    Room *room = room_get (core, row->id);
+    while (room && room->members->len > 0) {
+      Member *m = room->members->pdata[room->members->len - 1];
+      gpointer conn = m->conn;
+      core->io.send (conn, hd_protocol_bye ("the hearing is closed", NULL), core->io_user);
+      member_remove (core, m, "hearing closed", FALSE);
+      core->io.close (conn, 1000, "hearing closed", core->io_user);
+      room = room_get (core, row->id);
+    }
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+gboolean
+hd_core_is_revoked (const char *jti, gpointer user)
+{
+  return hd_store_token_is_revoked (user, jti);
+}
+
+json_t *
+hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const char *name,
+                     const char *participant_id, gint64 ttl, const char *actor, GError **error)
+{
+  if (!text_ok ("name", name, 128, error))
+    return NULL;
+  if (participant_id && !hd_id_valid (participant_id)) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "participant_id must be 1-64 of A-Z a-z 0-9 _ -");
+    return NULL;
+  }
+  if (ttl < 0 || ttl > 31536000) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "ttl_seconds must be from 1 to 31536000");
+    return NULL;
+  }
+  if (g_str_equal (row->state, "closed")) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED, "hearing %s is closed", row->id);
+    return NULL;
+  }
+  gint64 now = hd_time_now ();
+  HdClaims c = {
+    .iss = core->cfg->issuer,
+    .sub = participant_id ? (char *) participant_id : NULL,
+    .name = (char *) name,
+    .hid = row->id,
+    .role = role,
+    .iat = now,
+    .nbf = now,
+    .exp = now + (ttl ? ttl : core->cfg->token_ttl_seconds),
+  };
+  g_autofree char *sub = participant_id ? NULL : hd_random_id ("p-", 6);
+  g_autofree char *jti = hd_random_id ("t-", 12);
+  if (!c.sub)
+    c.sub = sub;
+  c.jti = jti;
+  g_autofree char *token = hd_token_sign (core->signer, &c);
+  HdTokenRecord rec = { jti, row->id, c.sub, name, hd_role_name (role), c.iat, c.exp };
+  GError *e = NULL;
+  if (!hd_store_token_add (core->store, &rec, &e)) {
+    store_failed (error, e);
+    return NULL;
+  }
+  hd_core_audit (core, actor, "token.issue", row->id,
+                 json_pack ("{s:s, s:s, s:s, s:s, s:I}", "jti", jti, "participant_id", c.sub,
+                            "name", name, "role", hd_role_name (role), "exp", (json_int_t) c.exp));
+  g_autofree char *url = g_strdup_printf ("%s/join.html?hearing=%s#token=%s", core->base_url,
+                                          row->id, token);
+  g_autofree char *exp_iso = hd_time_iso (c.exp * G_USEC_PER_SEC);
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "token", token, "jti", jti,
+                    "participant_id", c.sub, "name", name, "role", hd_role_name (role),
+                    "hearing_id", row->id, "expires_at", exp_iso, "join_url", url);
+}
+
+gboolean
+hd_core_token_revoke (HdCore *core, const char *jti, const char *actor, GError **error)
+{
+  GError *e = NULL;
+  if (!hd_store_token_revoke (core->store, jti, &e)) {
+    if (g_error_matches (e, HD_STORE_ERROR, HD_STORE_ERROR_NOT_FOUND)) {
+      g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_NOT_FOUND, "no token with jti %s", jti);
+      g_error_free (e);
+      return FALSE;
+    }
+    return store_failed (error, e);
+  }
+  hd_core_audit (core, actor, "token.revoke", NULL, json_pack ("{s:s}", "jti", jti));
+  /* A revoked token's live sessions end now. */
+  GHashTableIter it;
+  gpointer value;
+  GPtrArray *gone = g_ptr_array_new ();
+  g_hash_table_iter_init (&it, core->members);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    if (g_str_equal (((Member *) value)->jti, jti))
+      g_ptr_array_add (gone, value);
+  for (guint i = 0; i < gone->len; i++) {
+    Member *m = gone->pdata[i];
+    gpointer conn = m->conn;
+    core->io.send (conn, hd_protocol_bye ("your token has been revoked", NULL), core->io_user);
+    member_remove (core, m, "token revoked", TRUE);
+    core->io.close (conn, 1008, "token revoked", core->io_user);
+  }
+  g_ptr_array_unref (gone);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- sessions */
+
+static json_t *
+roster_json (Room *room)
+{
+  json_t *list = json_array ();
+  for (guint i = 0; i < room->members->len; i++) {
+    Member *m = room->members->pdata[i];
+    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:b, s:b, s:s}", "id", m->pid,
+                                            "name", m->name, "role", hd_role_name (m->role),
+                                            "audio_muted", m->audio_muted, "video_muted",
+                                            m->video_muted, "joined_at", m->joined_at));
+  }
+  return list;
+}
+
+static void
+broadcast_roster (HdCore *core, Room *room)
+{
+  json_t *list = roster_json (room);
+  char *text = hd_protocol_roster (list);
+  json_decref (list);
+  room_send_all (core, room, text);
+  free (text);
+}
+
+static void
+member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast)
+{
+  Room *room = m->room;
+  g_ptr_array_remove (room->members, m);
+  hd_core_audit (core, m->pid, "session.leave", room->hid,
+                 json_pack ("{s:s, s:s}", "reason", why, "role", hd_role_name (m->role)));
+  g_hash_table_remove (core->members, m->conn); /* frees m */
+  if (room->members->len == 0)
+    g_hash_table_remove (core->rooms, room->hid);
+  else if (broadcast)
+    broadcast_roster (core, room);
+}
+
+guint
+hd_core_participant_count (HdCore *core, const char *hid)
+{
+  Room *room = room_get (core, hid);
+  return room ? room->members->len : 0;
+}
+
+static void
+refuse (HdCore *core, gpointer conn, const char *code, const char *reason, json_t *ref,
+        const char *hid, const char *who)
+{
+  hd_core_audit (core, who ? who : "anonymous", "session.refuse", hid,
+                 json_pack ("{s:s, s:s}", "code", code, "reason", reason));
+  core->io.send (conn, hd_protocol_error (code, reason, ref), core->io_user);
+}
+
+static void
+on_join (HdCore *core, gpointer conn, const HdMsg *msg)
+{
+  if (g_hash_table_contains (core->members, conn)) {
+    core->io.send (conn, hd_protocol_error ("already_joined", "this session has joined", msg->id),
+                   core->io_user);
+    return;
+  }
+  HdClaims c;
+  g_autoptr (GError) e = NULL;
+  g_autoptr (HdHearingRow) row = NULL;
+  if (!hd_token_verify (core->signer, msg->token, core->cfg->issuer, msg->hearing, hd_time_now (),
+                        hd_core_is_revoked, core->store, &c, &e)) {
+    refuse (core, conn, hd_auth_error_code (e->code), e->message, msg->id, msg->hearing, NULL);
+    return;
+  }
+  const char *hid = g_str_equal (c.hid, HD_AUTH_ANY_HEARING) ? msg->hearing : c.hid;
+  Room *room = NULL;
+  if (!hid) {
+    refuse (core, conn, "hearing_required", "this token is for any hearing: name one in \"hearing\"",
+            msg->id, NULL, c.sub);
+    goto out;
+  }
+  row = hd_store_hearing_get (core->store, hid, NULL);
+  if (!row) {
+    refuse (core, conn, "hearing_not_found", "no such hearing", msg->id, NULL, c.sub);
+    goto out;
+  }
+  if (g_str_equal (row->state, "closed")) {
+    refuse (core, conn, "hearing_closed", "the hearing is closed", msg->id, hid, c.sub);
+    goto out;
+  }
+  if (g_str_equal (row->state, "scheduled") &&
+      !(hd_role_permissions (c.role) & HD_PERM_JOIN_EARLY)) {
+    refuse (core, conn, "hearing_not_open", "the virtual courtroom is not open yet", msg->id, hid,
+            c.sub);
+    goto out;
+  }
+  room = room_get (core, hid);
+  /* The same participant joining again (a village link that dropped and came back) replaces
+   * the old session. */
+  for (guint i = 0; room && i < room->members->len; i++) {
+    Member *old = room->members->pdata[i];
+    if (g_str_equal (old->pid, c.sub)) {
+      gpointer oc = old->conn;
+      core->io.send (oc, hd_protocol_bye ("replaced by a new connection", NULL), core->io_user);
+      member_remove (core, old, "replaced", FALSE);
+      core->io.close (oc, 1000, "replaced", core->io_user);
+      room = room_get (core, hid);
+      break;
+    }
+  }
+  if (room && (int) room->members->len >= core->cfg->hearing_max_participants) {
+    refuse (core, conn, "hearing_full", "the hearing holds its most participants", msg->id, hid,
+            c.sub);
+    goto out;
+  }
+  if (!room) {
+    room = g_new0 (Room, 1);
+    room->hid = g_strdup (hid);
+    room->members = g_ptr_array_new ();
+    g_hash_table_insert (core->rooms, room->hid, room);
+  }
+  Member *m = g_new0 (Member, 1);
+  m->conn = conn;
+  m->room = room;
+  m->pid = g_strdup (c.sub);
+  m->name = g_strdup (c.name);
+  m->jti = g_strdup (c.jti);
+  m->role = c.role;
+  m->joined_at = hd_time_iso (g_get_real_time ());
+  g_ptr_array_add (room->members, m);
+  g_hash_table_insert (core->members, conn, m);
+  core->io.joined (conn, core->io_user);
+  hd_core_audit (core, m->pid, "session.join", hid,
+                 json_pack ("{s:s, s:s, s:s}", "name", m->name, "role", hd_role_name (m->role),
+                            "jti", m->jti));
+
+  {
+  guint perms = hd_role_permissions (c.role);
+  g_autofree const char **names = hd_permission_names (perms);
+  json_t *plist = json_array ();
+  for (const char **p = names; *p; p++)
+    json_array_append_new (plist, json_string (*p));
+  json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o}", "protocol", HD_PROTOCOL_NAME,
+                            "participant", "id", m->pid, "name", m->name, "role",
+                            hd_role_name (m->role), "permissions", plist, "hearing",
+                            hd_hearing_to_json (row));
+  core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
+  broadcast_roster (core, room);
+  }
+out:
+  hd_claims_clear (&c);
+}
+
+void
+hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
+{
+  switch (msg->type) {
+  case HD_MSG_PING:
+    core->io.send (conn, hd_protocol_pong (msg->id), core->io_user);
+    return;
+  case HD_MSG_JOIN:
+    on_join (core, conn, msg);
+    return;
+  case HD_MSG_LEAVE: {
+    Member *m = g_hash_table_lookup (core->members, conn);
+    core->io.send (conn, hd_protocol_bye ("you left the hearing", msg->id), core->io_user);
+    if (m)
+      member_remove (core, m, "left", TRUE);
+    core->io.close (conn, 1000, "left", core->io_user);
+    return;
+  }
+  }
+}
+
+void
+hd_core_closed (HdCore *core, gpointer conn)
+{
+  Member *m = g_hash_table_lookup (core->members, conn);
+  if (m)
+    member_remove (core, m, "disconnected", TRUE);
+}
+
+void
+hd_core_shutdown (HdCore *core)
+{
+  GList *all = g_hash_table_get_values (core->members);
+  for (GList *l = all; l; l = l->next)
+    member_remove (core, l->data, "server shutdown", FALSE);
+  g_list_free (all);
+  hd_core_audit (core, "system", "daemon.stop", NULL, NULL);
+}

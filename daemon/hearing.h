@@ -1,0 +1,96 @@
+/* hearing.h — the hearing core: the state machine (scheduled → open → in_session ⇄ recess →
+ * closed), live sessions per hearing (join, roster, leave), permissions by role, and the audit
+ * trail of all of it. Sessions are opaque `conn` handles; the core talks to them through an
+ * HdCoreIO table (the signaling server in the daemon, fakes in tests). Main thread only. */
+#pragma once
+
+#include "config/config.h"
+#include "daemon/auth.h"
+#include "daemon/store.h"
+#include "signaling/protocol.h"
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+#define HD_CORE_ERROR (hd_core_error_quark ())
+GQuark hd_core_error_quark (void);
+
+typedef enum {
+  HD_CORE_ERROR_INVALID,            /* bad field value: invalid_field */
+  HD_CORE_ERROR_NOT_FOUND,          /* hearing_not_found */
+  HD_CORE_ERROR_ILLEGAL_TRANSITION, /* illegal_transition */
+  HD_CORE_ERROR_CLOSED,             /* hearing_closed */
+  HD_CORE_ERROR_STORE,              /* internal: the store failed */
+} HdCoreError;
+
+/* The protocol/REST code of an HD_CORE_ERROR. Static. */
+const char *hd_core_error_code (int code);
+
+typedef struct {
+  /* Send a text message to `conn`; takes `text` (malloc'd). */
+  void (*send) (gpointer conn, char *text, gpointer user);
+  /* Close `conn` after its queued messages, with a WebSocket close code. */
+  void (*close) (gpointer conn, int code, const char *reason, gpointer user);
+  /* `conn` has joined: stop its join deadline. */
+  void (*joined) (gpointer conn, gpointer user);
+} HdCoreIO;
+
+typedef struct HdCore HdCore;
+
+/* `store`, `signer` and `cfg` are borrowed and must outlive the core. */
+HdCore *hd_core_new (HdStore *store, HdSigner *signer, const HdConfig *cfg, const HdCoreIO *io,
+                     gpointer io_user);
+void hd_core_free (HdCore *core);
+
+/* Base of join links, e.g. "https://127.0.0.1:8443". */
+void hd_core_set_base_url (HdCore *core, const char *base_url);
+const char *hd_core_base_url (HdCore *core);
+HdStore *hd_core_store (HdCore *core);
+HdSigner *hd_core_signer (HdCore *core);
+const HdConfig *hd_core_config (HdCore *core);
+
+/* A validated message from a session. */
+void hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg);
+/* A session is gone (any reason). */
+void hd_core_closed (HdCore *core, gpointer conn);
+/* Number of participants connected to hearing `hid`. */
+guint hd_core_participant_count (HdCore *core, const char *hid);
+
+/* States */
+gboolean hd_hearing_state_valid (const char *state);
+gboolean hd_hearing_transition_legal (const char *from, const char *to);
+gboolean hd_hearing_visibility_valid (const char *visibility);
+
+/* Create a hearing in state scheduled; audits "hearing.create" by `actor`. Caller owns. */
+HdHearingRow *hd_core_hearing_create (HdCore *core, const char *case_number, const char *title,
+                                      const char *court, const char *scheduled_start,
+                                      const char *visibility, const char *actor, GError **error);
+/* Apply changes (any NULL field is left as it is); checks values and the state transition,
+ * audits "hearing.update" / "hearing.state", and tells the hearing's sessions. Updates `row`. */
+gboolean hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number,
+                                 const char *title, const char *court,
+                                 const char *scheduled_start, const char *visibility,
+                                 const char *state, const char *actor, GError **error);
+/* JSON of a hearing row (new reference). */
+json_t *hd_hearing_to_json (const HdHearingRow *row);
+
+/* Mint a join token for hearing `row`, record and audit it. `ttl` 0: the configured default.
+ * Returns the JSON the REST API answers (new reference): token, jti, participant_id, join_url… */
+json_t *hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role,
+                             const char *name, const char *participant_id, gint64 ttl,
+                             const char *actor, GError **error);
+/* Revoke by jti, audit it and disconnect any session using it. */
+gboolean hd_core_token_revoke (HdCore *core, const char *jti, const char *actor, GError **error);
+/* Revocation check for hd_token_verify. `user` is the HdStore. */
+gboolean hd_core_is_revoked (const char *jti, gpointer user);
+
+/* Audit, logging a failure instead of failing the caller. */
+void hd_core_audit (HdCore *core, const char *actor, const char *action, const char *hid,
+                    json_t *detail /* stolen, may be NULL */);
+
+/* Daemon shutting down: audit every session's leave. */
+void hd_core_shutdown (HdCore *core);
+
+G_END_DECLS

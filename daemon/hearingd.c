@@ -1,0 +1,369 @@
+/* hearingd.c — the daemon's main: configuration, state dir, keys, store, media engine, the
+ * signaling server on the GLib main loop, and graceful shutdown on SIGTERM/SIGINT. It is the
+ * glue between the signaling server and the hearing core. */
+#define G_LOG_DOMAIN "hd-main"
+
+#include "codecs/engine.h"
+#include "config/config.h"
+#include "daemon/api.h"
+#include "daemon/audit.h"
+#include "daemon/auth.h"
+#include "daemon/hearing.h"
+#include "daemon/store.h"
+#include "daemon/tls.h"
+#include "daemon/util.h"
+#include "signaling/server.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+typedef struct {
+  HdConfig *cfg;
+  GMainLoop *loop;
+  HdStore *store;
+  HdSigner *signer;
+  HdCore *core;
+  HdApi api;
+  HdServer *server;
+  gboolean stopping;
+  gint64 stop_deadline;
+} Daemon;
+
+/* ---------------------------------------------------------------- logging */
+
+static HdLogLevel log_level = HD_LOG_INFO;
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer user)
+{
+  const char *domain = "hearingd", *message = "";
+  for (gsize i = 0; i < n; i++) {
+    if (!g_strcmp0 (fields[i].key, "GLIB_DOMAIN"))
+      domain = fields[i].value;
+    else if (!g_strcmp0 (fields[i].key, "MESSAGE"))
+      message = fields[i].value;
+  }
+  const char *name;
+  HdLogLevel l;
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+    name = "ERROR", l = HD_LOG_ERROR;
+  else if (level & G_LOG_LEVEL_WARNING)
+    name = "WARN", l = HD_LOG_WARNING;
+  else if (level & G_LOG_LEVEL_MESSAGE)
+    name = "NOTE", l = HD_LOG_INFO;
+  else if (level & G_LOG_LEVEL_INFO)
+    name = "INFO", l = HD_LOG_INFO;
+  else
+    name = "DEBUG", l = HD_LOG_DEBUG;
+  if (l > log_level)
+    return G_LOG_WRITER_HANDLED;
+  g_autofree char *ts = hd_time_iso (g_get_real_time ());
+  fprintf (stderr, "%s %-5s %s: %s\n", ts, name, domain, message);
+  return G_LOG_WRITER_HANDLED;
+}
+
+static G_GNUC_NORETURN void
+die (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+die (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  fprintf (stderr, "hearingd: error: ");
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+  exit (1);
+}
+
+/* ---------------------------------------------------------------- glue: signaling <-> core */
+
+static void
+io_send (gpointer conn, char *text, gpointer user)
+{
+  hd_sig_conn_send_take (conn, text);
+}
+
+static void
+io_close (gpointer conn, int code, const char *reason, gpointer user)
+{
+  hd_sig_conn_close (conn, code, reason);
+}
+
+static void
+io_joined (gpointer conn, gpointer user)
+{
+  hd_sig_conn_set_joined (conn);
+}
+
+static void
+sig_message (HdSigConn *conn, const HdMsg *msg, gpointer user)
+{
+  Daemon *d = user;
+  hd_core_message (d->core, conn, msg);
+}
+
+static void
+sig_closed (HdSigConn *conn, gpointer user)
+{
+  Daemon *d = user;
+  hd_core_closed (d->core, conn);
+}
+
+static int
+sig_http (const HdHttpRequest *req, char **body, gpointer user)
+{
+  Daemon *d = user;
+  return hd_api_handle (req, body, &d->api);
+}
+
+static guint
+session_count (gpointer user)
+{
+  Daemon *d = user;
+  return d->server ? hd_server_session_count (d->server) : 0;
+}
+
+/* ---------------------------------------------------------------- shutdown */
+
+static gboolean
+stop_poll (gpointer user)
+{
+  Daemon *d = user;
+  if (hd_server_session_count (d->server) == 0 || g_get_monotonic_time () > d->stop_deadline) {
+    g_main_loop_quit (d->loop);
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_signal (gpointer user)
+{
+  Daemon *d = user;
+  if (d->stopping) {
+    g_message ("second signal: stopping now");
+    g_main_loop_quit (d->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  d->stopping = TRUE;
+  g_message ("shutting down: telling %u sessions", hd_server_session_count (d->server));
+  hd_core_shutdown (d->core);
+  hd_server_shutdown (d->server, "the server is shutting down");
+  d->stop_deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  g_timeout_add (20, stop_poll, d);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+static void
+raise_fd_limit (void)
+{
+  struct rlimit rl;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &rl);
+  }
+}
+
+static void
+prepare_state_dir (const char *dir)
+{
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    die ("state dir %s cannot be created: %s", dir, g_strerror (errno));
+  if (access (dir, R_OK | W_OK | X_OK) != 0)
+    die ("state dir %s is not readable and writable: %s", dir, g_strerror (errno));
+}
+
+static void
+print_demo (Daemon *d)
+{
+  g_autoptr (GError) e = NULL;
+  g_autoptr (HdHearingRow) row = hd_core_hearing_create (
+      d->core, "(2026)浙0109民初1234号", "Demo hearing: loan dispute (民间借贷纠纷)",
+      "Hangzhou Xiaoshan People's Court", "2026-12-01T09:30:00+08:00", "public", "system:demo",
+      &e);
+  if (!row || !hd_core_hearing_update (d->core, row, NULL, NULL, NULL, NULL, NULL, "open",
+                                       "system:demo", &e))
+    die ("demo hearing: %s", e->message);
+  printf ("\nDemo hearing %s — case %s (state %s)\n", row->id, row->case_number, row->state);
+  static const struct {
+    HdRole role;
+    const char *name;
+  } people[] = {
+    { HD_ROLE_JUDGE, "Judge Wang" },
+    { HD_ROLE_CLERK, "Clerk Li" },
+    { HD_ROLE_PARTY, "Zhang San (plaintiff, Xiaoshan shared court)" },
+    { HD_ROLE_PARTY, "Li Si (defendant)" },
+    { HD_ROLE_OBSERVER, "Observer" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (people); i++) {
+    json_t *t = hd_core_token_issue (d->core, row, people[i].role, people[i].name, NULL, 0,
+                                     "system:demo", &e);
+    if (!t)
+      die ("demo token: %s", e->message);
+    printf ("  %-9s %-45s %s\n", hd_role_name (people[i].role), people[i].name,
+            json_string_value (json_object_get (t, "join_url")));
+    json_decref (t);
+  }
+  /* An operator token for the REST API (hearingctl --token). */
+  gint64 now = hd_time_now ();
+  g_autofree char *sub = hd_random_id ("op-", 4);
+  g_autofree char *jti = hd_random_id ("t-", 12);
+  HdClaims c = { .iss = d->cfg->issuer, .sub = sub, .name = "demo operator",
+                 .hid = HD_AUTH_ANY_HEARING, .role = HD_ROLE_OPERATOR, .iat = now, .nbf = now,
+                 .exp = now + d->cfg->operator_token_ttl_seconds, .jti = jti };
+  g_autofree char *op = hd_token_sign (d->signer, &c);
+  printf ("\nOperator token (REST API, valid %d s):\n  %s\n\n", d->cfg->operator_token_ttl_seconds,
+          op);
+  fflush (stdout);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_file = NULL, *state_dir = NULL, *listen = NULL, *web_root = NULL,
+                   *level = NULL;
+  gboolean plain_http = FALSE, demo = FALSE, print_config = FALSE, version = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "Read configuration from FILE",
+      "FILE" },
+    { "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &state_dir,
+      "Folder for the database, signing key and TLS certificate ([server] state_dir)", "DIR" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
+      "HOST:PORT to listen on; port 0 picks a free one ([server] listen)", "HOST:PORT" },
+    { "plain-http", 0, 0, G_OPTION_ARG_NONE, &plain_http,
+      "Serve plain HTTP (loopback only) ([server] plain_http)", NULL },
+    { "web-root", 0, 0, G_OPTION_ARG_FILENAME, &web_root,
+      "Folder of the web client ([server] web_root)", "DIR" },
+    { "log-level", 0, 0, G_OPTION_ARG_STRING, &level, "error, warning, info or debug", "LEVEL" },
+    { "demo", 0, 0, G_OPTION_ARG_NONE, &demo,
+      "Create a demo hearing, open it and print join links", NULL },
+    { "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
+      "Print the documented configuration file with every default, and exit", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL },
+  };
+  setlocale (LC_ALL, "C.UTF-8");
+  g_autoptr (GOptionContext) oc = g_option_context_new ("— remote court hearings daemon");
+  g_autofree char *help = hd_config_help ();
+  g_option_context_add_main_entries (oc, entries, NULL);
+  g_option_context_set_description (oc, help);
+  g_autoptr (GError) e = NULL;
+  if (!g_option_context_parse (oc, &argc, &argv, &e))
+    die ("%s (try --help)", e->message);
+  if (argc > 1)
+    die ("unexpected argument '%s' (try --help)", argv[1]);
+  if (version) {
+    printf ("hearingd 0.1.0\n");
+    return 0;
+  }
+  if (print_config) {
+    g_autofree char *sample = hd_config_sample ();
+    fputs (sample, stdout);
+    return 0;
+  }
+
+  g_autoptr (HdConfig) cfg = hd_config_new_defaults ();
+  if ((config_file && !hd_config_load_file (cfg, config_file, &e)) ||
+      !hd_config_load_env (cfg, NULL, &e) ||
+      (state_dir && !hd_config_set (cfg, "server.state_dir", state_dir, "--state-dir", &e)) ||
+      (listen && !hd_config_set (cfg, "server.listen", listen, "--listen", &e)) ||
+      (plain_http && !hd_config_set (cfg, "server.plain_http", "true", "--plain-http", &e)) ||
+      (web_root && !hd_config_set (cfg, "server.web_root", web_root, "--web-root", &e)) ||
+      (level && !hd_config_set (cfg, "log.level", level, "--log-level", &e)) ||
+      !hd_config_check (cfg, &e))
+    die ("config: %s", e->message);
+
+  log_level = cfg->log_level;
+  g_log_set_writer_func (log_writer, NULL, NULL);
+  hd_lws_log_to_glib (cfg->log_lws);
+  signal (SIGPIPE, SIG_IGN);
+  raise_fd_limit ();
+
+  Daemon d = { .cfg = cfg };
+  prepare_state_dir (cfg->state_dir);
+  g_autofree char *key_path = g_build_filename (cfg->state_dir, "signing-key.pem", NULL);
+  g_autofree char *db_path = g_build_filename (cfg->state_dir, "hearingd.db", NULL);
+  d.signer = hd_signer_load (key_path, TRUE, &e);
+  if (!d.signer)
+    die ("%s", e->message);
+  d.store = hd_store_open (db_path, &e);
+  if (!d.store)
+    die ("%s", e->message);
+  g_autofree char *cert = NULL, *key = NULL;
+  if (!cfg->plain_http && !hd_tls_ensure (cfg->state_dir, &cert, &key, &e))
+    die ("%s", e->message);
+  if (!web_root && !g_file_test (cfg->web_root, G_FILE_TEST_IS_DIR))
+    g_warning ("web root %s is not a folder: the web client will not be served", cfg->web_root);
+
+  HdEngineReport rep;
+  if (!hd_engine_init (&rep, &e))
+    die ("GStreamer: %s", e->message);
+  if (rep.missing && rep.missing[0]) {
+    g_autofree char *list = g_strjoinv (", ", rep.missing);
+    g_warning ("media elements missing (media will not work): %s", list);
+  }
+  if (rep.dtls_warmup_ms >= 0)
+    g_info ("DTLS warmed up in %.0f ms", rep.dtls_warmup_ms);
+  hd_engine_report_clear (&rep);
+
+  d.loop = g_main_loop_new (NULL, FALSE);
+  HdCoreIO io = { io_send, io_close, io_joined };
+  d.core = hd_core_new (d.store, d.signer, cfg, &io, &d);
+  d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
+  HdServerOptions so = {
+    .host = cfg->listen_host,
+    .port = cfg->listen_port,
+    .plain_http = cfg->plain_http,
+    .cert_path = cert,
+    .key_path = key,
+    .web_root = cfg->web_root,
+    .message_max_bytes = cfg->message_max_bytes,
+    .rate_per_second = cfg->rate_per_second,
+    .rate_burst = cfg->rate_burst,
+    .join_timeout_seconds = cfg->join_timeout_seconds,
+    .max_sessions = cfg->max_sessions,
+    .http_body_max_bytes = cfg->http_body_max_bytes,
+    .log_lws_notices = cfg->log_lws,
+  };
+  HdSigHandlers sh = { sig_message, sig_closed, sig_http };
+  d.server = hd_server_new (&so, &sh, &d, d.loop, &e);
+  if (!d.server)
+    die ("%s", e->message);
+  int port = hd_server_port (d.server);
+  const char *scheme = cfg->plain_http ? "http" : "https";
+  g_autofree char *base = *cfg->public_url
+                              ? g_strdup (cfg->public_url)
+                              : g_strdup_printf ("%s://%s:%d", scheme, cfg->listen_host, port);
+  hd_core_set_base_url (d.core, base);
+  hd_core_audit (d.core, "system", "daemon.start", NULL,
+                 json_pack ("{s:s, s:i}", "listen", cfg->listen_host, "port", port));
+  printf ("hearingd: listening on %s://%s:%d\n", scheme, cfg->listen_host, port);
+  fflush (stdout);
+  if (demo)
+    print_demo (&d);
+
+  guint s1 = g_unix_signal_add (SIGTERM, on_signal, &d);
+  guint s2 = g_unix_signal_add (SIGINT, on_signal, &d);
+  g_main_loop_run (d.loop);
+  g_source_remove (s1);
+  g_source_remove (s2);
+
+  hd_server_free (d.server);
+  hd_core_free (d.core);
+  hd_store_close (d.store);
+  hd_signer_free (d.signer);
+  g_main_loop_unref (d.loop);
+  g_message ("stopped");
+  return 0;
+}

@@ -1,0 +1,165 @@
+/* protocol.c — strict parsing and serialisation of protocol v1 messages with jansson.
+ * Each message type has one json_unpack_ex format with JSON_STRICT: missing, extra and mistyped
+ * fields are all refused in that one call. */
+#define G_LOG_DOMAIN "hd-proto"
+
+#include "signaling/protocol.h"
+
+#include <string.h>
+
+void
+hd_msg_free (HdMsg *msg)
+{
+  if (!msg)
+    return;
+  json_decref (msg->id);
+  g_free (msg->token);
+  g_free (msg->hearing);
+  g_free (msg);
+}
+
+void
+hd_proto_error_clear (HdProtoError *err)
+{
+  json_decref (err->ref);
+  err->ref = NULL;
+}
+
+static void
+fail (HdProtoError *err, const char *code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+fail (HdProtoError *err, const char *code, const char *fmt, ...)
+{
+  va_list ap;
+  err->code = code;
+  va_start (ap, fmt);
+  g_vsnprintf (err->reason, sizeof err->reason, fmt, ap);
+  va_end (ap);
+}
+
+static gboolean
+id_valid (json_t *id)
+{
+  if (json_is_integer (id))
+    return TRUE;
+  return json_is_string (id) && json_string_length (id) <= HD_PROTOCOL_ID_MAX;
+}
+
+HdMsg *
+hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
+{
+  json_error_t je;
+  memset (err, 0, sizeof *err);
+  json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &je);
+  if (!root) {
+    fail (err, "bad_json", "not valid JSON: %s (at byte %d)", je.text, je.position);
+    return NULL;
+  }
+  if (!json_is_object (root)) {
+    fail (err, "bad_message", "a message must be a JSON object");
+    goto error;
+  }
+  json_t *id = json_object_get (root, "id");
+  if (id) {
+    if (!id_valid (id)) {
+      fail (err, "bad_field", "id must be an integer or a string of at most %d bytes",
+            HD_PROTOCOL_ID_MAX);
+      goto error;
+    }
+    err->ref = json_incref (id);
+  }
+  json_t *type = json_object_get (root, "type");
+  if (!json_is_string (type)) {
+    fail (err, "bad_message", "a message needs a string field \"type\"");
+    goto error;
+  }
+  const char *t = json_string_value (type);
+  HdMsg *msg = g_new0 (HdMsg, 1);
+  const char *token = NULL, *hearing = NULL;
+  int rc;
+  if (g_str_equal (t, "join")) {
+    msg->type = HD_MSG_JOIN;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s, s?s}", "type", &t, "id", &id,
+                         "token", &token, "hearing", &hearing);
+  } else if (g_str_equal (t, "ping")) {
+    msg->type = HD_MSG_PING;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o}", "type", &t, "id", &id);
+  } else if (g_str_equal (t, "leave")) {
+    msg->type = HD_MSG_LEAVE;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o}", "type", &t, "id", &id);
+  } else {
+    g_free (msg);
+    g_autofree char *shown = g_strndup (t, 32);
+    fail (err, "unknown_type", "unknown message type \"%s\"", shown);
+    goto error;
+  }
+  if (rc != 0) {
+    g_free (msg);
+    fail (err, "bad_field", "%s message: %s", t, je.text);
+    goto error;
+  }
+  if (msg->type == HD_MSG_JOIN && (*token == '\0' || (hearing && *hearing == '\0'))) {
+    g_free (msg);
+    fail (err, "bad_field", "join message: token and hearing must not be empty");
+    goto error;
+  }
+  msg->id = id ? json_incref (id) : NULL;
+  msg->token = g_strdup (token);
+  msg->hearing = g_strdup (hearing);
+  json_decref (root);
+  return msg;
+
+error:
+  json_decref (root);
+  return NULL;
+}
+
+static char *
+dump (json_t *obj)
+{
+  char *s = json_dumps (obj, JSON_COMPACT);
+  json_decref (obj);
+  return s;
+}
+
+static json_t *
+with_ref (json_t *obj, json_t *ref)
+{
+  if (ref)
+    json_object_set (obj, "ref", ref);
+  return obj;
+}
+
+char *
+hd_protocol_error (const char *code, const char *reason, json_t *ref)
+{
+  return dump (with_ref (json_pack ("{s:s, s:s, s:s}", "type", "error", "code", code, "reason",
+                                    reason),
+                         ref));
+}
+
+char *
+hd_protocol_pong (json_t *ref)
+{
+  return dump (with_ref (json_pack ("{s:s}", "type", "pong"), ref));
+}
+
+char *
+hd_protocol_welcome (json_t *ref, json_t *body)
+{
+  json_object_set_new (body, "type", json_string ("welcome"));
+  return dump (with_ref (body, ref));
+}
+
+char *
+hd_protocol_roster (json_t *participants)
+{
+  return dump (json_pack ("{s:s, s:O}", "type", "roster", "participants", participants));
+}
+
+char *
+hd_protocol_bye (const char *reason, json_t *ref)
+{
+  return dump (with_ref (json_pack ("{s:s, s:s}", "type", "bye", "reason", reason), ref));
+}

@@ -1,0 +1,53 @@
+/* protocol.h — WebSocket protocol v1 (docs/protocol.md): JSON text <-> typed messages.
+ * Pure functions: no sockets, no globals; safe on any thread; fuzzed (tests/fuzz). */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+#define HD_PROTOCOL_NAME "hearing.v1"
+#define HD_PROTOCOL_ID_MAX 64
+
+typedef enum {
+  HD_MSG_JOIN,
+  HD_MSG_PING,
+  HD_MSG_LEAVE,
+} HdMsgType;
+
+/* A validated client -> server message. Owned by the caller; free with hd_msg_free(). */
+typedef struct {
+  HdMsgType type;
+  json_t *id;     /* the client's optional id (string or integer), echoed as `ref`; or NULL */
+  char *token;    /* join: the JWT */
+  char *hearing;  /* join: optional hearing id the client expects; or NULL */
+} HdMsg;
+
+void hd_msg_free (HdMsg *msg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdMsg, hd_msg_free)
+
+/* A refusal of a message: an error code (see docs/protocol.md) and a reason. */
+typedef struct {
+  const char *code;  /* static string */
+  char reason[160];
+  json_t *ref;       /* the offending message's id if it could be read, or NULL; owned */
+} HdProtoError;
+
+void hd_proto_error_clear (HdProtoError *err);
+
+/* Parse and strictly validate one text message of `len` bytes (UTF-8 already checked by the
+ * caller or not: invalid UTF-8 is reported as bad_json). Returns a new HdMsg, or NULL with
+ * `err` filled (caller clears it). */
+HdMsg *hd_protocol_parse (const char *text, size_t len, HdProtoError *err);
+
+/* Serialisers: each returns a new JSON text (caller frees with free()). `ref` may be NULL. */
+char *hd_protocol_error (const char *code, const char *reason, json_t *ref);
+char *hd_protocol_pong (json_t *ref);
+/* `welcome` steals the reference to `body` (an object with participant, permissions, hearing). */
+char *hd_protocol_welcome (json_t *ref, json_t *body);
+/* `participants` is borrowed. */
+char *hd_protocol_roster (json_t *participants);
+char *hd_protocol_bye (const char *reason, json_t *ref);
+
+G_END_DECLS
