@@ -360,7 +360,19 @@ hd_config_sample (void)
       section = k->section;
       g_string_append_printf (s, "\n[%s]\n", section);
     }
-    g_string_append_printf (s, "\n# %s\n# (%s", k->help, type_hint (k));
+    /* Wrap the help text at 96 columns. */
+    g_auto (GStrv) words = g_strsplit (k->help, " ", -1);
+    gsize col = 0;
+    g_string_append (s, "\n#");
+    for (char **w = words; *w; w++) {
+      if (col + strlen (*w) > 94) {
+        g_string_append (s, "\n#");
+        col = 0;
+      }
+      g_string_append_printf (s, " %s", *w);
+      col += strlen (*w) + 1;
+    }
+    g_string_append_printf (s, "\n# (%s", type_hint (k));
     if (k->type == T_INT)
       g_string_append_printf (s, ", %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, k->min, k->max);
     g_autofree char *env = g_ascii_strup (k->section, -1);

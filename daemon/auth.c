@@ -115,6 +115,24 @@ hd_signer_load (const char *path, gboolean create, GError **error)
   return s;
 }
 
+HdSigner *
+hd_signer_new_from_seed (const guint8 seed[32])
+{
+  EVP_PKEY *key = EVP_PKEY_new_raw_private_key (EVP_PKEY_ED25519, NULL, seed, 32);
+  if (!key)
+    return NULL;
+  HdSigner *s = g_new0 (HdSigner, 1);
+  s->key = key;
+  return s;
+}
+
+gboolean
+hd_signer_public_raw (HdSigner *signer, guint8 out[32])
+{
+  size_t n = 32;
+  return EVP_PKEY_get_raw_public_key (signer->key, out, &n) == 1 && n == 32;
+}
+
 void
 hd_signer_free (HdSigner *signer)
 {

@@ -38,6 +38,10 @@ typedef struct HdSigner HdSigner;
 /* Load the Ed25519 private key (PEM, PKCS#8) at `path`, creating it with mode 0600 when absent
  * and `create` is TRUE. Caller owns. */
 HdSigner *hd_signer_load (const char *path, gboolean create, GError **error);
+/* A signer from a 32-byte Ed25519 seed (tests and fuzzing use fixed keys). Caller owns. */
+HdSigner *hd_signer_new_from_seed (const guint8 seed[32]);
+/* The raw 32-byte public key (tests forge HS256 tokens keyed with it). */
+gboolean hd_signer_public_raw (HdSigner *signer, guint8 out[32]);
 void hd_signer_free (HdSigner *signer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdSigner, hd_signer_free)
 

@@ -1,0 +1,332 @@
+/* Unit tests of the hearing core through its IO table with fake sessions: the state machine,
+ * join/welcome/roster/leave, refusals, replacement on reconnect, revocation and closing. */
+#include "daemon/audit.h"
+#include "daemon/hearing.h"
+#include "daemon/util.h"
+
+#include <string.h>
+
+typedef struct {
+  GPtrArray *got;  /* char* */
+  int close_code;
+  gboolean joined;
+} Fake;
+
+static void
+f_send (gpointer conn, char *text, gpointer user)
+{
+  g_ptr_array_add (((Fake *) conn)->got, g_strdup (text));
+  free (text);
+}
+
+static void
+f_close (gpointer conn, int code, const char *reason, gpointer user)
+{
+  ((Fake *) conn)->close_code = code;
+}
+
+static void
+f_joined (gpointer conn, gpointer user)
+{
+  ((Fake *) conn)->joined = TRUE;
+}
+
+static const HdCoreIO fake_io = { f_send, f_close, f_joined };
+
+typedef struct {
+  HdConfig *cfg;
+  HdStore *store;
+  HdSigner *signer;
+  HdCore *core;
+  HdHearingRow *row;
+} Fix;
+
+static void
+fix_setup (Fix *f, gconstpointer data)
+{
+  static const guint8 seed[32] = { 7 };
+  g_autofree char *dir = g_dir_make_tmp ("hd-hearing-XXXXXX", NULL);
+  g_autofree char *db = g_build_filename (dir, "t.db", NULL);
+  f->cfg = hd_config_new_defaults ();
+  f->cfg->hearing_max_participants = 3;
+  f->store = hd_store_open (db, NULL);
+  f->signer = hd_signer_new_from_seed (seed);
+  f->core = hd_core_new (f->store, f->signer, f->cfg, &fake_io, NULL);
+  f->row = hd_core_hearing_create (f->core, "(2026)浙0109民初1号", "t", "c",
+                                   "2026-12-01T09:30:00+08:00", NULL, "test", NULL);
+  g_assert_nonnull (f->row);
+}
+
+static void
+fix_teardown (Fix *f, gconstpointer data)
+{
+  hd_hearing_row_free (f->row);
+  hd_core_free (f->core);
+  hd_signer_free (f->signer);
+  hd_store_close (f->store);
+  hd_config_free (f->cfg);
+}
+
+static Fake *
+fake_new (void)
+{
+  Fake *k = g_new0 (Fake, 1);
+  k->got = g_ptr_array_new_with_free_func (g_free);
+  return k;
+}
+
+static void
+fake_free (Fake *k)
+{
+  g_ptr_array_unref (k->got);
+  g_free (k);
+}
+
+/* The newest message of `type`, parsed (caller decrefs), or NULL. */
+static json_t *
+last_of (Fake *k, const char *type)
+{
+  for (guint i = k->got->len; i-- > 0;) {
+    json_t *j = json_loads (k->got->pdata[i], 0, NULL);
+    if (g_strcmp0 (json_string_value (json_object_get (j, "type")), type) == 0)
+      return j;
+    json_decref (j);
+  }
+  return NULL;
+}
+
+static char *
+token_for (Fix *f, HdRole role, const char *name, const char *pid, char **jti)
+{
+  g_autoptr (GError) e = NULL;
+  json_t *t = hd_core_token_issue (f->core, f->row, role, name, pid, 0, "test", &e);
+  g_assert_no_error (e);
+  char *tok = g_strdup (json_string_value (json_object_get (t, "token")));
+  if (jti)
+    *jti = g_strdup (json_string_value (json_object_get (t, "jti")));
+  g_assert_true (g_str_has_suffix (json_string_value (json_object_get (t, "join_url")), tok));
+  json_decref (t);
+  return tok;
+}
+
+static void
+join (Fix *f, Fake *k, const char *token)
+{
+  HdMsg m = { .type = HD_MSG_JOIN, .id = json_integer (1), .token = (char *) token };
+  hd_core_message (f->core, k, &m);
+  json_decref (m.id);
+}
+
+static const char *
+last_error_code (Fake *k)
+{
+  static char code[64];
+  json_t *j = last_of (k, "error");
+  g_assert_nonnull (j);
+  g_strlcpy (code, json_string_value (json_object_get (j, "code")), sizeof code);
+  json_decref (j);
+  return code;
+}
+
+static void
+set_state (Fix *f, const char *state)
+{
+  g_autoptr (GError) e = NULL;
+  g_assert_true (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, NULL, state,
+                                         "test", &e));
+}
+
+static void
+test_states (void)
+{
+  g_assert_true (hd_hearing_transition_legal ("scheduled", "open"));
+  g_assert_true (hd_hearing_transition_legal ("open", "in_session"));
+  g_assert_true (hd_hearing_transition_legal ("in_session", "recess"));
+  g_assert_true (hd_hearing_transition_legal ("recess", "in_session"));
+  g_assert_true (hd_hearing_transition_legal ("recess", "closed"));
+  g_assert_false (hd_hearing_transition_legal ("scheduled", "in_session"));
+  g_assert_false (hd_hearing_transition_legal ("scheduled", "closed"));
+  g_assert_false (hd_hearing_transition_legal ("closed", "open"));
+  g_assert_false (hd_hearing_transition_legal ("open", "recess"));
+  g_assert_false (hd_hearing_transition_legal ("in_session", "open"));
+}
+
+static void
+test_transitions (Fix *f, gconstpointer data)
+{
+  g_autoptr (GError) e = NULL;
+  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, NULL,
+                                          "in_session", "test", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_ILLEGAL_TRANSITION);
+  g_clear_error (&e);
+  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, "secret", NULL,
+                                          "test", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
+  g_clear_error (&e);
+  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, "tomorrow", NULL,
+                                          NULL, "test", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
+  g_clear_error (&e);
+  set_state (f, "open");
+  set_state (f, "in_session");
+  set_state (f, "recess");
+  set_state (f, "in_session");
+  set_state (f, "closed");
+  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, "new title", NULL, NULL, NULL,
+                                          NULL, "test", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED);
+  g_autoptr (HdHearingRow) stored = hd_store_hearing_get (f->store, f->row->id, NULL);
+  g_assert_cmpstr (stored->state, ==, "closed");
+  HdAuditVerdict v;
+  g_assert_true (hd_audit_verify (f->store, &v, NULL));
+  g_assert_true (v.ok);
+  g_assert_cmpint (v.rows, ==, 6); /* create + 5 state changes */
+}
+
+static void
+test_join_roster_leave (Fix *f, gconstpointer data)
+{
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge Wang", NULL, NULL);
+  g_autofree char *tp = token_for (f, HD_ROLE_PARTY, "Zhang San", NULL, NULL);
+  Fake *judge = fake_new (), *party = fake_new ();
+
+  /* scheduled: the judge may come early, a party may not */
+  join (f, party, tp);
+  g_assert_cmpstr (last_error_code (party), ==, "hearing_not_open");
+  g_assert_false (party->joined);
+  join (f, judge, tj);
+  g_assert_true (judge->joined);
+  json_t *w = last_of (judge, "welcome");
+  g_assert_nonnull (w);
+  g_assert_cmpint (json_integer_value (json_object_get (w, "ref")), ==, 1);
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "participant"), "role")),
+                   ==, "judge");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "case_number")),
+                   ==, "(2026)浙0109民初1号");
+  json_t *perms = json_object_get (w, "permissions");
+  gboolean admit = FALSE;
+  for (size_t i = 0; i < json_array_size (perms); i++)
+    admit |= g_str_equal (json_string_value (json_array_get (perms, i)), "admit");
+  g_assert_true (admit);
+  json_decref (w);
+
+  set_state (f, "open");
+  join (f, party, tp);
+  g_assert_true (party->joined);
+  json_t *r = last_of (judge, "roster");
+  g_assert_cmpuint (json_array_size (json_object_get (r, "participants")), ==, 2);
+  json_decref (r);
+  g_assert_cmpuint (hd_core_participant_count (f->core, f->row->id), ==, 2);
+  join (f, party, tp);
+  g_assert_cmpstr (last_error_code (party), ==, "already_joined");
+
+  /* a state change reaches everyone */
+  set_state (f, "in_session");
+  json_t *h = last_of (party, "hearing");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (h, "hearing"), "state")),
+                   ==, "in_session");
+  json_decref (h);
+
+  /* the party drops; the judge's roster shrinks */
+  hd_core_closed (f->core, party);
+  r = last_of (judge, "roster");
+  g_assert_cmpuint (json_array_size (json_object_get (r, "participants")), ==, 1);
+  json_decref (r);
+
+  /* leave */
+  HdMsg lm = { .type = HD_MSG_LEAVE };
+  hd_core_message (f->core, judge, &lm);
+  g_assert_cmpint (judge->close_code, ==, 1000);
+  g_assert_cmpuint (hd_core_participant_count (f->core, f->row->id), ==, 0);
+  fake_free (judge);
+  fake_free (party);
+}
+
+static void
+test_refusals (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  Fake *k = fake_new ();
+  join (f, k, "garbage");
+  g_assert_cmpstr (last_error_code (k), ==, "token_malformed");
+  g_autofree char *jti = NULL;
+  g_autofree char *t = token_for (f, HD_ROLE_WITNESS, "Witness", NULL, &jti);
+  HdMsg m = { .type = HD_MSG_JOIN, .token = t, .hearing = "h-other" };
+  hd_core_message (f->core, k, &m);
+  g_assert_cmpstr (last_error_code (k), ==, "token_wrong_hearing");
+  g_assert_true (hd_core_token_revoke (f->core, jti, "test", NULL));
+  join (f, k, t);
+  g_assert_cmpstr (last_error_code (k), ==, "token_revoked");
+
+  /* full: max 3 */
+  Fake *p[4];
+  for (int i = 0; i < 4; i++) {
+    p[i] = fake_new ();
+    g_autofree char *tk = token_for (f, HD_ROLE_OBSERVER, "Obs", NULL, NULL);
+    join (f, p[i], tk);
+  }
+  g_assert_true (p[2]->joined);
+  g_assert_false (p[3]->joined);
+  g_assert_cmpstr (last_error_code (p[3]), ==, "hearing_full");
+
+  /* closing the hearing lets everyone go, and closed hearings refuse joins */
+  set_state (f, "closed");
+  for (int i = 0; i < 3; i++) {
+    g_assert_cmpint (p[i]->close_code, ==, 1000);
+    json_t *b = last_of (p[i], "bye");
+    g_assert_nonnull (b);
+    json_decref (b);
+  }
+  Fake *late = fake_new ();
+  g_autoptr (HdHearingRow) row = hd_store_hearing_get (f->store, f->row->id, NULL);
+  g_autofree char *tl = NULL;
+  g_autoptr (GError) e = NULL;
+  g_assert_null (hd_core_token_issue (f->core, row, HD_ROLE_PARTY, "x", NULL, 0, "t", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED);
+  for (int i = 0; i < 4; i++)
+    fake_free (p[i]);
+  fake_free (late);
+  fake_free (k);
+}
+
+static void
+test_reconnect_and_revoke (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  g_autofree char *jti = NULL;
+  g_autofree char *t = token_for (f, HD_ROLE_PARTY, "Village party", "p-village", &jti);
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge", NULL, NULL);
+  Fake *judge = fake_new (), *first = fake_new (), *again = fake_new ();
+  join (f, judge, tj);
+  join (f, first, t);
+  /* the village link drops silently and comes back: the new session replaces the old one */
+  join (f, again, t);
+  g_assert_true (again->joined);
+  g_assert_cmpint (first->close_code, ==, 1000);
+  json_t *r = last_of (judge, "roster");
+  g_assert_cmpuint (json_array_size (json_object_get (r, "participants")), ==, 2);
+  json_decref (r);
+  hd_core_closed (f->core, first); /* the old socket finally closes: no effect on the new one */
+  g_assert_cmpuint (hd_core_participant_count (f->core, f->row->id), ==, 2);
+  /* revoking the token cuts its live session off */
+  g_assert_true (hd_core_token_revoke (f->core, jti, "test", NULL));
+  g_assert_cmpint (again->close_code, ==, 1008);
+  g_assert_cmpuint (hd_core_participant_count (f->core, f->row->id), ==, 1);
+  fake_free (judge);
+  fake_free (first);
+  fake_free (again);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/hearing/states", test_states);
+  g_test_add ("/hearing/transitions", Fix, NULL, fix_setup, test_transitions, fix_teardown);
+  g_test_add ("/hearing/join-roster-leave", Fix, NULL, fix_setup, test_join_roster_leave,
+              fix_teardown);
+  g_test_add ("/hearing/refusals", Fix, NULL, fix_setup, test_refusals, fix_teardown);
+  g_test_add ("/hearing/reconnect-and-revoke", Fix, NULL, fix_setup, test_reconnect_and_revoke,
+              fix_teardown);
+  return g_test_run ();
+}

@@ -1,0 +1,104 @@
+/* Unit tests of protocol v1 parsing and serialisation. */
+#include "signaling/protocol.h"
+
+#include <string.h>
+
+static void
+expect_error (const char *text, const char *code, const char *fragment, gboolean has_ref)
+{
+  HdProtoError err;
+  HdMsg *m = hd_protocol_parse (text, strlen (text), &err);
+  g_assert_null (m);
+  g_assert_cmpstr (err.code, ==, code);
+  if (fragment && !strstr (err.reason, fragment))
+    g_error ("reason '%s' lacks '%s'", err.reason, fragment);
+  g_assert_true ((err.ref != NULL) == has_ref);
+  hd_proto_error_clear (&err);
+}
+
+static void
+test_valid (void)
+{
+  HdProtoError err;
+  const char *j = "{\"type\":\"join\",\"id\":7,\"token\":\"a.b.c\",\"hearing\":\"h-1\"}";
+  g_autoptr (HdMsg) m = hd_protocol_parse (j, strlen (j), &err);
+  g_assert_nonnull (m);
+  g_assert_cmpint (m->type, ==, HD_MSG_JOIN);
+  g_assert_cmpstr (m->token, ==, "a.b.c");
+  g_assert_cmpstr (m->hearing, ==, "h-1");
+  g_assert_cmpint (json_integer_value (m->id), ==, 7);
+
+  const char *p = "{\"type\":\"ping\",\"id\":\"x1\"}";
+  g_autoptr (HdMsg) m2 = hd_protocol_parse (p, strlen (p), &err);
+  g_assert_cmpint (m2->type, ==, HD_MSG_PING);
+  g_assert_cmpstr (json_string_value (m2->id), ==, "x1");
+
+  const char *l = "{\"type\":\"leave\"}";
+  g_autoptr (HdMsg) m3 = hd_protocol_parse (l, strlen (l), &err);
+  g_assert_cmpint (m3->type, ==, HD_MSG_LEAVE);
+  g_assert_null (m3->id);
+}
+
+static void
+test_errors (void)
+{
+  expect_error ("", "bad_json", "not valid JSON", FALSE);
+  expect_error ("{\"type\":", "bad_json", NULL, FALSE);
+  expect_error ("[1]", "bad_message", "must be a JSON object", FALSE);
+  expect_error ("\"ping\"", "bad_json", NULL, FALSE);
+  expect_error ("{}", "bad_message", "\"type\"", FALSE);
+  expect_error ("{\"type\":5}", "bad_message", NULL, FALSE);
+  expect_error ("{\"type\":\"dance\",\"id\":1}", "unknown_type", "dance", TRUE);
+  expect_error ("{\"type\":\"join\",\"id\":2}", "bad_field", "token", TRUE);
+  expect_error ("{\"type\":\"join\",\"token\":5}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"join\",\"token\":\"\"}", "bad_field", "must not be empty", FALSE);
+  expect_error ("{\"type\":\"ping\",\"extra\":1}", "bad_field", "extra", FALSE);
+  expect_error ("{\"type\":\"ping\",\"id\":{}}", "bad_field", "id must be", FALSE);
+  expect_error ("{\"type\":\"ping\",\"id\":1.5}", "bad_field", "id must be", FALSE);
+  g_autofree char *long_id = g_strdup_printf ("{\"type\":\"ping\",\"id\":\"%0100d\"}", 1);
+  expect_error (long_id, "bad_field", "id must be", FALSE);
+  expect_error ("{\"type\":\"ping\",\"type\":\"ping\"}", "bad_json", "duplicate", FALSE);
+  expect_error ("{\"type\":\"ping\"} x", "bad_json", NULL, FALSE);
+  /* NUL inside the text is refused, not truncated */
+  HdProtoError err;
+  g_assert_null (hd_protocol_parse ("{\"type\":\"ping\"}\0", 16, &err));
+  hd_proto_error_clear (&err);
+}
+
+static void
+test_serialise (void)
+{
+  json_t *ref = json_integer (42);
+  char *e = hd_protocol_error ("rate_limited", "slow down", ref);
+  json_t *j = json_loads (e, 0, NULL);
+  g_assert_cmpstr (json_string_value (json_object_get (j, "type")), ==, "error");
+  g_assert_cmpstr (json_string_value (json_object_get (j, "code")), ==, "rate_limited");
+  g_assert_cmpint (json_integer_value (json_object_get (j, "ref")), ==, 42);
+  json_decref (j);
+  free (e);
+  char *p = hd_protocol_pong (NULL);
+  g_assert_cmpstr (p, ==, "{\"type\":\"pong\"}");
+  free (p);
+  json_t *list = json_pack ("[{s:s}]", "id", "p-1");
+  char *r = hd_protocol_roster (list);
+  g_assert_cmpstr (r, ==, "{\"type\":\"roster\",\"participants\":[{\"id\":\"p-1\"}]}");
+  free (r);
+  json_decref (list);
+  char *w = hd_protocol_welcome (ref, json_pack ("{s:s}", "protocol", "hearing.v1"));
+  j = json_loads (w, 0, NULL);
+  g_assert_cmpstr (json_string_value (json_object_get (j, "type")), ==, "welcome");
+  g_assert_cmpint (json_integer_value (json_object_get (j, "ref")), ==, 42);
+  json_decref (j);
+  free (w);
+  json_decref (ref);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/protocol/valid", test_valid);
+  g_test_add_func ("/protocol/errors", test_errors);
+  g_test_add_func ("/protocol/serialise", test_serialise);
+  return g_test_run ();
+}
