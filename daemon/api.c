@@ -22,7 +22,9 @@ reply (int status, json_t *body)
 static Reply
 err (int status, const char *code, const char *reason)
 {
-  return reply (status, json_pack ("{s:s, s:s}", "error", code, "reason", reason));
+  /* Reasons may quote input cut at a byte count: keep the JSON valid. */
+  g_autofree char *r = g_utf8_make_valid (reason, -1);
+  return reply (status, json_pack ("{s:s, s:s}", "error", code, "reason", r));
 }
 
 static Reply

@@ -107,6 +107,7 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   msg->id = id ? json_incref (id) : NULL;
   msg->token = g_strdup (token);
   msg->hearing = g_strdup (hearing);
+  hd_proto_error_clear (err); /* the ref kept for a refusal is not needed */
   json_decref (root);
   return msg;
 
@@ -134,8 +135,9 @@ with_ref (json_t *obj, json_t *ref)
 char *
 hd_protocol_error (const char *code, const char *reason, json_t *ref)
 {
-  return dump (with_ref (json_pack ("{s:s, s:s, s:s}", "type", "error", "code", code, "reason",
-                                    reason),
+  /* A reason may quote the offending input, cut at a byte count: keep the JSON valid. */
+  g_autofree char *r = g_utf8_make_valid (reason, -1);
+  return dump (with_ref (json_pack ("{s:s, s:s, s:s}", "type", "error", "code", code, "reason", r),
                          ref));
 }
 
