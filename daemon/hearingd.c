@@ -81,7 +81,9 @@ die (const char *fmt, ...)
   vfprintf (stderr, fmt, ap);
   fputc ('\n', stderr);
   va_end (ap);
-  exit (1);
+  fflush (NULL);
+  /* Fatal: skip atexit work (a leak check of what start-up had built is noise). */
+  _exit (1);
 }
 
 /* ---------------------------------------------------------------- glue: signaling <-> core */

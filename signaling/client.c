@@ -125,8 +125,9 @@ hd_http_fetch (const char *url, const char *method, const char *bearer, const ch
   memset (&info, 0, sizeof info);
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protos;
-  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-  info.client_ssl_ca_filepath = opts->ca_file;
+  /* Plain http: no TLS set-up at all (it loads the system CA store into every context). */
+  info.options = tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+  info.client_ssl_ca_filepath = tls ? opts->ca_file : NULL;
   info.fd_limit_per_thread = 8;
   struct lws_context *ctx = lws_create_context (&info);
   if (!ctx) {
