@@ -272,12 +272,13 @@ room_get (HdCore *core, const char *hid)
   return g_hash_table_lookup (core->rooms, hid);
 }
 
+/* Send a snapshot of `kind` to everyone in the room. */
 static void
-room_send_all (HdCore *core, Room *room, const char *text)
+room_send_all (HdCore *core, Room *room, const char *kind, const char *text)
 {
   for (guint i = 0; i < room->members->len; i++) {
     Member *m = room->members->pdata[i];
-    core->io.send (m->conn, strdup (text), core->io_user);
+    core->io.send_latest (m->conn, kind, strdup (text), core->io_user);
   }
 }
 
@@ -290,7 +291,7 @@ broadcast_hearing (HdCore *core, const HdHearingRow *row)
   json_t *j = json_pack ("{s:s, s:o}", "type", "hearing", "hearing", hd_hearing_to_json (row));
   char *text = json_dumps (j, JSON_COMPACT);
   json_decref (j);
-  room_send_all (core, room, text);
+  room_send_all (core, room, "hearing", text);
   free (text);
 }
 
@@ -471,7 +472,7 @@ broadcast_roster (HdCore *core, Room *room)
   json_t *list = roster_json (room);
   char *text = hd_protocol_roster (list);
   json_decref (list);
-  room_send_all (core, room, text);
+  room_send_all (core, room, "roster", text);
   free (text);
 }
 

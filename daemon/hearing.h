@@ -33,6 +33,8 @@ typedef struct {
   void (*send) (gpointer conn, char *text, gpointer user);
   /* Close `conn` after its queued messages, with a WebSocket close code. */
   void (*close) (gpointer conn, int code, const char *reason, gpointer user);
+  /* Send a state snapshot of `kind`; an unsent older one of that kind may be dropped. */
+  void (*send_latest) (gpointer conn, const char *kind, char *text, gpointer user);
   /* `conn` has joined: stop its join deadline. */
   void (*joined) (gpointer conn, gpointer user);
 } HdCoreIO;

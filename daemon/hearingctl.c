@@ -95,6 +95,12 @@ noop_send (gpointer conn, char *text, gpointer user)
 }
 
 static void
+noop_send_latest (gpointer conn, const char *kind, char *text, gpointer user)
+{
+  free (text);
+}
+
+static void
 noop_close (gpointer conn, int code, const char *reason, gpointer user)
 {
 }
@@ -123,7 +129,8 @@ local_open (void)
   l->store = hd_store_open (db, &e);
   if (!l->store)
     fail (1, "%s", e->message);
-  static const HdCoreIO io = { noop_send, noop_close, noop_joined };
+  static const HdCoreIO io = { .send = noop_send, .send_latest = noop_send_latest,
+                               .close = noop_close, .joined = noop_joined };
   l->core = hd_core_new (l->store, l->signer, l->cfg, &io, NULL);
   const char *url = opt_url ? opt_url : g_getenv ("HEARINGD_URL");
   if (url)

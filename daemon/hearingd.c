@@ -95,6 +95,12 @@ io_send (gpointer conn, char *text, gpointer user)
 }
 
 static void
+io_send_latest (gpointer conn, const char *kind, char *text, gpointer user)
+{
+  hd_sig_conn_send_latest (conn, kind, text);
+}
+
+static void
 io_close (gpointer conn, int code, const char *reason, gpointer user)
 {
   hd_sig_conn_close (conn, code, reason);
@@ -320,7 +326,8 @@ main (int argc, char **argv)
   hd_engine_report_clear (&rep);
 
   d.loop = g_main_loop_new (NULL, FALSE);
-  HdCoreIO io = { io_send, io_close, io_joined };
+  HdCoreIO io = { .send = io_send, .send_latest = io_send_latest, .close = io_close,
+                  .joined = io_joined };
   d.core = hd_core_new (d.store, d.signer, cfg, &io, &d);
   d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
   HdServerOptions so = {

@@ -5,7 +5,10 @@
 #include "signaling/client.h"
 
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 
 G_DEFINE_QUARK (hd-client-error-quark, hd_client_error)
 
@@ -184,7 +187,11 @@ struct HdWsContext {
   GPtrArray *clients;
   HdWsMessageFunc on_message;
   gpointer on_message_user;
+  HdWsOpenFunc on_open;
+  gpointer on_open_user;
   gboolean insecure;
+  lws_sorted_usec_list_t wake;      /* ends lws_service's wait at our deadlines */
+  lws_sorted_usec_list_t heartbeat; /* bounds every wait */
 };
 
 typedef struct {
@@ -221,6 +228,14 @@ ws_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
   switch (reason) {
   case LWS_CALLBACK_CLIENT_ESTABLISHED:
     c->open = TRUE;
+    c->wsi = wsi;
+    {
+      /* Small messages back to back (join, pings): no Nagle delay waiting for an ACK. */
+      int one = 1;
+      setsockopt (lws_get_socket_fd (wsi), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (c->owner->on_open)
+      c->owner->on_open (c, c->owner->on_open_user);
     if (!g_queue_is_empty (&c->out))
       lws_callback_on_writable (wsi);
     return 0;
@@ -278,6 +293,8 @@ ws_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
 static const struct lws_protocols ws_protos[] = { { "hd-ws-client", ws_cb, 0, 65536, 0, NULL, 0 },
                                                   { NULL, NULL, 0, 0, 0, NULL, 0 } };
 
+static void heartbeat_cb (lws_sorted_usec_list_t *sul);
+
 HdWsContext *
 hd_ws_context_new (gboolean tls_insecure)
 {
@@ -294,6 +311,7 @@ hd_ws_context_new (gboolean tls_insecure)
     return NULL;
   }
   w->clients = g_ptr_array_new ();
+  heartbeat_cb (&w->heartbeat);
   return w;
 }
 
@@ -311,6 +329,8 @@ hd_ws_context_free (HdWsContext *w)
 {
   if (!w)
     return;
+  lws_sul_cancel (&w->wake);
+  lws_sul_cancel (&w->heartbeat);
   for (guint i = 0; i < w->clients->len; i++)
     if (((HdWsClient *) w->clients->pdata[i])->wsi)
       lws_set_opaque_user_data (((HdWsClient *) w->clients->pdata[i])->wsi, NULL);
@@ -321,13 +341,48 @@ hd_ws_context_free (HdWsContext *w)
   g_free (w);
 }
 
+static void
+wake_cb (lws_sorted_usec_list_t *sul)
+{
+}
+
+/* Reschedules itself: lws_service never sleeps longer than 20 ms, whatever else happens. */
+static void
+heartbeat_cb (lws_sorted_usec_list_t *sul)
+{
+  HdWsContext *w = lws_container_of (sul, HdWsContext, heartbeat);
+  lws_sul_schedule (w->ctx, 0, &w->heartbeat, heartbeat_cb, 20 * LWS_US_PER_MS);
+}
+
+/* lws_service sleeps until the next socket event or lws timer (lws 4.1 ignores its timeout
+ * argument): arm a timer at `end` so that a wait loop ends on time even when nothing
+ * arrives. A deadline already past means a non-blocking service. */
+static void
+service_until (HdWsContext *w, gint64 end)
+{
+  gint64 left = end - g_get_monotonic_time ();
+  if (left <= 0) {
+    lws_service (w->ctx, -1);
+    return;
+  }
+  lws_sul_schedule (w->ctx, 0, &w->wake, wake_cb, MAX (left, (gint64) 200));
+  lws_service (w->ctx, 0);
+}
+
 void
 hd_ws_context_service (HdWsContext *w, int ms)
 {
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   do
-    lws_service (w->ctx, 0);
+    service_until (w, end);
   while (g_get_monotonic_time () < end);
+}
+
+void
+hd_ws_context_set_open_func (HdWsContext *w, HdWsOpenFunc fn, gpointer user)
+{
+  w->on_open = fn;
+  w->on_open_user = user;
 }
 
 void
@@ -417,6 +472,12 @@ hd_ws_close_reason (HdWsClient *c)
   return c->close_reason;
 }
 
+guint
+hd_ws_pending (HdWsClient *c)
+{
+  return g_queue_get_length (&c->out);
+}
+
 char *
 hd_ws_pop (HdWsClient *c)
 {
@@ -428,7 +489,7 @@ hd_ws_wait_message (HdWsContext *w, HdWsClient *c, int ms)
 {
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   while (g_queue_is_empty (&c->in) && !c->closed && g_get_monotonic_time () < end)
-    lws_service (w->ctx, 0);
+    service_until (w, end);
   return g_queue_pop_head (&c->in);
 }
 
@@ -437,7 +498,7 @@ hd_ws_wait_open (HdWsContext *w, HdWsClient *c, int ms)
 {
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   while (!c->open && !c->closed && g_get_monotonic_time () < end)
-    lws_service (w->ctx, 0);
+    service_until (w, end);
   return c->open;
 }
 
@@ -446,7 +507,7 @@ hd_ws_wait_closed (HdWsContext *w, HdWsClient *c, int ms)
 {
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   while (!c->closed && g_get_monotonic_time () < end)
-    lws_service (w->ctx, 0);
+    service_until (w, end);
   return c->closed;
 }
 

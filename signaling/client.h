@@ -48,6 +48,8 @@ gboolean hd_ws_is_closed (HdWsClient *c);
 /* The close code the server sent (0 if none) and its reason. */
 int hd_ws_close_code (HdWsClient *c);
 const char *hd_ws_close_reason (HdWsClient *c);
+/* Frames queued but not yet written. */
+guint hd_ws_pending (HdWsClient *c);
 /* Pop the oldest received message, or NULL. Caller frees. */
 char *hd_ws_pop (HdWsClient *c);
 /* Service until a message arrives (returned, caller frees) or `ms` pass (NULL). */
@@ -62,5 +64,8 @@ gpointer hd_ws_get_data (HdWsClient *c);
 /* Called on every message received, on the servicing thread (optional). */
 typedef void (*HdWsMessageFunc) (HdWsClient *c, const char *text, gsize len, gpointer user);
 void hd_ws_context_set_message_func (HdWsContext *ctx, HdWsMessageFunc fn, gpointer user);
+/* Called when a client's connection opens (optional). */
+typedef void (*HdWsOpenFunc) (HdWsClient *c, gpointer user);
+void hd_ws_context_set_open_func (HdWsContext *ctx, HdWsOpenFunc fn, gpointer user);
 
 G_END_DECLS

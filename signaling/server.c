@@ -31,13 +31,12 @@ struct HdServer {
   int port;
   struct lws_protocols protocols[3];
   struct lws_http_mount mounts[3];
-  lws_retry_bo_t retry;
 };
 
 struct HdSigConn {
   HdServer *srv;
   struct lws *wsi;
-  GQueue out;            /* char* (malloc'd JSON texts) */
+  GQueue out;            /* OutMsg* */
   gsize out_bytes;
   GString *rx;
   gboolean rx_binary;
@@ -53,6 +52,20 @@ struct HdSigConn {
   gpointer user;
   char peer[64];
 };
+
+/* A queued message. `kind` is set for state snapshots (a roster) where only the newest unsent
+ * one matters: a newer one replaces it in the queue instead of queueing behind it. */
+typedef struct {
+  char *text; /* malloc'd */
+  const char *kind;
+} OutMsg;
+
+static void
+out_free (OutMsg *o)
+{
+  free (o->text);
+  g_free (o);
+}
 
 /* Per-session data of lws: a WebSocket's conn, or an HTTP request being read. */
 typedef struct {
@@ -103,15 +116,19 @@ conn_free (HdSigConn *c)
 {
   if (c->join_timer)
     g_source_remove (c->join_timer);
-  char *m;
-  while ((m = g_queue_pop_head (&c->out)))
-    free (m);
+  g_queue_clear_full (&c->out, (GDestroyNotify) out_free);
   g_string_free (c->rx, TRUE);
   g_free (c);
 }
 
 void
 hd_sig_conn_send_take (HdSigConn *c, char *text)
+{
+  hd_sig_conn_send_latest (c, NULL, text);
+}
+
+void
+hd_sig_conn_send_latest (HdSigConn *c, const char *kind, char *text)
 {
   if (!text)
     return;
@@ -120,13 +137,26 @@ hd_sig_conn_send_take (HdSigConn *c, char *text)
     return;
   }
   gsize n = strlen (text);
+  if (kind)
+    for (GList *l = c->out.head; l; l = l->next) {
+      OutMsg *o = l->data;
+      if (o->kind && g_str_equal (o->kind, kind)) {
+        c->out_bytes = c->out_bytes - strlen (o->text) + n;
+        free (o->text);
+        o->text = text;
+        return;
+      }
+    }
   if (c->out_bytes + n > MAX_QUEUED_BYTES) {
     free (text);
     g_warning ("session %s: send queue over %d bytes, closing", c->peer, MAX_QUEUED_BYTES);
     hd_sig_conn_close (c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue overflow");
     return;
   }
-  g_queue_push_tail (&c->out, text);
+  OutMsg *o = g_new (OutMsg, 1);
+  o->text = text;
+  o->kind = kind;
+  g_queue_push_tail (&c->out, o);
   c->out_bytes += n;
   lws_callback_on_writable (c->wsi);
 }
@@ -310,13 +340,13 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
   case LWS_CALLBACK_SERVER_WRITEABLE: {
     if (!c)
       return -1;
-    char *m = g_queue_pop_head (&c->out);
+    OutMsg *m = g_queue_pop_head (&c->out);
     if (m) {
-      gsize n = strlen (m);
+      gsize n = strlen (m->text);
       c->out_bytes -= n;
       guint8 *buf = g_malloc (LWS_PRE + n);
-      memcpy (buf + LWS_PRE, m, n);
-      free (m);
+      memcpy (buf + LWS_PRE, m->text, n);
+      out_free (m);
       int w = lws_write (wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
       g_free (buf);
       if (w < (int) n)
@@ -574,8 +604,6 @@ hd_server_new (const HdServerOptions *opts, const HdSigHandlers *handlers, gpoin
                                             .origin = srv->web_root, .def = "index.html",
                                             .origin_protocol = LWSMPRO_FILE };
 
-  /* Ping idle sessions every 20 s; hang up on one silent for 45 s (a dropped village link). */
-  srv->retry = (lws_retry_bo_t){ .secs_since_valid_ping = 20, .secs_since_valid_hangup = 45 };
 
   struct lws_context_creation_info info;
   memset (&info, 0, sizeof info);
@@ -589,7 +617,12 @@ hd_server_new (const HdServerOptions *opts, const HdSigHandlers *handlers, gpoin
   info.mounts = &srv->mounts[0];
   info.user = srv;
   info.vhost_name = "hearingd";
-  info.retry_and_idle_policy = &srv->retry;
+  /* A dropped village link is found by TCP keepalive: probes after 20 s idle, every 5 s, 5 of
+   * them (about 45 s). lws's own WebSocket ping policy keeps one timer per session in a sorted
+   * list (O(n) insert on every activity): with thousands of sessions it dominated the profile. */
+  info.ka_time = 20;
+  info.ka_interval = 5;
+  info.ka_probes = 5;
   info.timeout_secs = 20;
   if (!opts->plain_http) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -57,6 +57,9 @@ void hd_server_shutdown (HdServer *srv, const char *reason);
 /* Queue a text message; takes ownership of `text` (malloc'd, freed with free()). Ignored once
  * the connection is closing. */
 void hd_sig_conn_send_take (HdSigConn *conn, char *text);
+/* Like hd_sig_conn_send_take for a state snapshot of `kind` (e.g. "roster"): an unsent queued
+ * message of the same kind is replaced, so a slow reader gets the newest state, once. */
+void hd_sig_conn_send_latest (HdSigConn *conn, const char *kind, char *text);
 /* Send an error message (`ref` borrowed, may be NULL). */
 void hd_sig_conn_send_error (HdSigConn *conn, const char *code, const char *reason, json_t *ref);
 /* Close after the queued messages are sent, with a WebSocket close code and reason. */

@@ -20,6 +20,12 @@ f_send (gpointer conn, char *text, gpointer user)
 }
 
 static void
+f_send_latest (gpointer conn, const char *kind, char *text, gpointer user)
+{
+  f_send (conn, text, user);
+}
+
+static void
 f_close (gpointer conn, int code, const char *reason, gpointer user)
 {
   ((Fake *) conn)->close_code = code;
@@ -31,7 +37,8 @@ f_joined (gpointer conn, gpointer user)
   ((Fake *) conn)->joined = TRUE;
 }
 
-static const HdCoreIO fake_io = { f_send, f_close, f_joined };
+static const HdCoreIO fake_io = { .send = f_send, .send_latest = f_send_latest,
+                                  .close = f_close, .joined = f_joined };
 
 typedef struct {
   HdConfig *cfg;
