@@ -46,6 +46,7 @@ struct HdSigConn {
   int strikes;
   guint join_timer;
   gboolean joined;
+  gboolean established; /* the handshake is done: lws_write may be called */
   gboolean closing;
   int close_code;
   char close_reason[120];
@@ -151,6 +152,20 @@ hd_sig_conn_send_latest (HdSigConn *c, const char *kind, char *text)
     free (text);
     g_warning ("session %s: send queue over %d bytes, closing", c->peer, MAX_QUEUED_BYTES);
     hd_sig_conn_close (c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue overflow");
+    return;
+  }
+  /* Fast path: nothing queued and the socket can take it now, so write at once instead of
+   * waiting a main-loop iteration for a writable callback (each iteration walks every
+   * session's GSource: at thousands of sessions that wait dominated join latency). A partial
+   * write is kept and finished by lws itself. */
+  if (g_queue_is_empty (&c->out) && c->established && !lws_send_pipe_choked (c->wsi)) {
+    guint8 *buf = g_malloc (LWS_PRE + n);
+    memcpy (buf + LWS_PRE, text, n);
+    free (text);
+    int w = lws_write (c->wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+    g_free (buf);
+    if (w < (int) n)
+      hd_sig_conn_close (c, LWS_CLOSE_STATUS_GOINGAWAY, "write failed");
     return;
   }
   OutMsg *o = g_new (OutMsg, 1);
@@ -317,6 +332,7 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
       return 0;
     }
     c->join_timer = g_timeout_add_seconds (srv->opts.join_timeout_seconds, join_deadline, c);
+    c->established = TRUE;
     return 0;
   }
   case LWS_CALLBACK_RECEIVE:

@@ -186,6 +186,23 @@ test_rest (void)
   g_assert_cmpstr (json_string_value (json_object_get (j, "status")), ==, "ok");
   json_decref (j);
 
+  /* the web client's files */
+  static const char *files[][2] = { { "/", "shared-court" }, { "/join.html", "join.js" },
+                                    { "/join.js", "hearing.v1" }, { "/style.css", "font-size" } };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
+    g_autofree char *url = g_strdup_printf ("%s%s", daemon_->base_url, files[i][0]);
+    g_autofree char *page = NULL;
+    int status = 0;
+    g_assert_true (hd_http_fetch (url, "GET", NULL, NULL, NULL, &status, &page, NULL));
+    g_assert_cmpint (status, ==, 200);
+    g_assert_nonnull (strstr (page, files[i][1]));
+  }
+  g_autofree char *missing = g_strdup_printf ("%s/nothing-here.html", daemon_->base_url);
+  g_autofree char *page404 = NULL;
+  int st404 = 0;
+  g_assert_true (hd_http_fetch (missing, "GET", NULL, NULL, NULL, &st404, &page404, NULL));
+  g_assert_cmpint (st404, ==, 404);
+
   rest_error ("GET", "/api/v1/hearings", NULL, NULL, 401, "unauthorized");
   rest_error ("GET", "/api/v1/hearings", "not.a.token", NULL, 401, "token_malformed");
   const char *create = "{\"case_number\":\"(2026)浙0109民初1234号\",\"title\":\"Loan dispute\","
