@@ -11,7 +11,18 @@
 
 G_DEFINE_QUARK (hd-config-error-quark, hd_config_error)
 
-typedef enum { T_STRING, T_INT, T_BOOL, T_LISTEN, T_LOGLEVEL, T_URL } KeyType;
+typedef enum {
+  T_STRING,   /* non-empty text */
+  T_TEXT,     /* text, may be empty */
+  T_INT,
+  T_BOOL,
+  T_LISTEN,   /* HOST:PORT */
+  T_LOGLEVEL,
+  T_URL,      /* empty, or an http(s) URL */
+  T_ICEURL,   /* empty, or stun:/turn:/turns: host[:port][?transport=udp|tcp] */
+  T_IPV4,     /* empty, or an IPv4 address */
+  T_IFACES,   /* empty, or a comma-separated list of interface names or IPv4 addresses */
+} KeyType;
 
 typedef struct {
   const char *section;
@@ -57,6 +68,32 @@ static const Key keys[] = {
     "Default lifetime of a join token." },
   { "tokens", "operator_ttl_seconds", T_INT, "3600", 60, 31536000, OFF (operator_token_ttl_seconds),
     "Lifetime of operator tokens minted by hearingctl operator-token." },
+  { "media", "jitter_latency_ms", T_INT, "50", 0, 1000, OFF (jitter_latency_ms),
+    "Jitter-buffer latency of each participant's incoming media (webrtcbin's default, 200 ms, "
+    "is the whole mouth-to-ear budget of ITU-T G.114)." },
+  { "ice", "stun_server", T_ICEURL, "", 0, 0, OFF (stun_server),
+    "STUN server for the daemon and, in welcome, for clients: stun:host[:port]. Empty: none "
+    "(peers on one network need none)." },
+  { "ice", "turn_server", T_ICEURL, "", 0, 0, OFF (turn_server),
+    "TURN relay for clients behind strict NAT: turn:host[:port][?transport=udp|tcp] or turns:…" },
+  { "ice", "turn_username", T_TEXT, "", 0, 0, OFF (turn_username),
+    "Static TURN user name (ignored when turn_shared_secret is set)." },
+  { "ice", "turn_password", T_TEXT, "", 0, 0, OFF (turn_password),
+    "Static TURN password (ignored when turn_shared_secret is set)." },
+  { "ice", "turn_shared_secret", T_TEXT, "", 0, 0, OFF (turn_shared_secret),
+    "Shared secret of the TURN server's REST API: each welcome then carries short-lived "
+    "credentials (user expiry:participant, password base64(HMAC-SHA1(secret, user)))." },
+  { "ice", "turn_ttl_seconds", T_INT, "86400", 60, 604800, OFF (turn_ttl_seconds),
+    "Lifetime of TURN REST credentials." },
+  { "ice", "port_min", T_INT, "0", 0, 65535, OFF (ice_port_min),
+    "Lowest UDP port for media (0: any). Open port_min..port_max in the firewall." },
+  { "ice", "port_max", T_INT, "0", 0, 65535, OFF (ice_port_max),
+    "Highest UDP port for media (0: any)." },
+  { "ice", "interfaces", T_IFACES, "", 0, 0, OFF (ice_interfaces),
+    "Interfaces or addresses to gather candidates on, comma-separated (eth0,10.0.0.5). "
+    "Empty: all." },
+  { "ice", "public_address", T_IPV4, "", 0, 0, OFF (ice_public_address),
+    "Public IPv4 address to advertise when the daemon sits behind 1:1 NAT. Empty: none." },
   { "log", "level", T_LOGLEVEL, "info", 0, 0, OFF (log_level),
     "Least severe level logged on stderr: error, warning, info or debug." },
   { "log", "lws", T_BOOL, "false", 0, 0, OFF (log_lws),
@@ -87,6 +124,52 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
 {
   char *base = (char *) cfg;
   switch (k->type) {
+  case T_TEXT:
+  case T_ICEURL:
+  case T_IPV4:
+  case T_IFACES: {
+    if (!g_utf8_validate (value, -1, NULL)) {
+      *reason = g_strdup ("not valid UTF-8");
+      return FALSE;
+    }
+    if (*value && k->type == T_ICEURL) {
+      const char *rest = g_str_has_prefix (value, "stun:")    ? value + 5
+                         : g_str_has_prefix (value, "turn:")  ? value + 5
+                         : g_str_has_prefix (value, "turns:") ? value + 6
+                                                              : NULL;
+      const char *q = rest ? strchr (rest, '?') : NULL;
+      if (!rest || !*rest || rest[0] == ':' || strchr (rest, ' ') || strchr (rest, '/') ||
+          (q && !g_str_equal (q, "?transport=udp") && !g_str_equal (q, "?transport=tcp"))) {
+        *reason = g_strdup ("must be stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp] "
+                            "or turns:…");
+        return FALSE;
+      }
+    }
+    if (*value && k->type == T_IPV4) {
+      g_autoptr (GInetAddress) a = g_inet_address_new_from_string (value);
+      if (!a || g_inet_address_get_family (a) != G_SOCKET_FAMILY_IPV4) {
+        *reason = g_strdup ("must be an IPv4 address");
+        return FALSE;
+      }
+    }
+    if (*value && k->type == T_IFACES) {
+      g_auto (GStrv) parts = g_strsplit (value, ",", -1);
+      for (char **p = parts; *p; p++) {
+        gsize n = strlen (*p);
+        gboolean ok = n > 0 && n < 16;
+        for (gsize i = 0; ok && i < n; i++)
+          ok = g_ascii_isalnum ((*p)[i]) || strchr ("._-", (*p)[i]);
+        if (!ok) {
+          *reason = g_strdup ("must be interface names or IPv4 addresses separated by commas");
+          return FALSE;
+        }
+      }
+    }
+    char **field = (char **) (base + k->offset);
+    g_free (*field);
+    *field = g_strdup (value);
+    return TRUE;
+  }
   case T_STRING:
   case T_URL: {
     if (!g_utf8_validate (value, -1, NULL)) {
@@ -198,7 +281,7 @@ hd_config_free (HdConfig *cfg)
   if (!cfg)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
-    if (keys[i].type == T_STRING || keys[i].type == T_URL || keys[i].type == T_LISTEN)
+    if (keys[i].type != T_INT && keys[i].type != T_BOOL && keys[i].type != T_LOGLEVEL)
       g_free (*(char **) ((char *) cfg + keys[i].offset));
   g_free (cfg);
 }
@@ -314,6 +397,20 @@ hd_config_set (HdConfig *cfg, const char *dotted_key, const char *value, const c
 gboolean
 hd_config_check (const HdConfig *cfg, GError **error)
 {
+  if ((cfg->ice_port_min == 0) != (cfg->ice_port_max == 0) ||
+      cfg->ice_port_min > cfg->ice_port_max) {
+    g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_BAD_VALUE,
+                 "[ice] port_min = %d, port_max = %d: give both (port_min <= port_max) or neither",
+                 cfg->ice_port_min, cfg->ice_port_max);
+    return FALSE;
+  }
+  if (*cfg->turn_server && !*cfg->turn_shared_secret &&
+      (!*cfg->turn_username || !*cfg->turn_password)) {
+    g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_BAD_VALUE,
+                 "[ice] turn_server = '%s': needs turn_shared_secret, or turn_username and "
+                 "turn_password", cfg->turn_server);
+    return FALSE;
+  }
   if (cfg->plain_http) {
     gboolean loopback = g_str_equal (cfg->listen_host, "localhost");
     if (!loopback) {
@@ -339,6 +436,10 @@ type_hint (const Key *k)
   case T_LISTEN: return "HOST:PORT";
   case T_LOGLEVEL: return "error, warning, info or debug";
   case T_URL: return "URL";
+  case T_ICEURL: return "stun:/turn:/turns: URL or empty";
+  case T_IPV4: return "IPv4 address or empty";
+  case T_IFACES: return "comma-separated list or empty";
+  case T_TEXT: return "text, may be empty";
   case T_STRING: return "text";
   case T_INT: return "integer";
   }

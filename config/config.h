@@ -37,6 +37,18 @@ typedef struct {
   char *issuer;
   int token_ttl_seconds;
   int operator_token_ttl_seconds;
+  /* [media] */
+  int jitter_latency_ms;
+  /* [ice] */
+  char *stun_server;
+  char *turn_server;
+  char *turn_username;
+  char *turn_password;
+  char *turn_shared_secret;
+  int turn_ttl_seconds;
+  int ice_port_min, ice_port_max;
+  char *ice_interfaces;
+  char *ice_public_address;
   /* [log] */
   HdLogLevel log_level;
   gboolean log_lws;

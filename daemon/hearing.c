@@ -6,6 +6,7 @@
 #include "daemon/audit.h"
 #include "daemon/util.h"
 
+#include <openssl/evp.h>
 #include <string.h>
 
 G_DEFINE_QUARK (hd-core-error-quark, hd_core_error)
@@ -450,6 +451,39 @@ hd_core_token_revoke (HdCore *core, const char *jti, const char *actor, GError *
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- ICE servers */
+
+json_t *
+hd_core_ice_servers (HdCore *core, const char *participant_id, gint64 now)
+{
+  const HdConfig *cfg = core->cfg;
+  json_t *list = json_array ();
+  if (*cfg->stun_server)
+    json_array_append_new (list, json_pack ("{s:[s]}", "urls", cfg->stun_server));
+  if (*cfg->turn_server) {
+    g_autofree char *user = NULL, *cred = NULL;
+    if (*cfg->turn_shared_secret) {
+      /* TURN REST API (draft-uberti-behave-turn-rest): user "expiry:id", password
+       * base64(HMAC-SHA1(secret, user)); the TURN server recomputes and checks the expiry. */
+      user = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", now + cfg->turn_ttl_seconds,
+                              participant_id);
+      guint8 mac[EVP_MAX_MD_SIZE];
+      size_t maclen = 0;
+      if (!EVP_Q_mac (NULL, "HMAC", NULL, "SHA1", NULL, cfg->turn_shared_secret,
+                      strlen (cfg->turn_shared_secret), (const guint8 *) user, strlen (user), mac,
+                      sizeof mac, &maclen))
+        g_error ("OpenSSL HMAC-SHA1 failed");
+      cred = g_base64_encode (mac, maclen);
+    } else {
+      user = g_strdup (cfg->turn_username);
+      cred = g_strdup (cfg->turn_password);
+    }
+    json_array_append_new (list, json_pack ("{s:[s], s:s, s:s}", "urls", cfg->turn_server,
+                                            "username", user, "credential", cred));
+  }
+  return list;
+}
+
 /* ---------------------------------------------------------------- sessions */
 
 static json_t *
@@ -590,10 +624,11 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
   json_t *plist = json_array ();
   for (const char **p = names; *p; p++)
     json_array_append_new (plist, json_string (*p));
-  json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o}", "protocol", HD_PROTOCOL_NAME,
-                            "participant", "id", m->pid, "name", m->name, "role",
-                            hd_role_name (m->role), "permissions", plist, "hearing",
-                            hd_hearing_to_json (row));
+  json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o}", "protocol",
+                            HD_PROTOCOL_NAME, "participant", "id", m->pid, "name", m->name,
+                            "role", hd_role_name (m->role), "permissions", plist, "hearing",
+                            hd_hearing_to_json (row), "ice_servers",
+                            hd_core_ice_servers (core, m->pid, hd_time_now ()));
   core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
   broadcast_roster (core, room);
   }

@@ -88,6 +88,11 @@ gboolean hd_core_token_revoke (HdCore *core, const char *jti, const char *actor,
 /* Revocation check for hd_token_verify. `user` is the HdStore. */
 gboolean hd_core_is_revoked (const char *jti, gpointer user);
 
+/* The ICE servers a client should use, as RTCIceServer objects (new reference): the STUN
+ * server, and the TURN server with static or, given a shared secret, TURN REST credentials
+ * valid for [ice] turn_ttl_seconds from `now`. */
+json_t *hd_core_ice_servers (HdCore *core, const char *participant_id, gint64 now);
+
 /* Audit, logging a failure instead of failing the caller. */
 void hd_core_audit (HdCore *core, const char *actor, const char *action, const char *hid,
                     json_t *detail /* stolen, may be NULL */);

@@ -50,6 +50,17 @@ test_errors (void)
                      "absolute http:// or https:// URL");
   assert_load_fails ("[log]\nlevel = loud\n", HD_CONFIG_ERROR_BAD_VALUE,
                      "must be one of error, warning, info, debug");
+  assert_load_fails ("[ice]\nstun_server = stun.example:3478\n", HD_CONFIG_ERROR_BAD_VALUE,
+                     "must be stun:HOST[:PORT]");
+  assert_load_fails ("[ice]\nturn_server = turn:relay?transport=sctp\n", HD_CONFIG_ERROR_BAD_VALUE,
+                     "must be stun:HOST[:PORT]");
+  assert_load_fails ("[ice]\npublic_address = 2001:db8::1\n", HD_CONFIG_ERROR_BAD_VALUE,
+                     "must be an IPv4 address");
+  assert_load_fails ("[ice]\ninterfaces = eth0,,eth1\n", HD_CONFIG_ERROR_BAD_VALUE,
+                     "interface names or IPv4 addresses");
+  assert_load_fails ("[ice]\nport_max = 70000\n", HD_CONFIG_ERROR_BAD_VALUE, "from 0 to 65535");
+  assert_load_fails ("[media]\njitter_latency_ms = 5000\n", HD_CONFIG_ERROR_BAD_VALUE,
+                     "from 0 to 1000");
   assert_load_fails ("[server]\nlisen = 1\n", HD_CONFIG_ERROR_UNKNOWN_KEY, "[server] lisen: unknown key");
   assert_load_fails ("[srever]\nlisten = 1\n", HD_CONFIG_ERROR_UNKNOWN_KEY, "unknown section");
   assert_load_fails ("[srever]\n", HD_CONFIG_ERROR_UNKNOWN_KEY, "unknown section");
@@ -77,6 +88,37 @@ test_plain_http_loopback_only (void)
   g_assert_true (hd_config_set (cfg, "server.listen", "localhost:0", "--listen", NULL));
   g_assert_true (hd_config_check (cfg, NULL));
   g_assert_cmpint (cfg->listen_port, ==, 0);
+}
+
+static void
+test_ice_cross_checks (void)
+{
+  g_autoptr (HdConfig) cfg = hd_config_new_defaults ();
+  g_autoptr (GError) e = NULL;
+  const char *ok = "[ice]\nstun_server = stun:stun.example:3478\nturn_server = "
+                   "turn:relay.example:3478?transport=udp\nturn_shared_secret = s3cret\n"
+                   "port_min = 40000\nport_max = 40100\ninterfaces = eth0,10.0.0.5\n"
+                   "public_address = 203.0.113.7\n";
+  g_assert_true (hd_config_load_data (cfg, ok, strlen (ok), "t", &e));
+  g_assert_no_error (e);
+  g_assert_true (hd_config_check (cfg, &e));
+  g_assert_cmpint (cfg->ice_port_min, ==, 40000);
+  g_assert_cmpstr (cfg->ice_public_address, ==, "203.0.113.7");
+  g_assert_true (hd_config_set (cfg, "ice.port_max", "39000", "--x", NULL));
+  g_assert_false (hd_config_check (cfg, &e));
+  g_assert_nonnull (strstr (e->message, "port_min <= port_max"));
+  g_clear_error (&e);
+  g_assert_true (hd_config_set (cfg, "ice.port_max", "0", "--x", NULL));
+  g_assert_false (hd_config_check (cfg, &e));
+  g_clear_error (&e);
+  g_assert_true (hd_config_set (cfg, "ice.port_min", "0", "--x", NULL));
+  g_assert_true (hd_config_set (cfg, "ice.turn_shared_secret", "", "--x", NULL));
+  g_assert_false (hd_config_check (cfg, &e));
+  g_assert_nonnull (strstr (e->message, "needs turn_shared_secret, or turn_username"));
+  g_clear_error (&e);
+  g_assert_true (hd_config_set (cfg, "ice.turn_username", "u", "--x", NULL));
+  g_assert_true (hd_config_set (cfg, "ice.turn_password", "p", "--x", NULL));
+  g_assert_true (hd_config_check (cfg, NULL));
 }
 
 static void
@@ -125,6 +167,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/errors", test_errors);
   g_test_add_func ("/config/plain-http-loopback-only", test_plain_http_loopback_only);
   g_test_add_func ("/config/precedence-and-env", test_precedence_and_env);
+  g_test_add_func ("/config/ice-cross-checks", test_ice_cross_checks);
   g_test_add_func ("/config/sample-matches-file", test_sample_matches_file);
   return g_test_run ();
 }

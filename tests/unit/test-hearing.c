@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#define TURN_EXPECTED "HEnOQVxv8XodOhXePsdLi/y9DY0="
+
 typedef struct {
   GPtrArray *got;  /* char* */
   int close_code;
@@ -324,6 +326,36 @@ test_reconnect_and_revoke (Fix *f, gconstpointer data)
   fake_free (again);
 }
 
+static void
+test_ice_servers (Fix *f, gconstpointer data)
+{
+  json_t *none = hd_core_ice_servers (f->core, "p-1", 1800000000);
+  g_assert_cmpuint (json_array_size (none), ==, 0);
+  json_decref (none);
+  g_assert_true (hd_config_set (f->cfg, "ice.stun_server", "stun:stun.example:3478", "t", NULL));
+  g_assert_true (hd_config_set (f->cfg, "ice.turn_server", "turn:relay.example:3478", "t", NULL));
+  g_assert_true (hd_config_set (f->cfg, "ice.turn_shared_secret", "north", "t", NULL));
+  g_assert_true (hd_config_set (f->cfg, "ice.turn_ttl_seconds", "3600", "t", NULL));
+  json_t *l = hd_core_ice_servers (f->core, "p-1", 1800000000);
+  g_assert_cmpuint (json_array_size (l), ==, 2);
+  json_t *turn = json_array_get (l, 1);
+  g_assert_cmpstr (json_string_value (json_array_get (json_object_get (turn, "urls"), 0)), ==,
+                   "turn:relay.example:3478");
+  g_assert_cmpstr (json_string_value (json_object_get (turn, "username")), ==, "1800003600:p-1");
+  /* base64(HMAC-SHA1("north", "1800003600:p-1")), computed independently with
+   * `printf %s 1800003600:p-1 | openssl dgst -sha1 -hmac north -binary | base64` */
+  g_assert_cmpstr (json_string_value (json_object_get (turn, "credential")), ==, TURN_EXPECTED);
+  json_decref (l);
+  /* static credentials without a secret */
+  g_assert_true (hd_config_set (f->cfg, "ice.turn_shared_secret", "", "t", NULL));
+  g_assert_true (hd_config_set (f->cfg, "ice.turn_username", "court", "t", NULL));
+  g_assert_true (hd_config_set (f->cfg, "ice.turn_password", "pw", "t", NULL));
+  l = hd_core_ice_servers (f->core, "p-1", 1800000000);
+  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (l, 1), "username")), ==, "court");
+  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (l, 1), "credential")), ==, "pw");
+  json_decref (l);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -335,5 +367,6 @@ main (int argc, char **argv)
   g_test_add ("/hearing/refusals", Fix, NULL, fix_setup, test_refusals, fix_teardown);
   g_test_add ("/hearing/reconnect-and-revoke", Fix, NULL, fix_setup, test_reconnect_and_revoke,
               fix_teardown);
+  g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);
   return g_test_run ();
 }
