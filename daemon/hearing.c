@@ -34,6 +34,8 @@ struct HdCore {
   HdCoreIO io;
   gpointer io_user;
   char *base_url;
+  const HdCoreMedia *media;
+  gpointer media_user;
   GHashTable *rooms;   /* hid -> Room* */
   GHashTable *members; /* conn -> Member* */
 };
@@ -93,6 +95,13 @@ hd_core_free (HdCore *core)
   g_hash_table_unref (core->rooms);
   g_free (core->base_url);
   g_free (core);
+}
+
+void
+hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user)
+{
+  core->media = media;
+  core->media_user = user;
 }
 
 void
@@ -636,9 +645,53 @@ out:
   hd_claims_clear (&c);
 }
 
+/* answer, candidate: handed to the media side for a joined session. */
+static void
+on_media (HdCore *core, gpointer conn, Member *m, const HdMsg *msg)
+{
+  const char *code = NULL;
+  char *reason = NULL;
+  gboolean ok;
+  if (!core->media)
+    ok = FALSE, code = "media_unavailable", reason = g_strdup ("this server carries no media");
+  else if (msg->type == HD_MSG_ANSWER)
+    ok = core->media->answer (conn, m->pid, msg->sdp, &code, &reason, core->media_user);
+  else
+    ok = core->media->candidate (conn, m->pid, msg->candidate, msg->mline, &code, &reason,
+                                 core->media_user);
+  if (!ok) {
+    core->io.send (conn, hd_protocol_error (code, reason ? reason : code, msg->id), core->io_user);
+    if (g_str_has_prefix (code, "sdp_"))
+      hd_core_audit (core, m->pid, "session.refuse", m->room->hid,
+                     json_pack ("{s:s, s:s}", "code", code, "reason", reason ? reason : ""));
+  }
+  g_free (reason);
+}
+
+static void
+on_mute (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (msg->audio >= 0)
+    m->audio_muted = msg->audio;
+  if (msg->video >= 0)
+    m->video_muted = msg->video;
+  broadcast_roster (core, m->room);
+}
+
 void
 hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
 {
+  if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE) {
+    Member *m = g_hash_table_lookup (core->members, conn);
+    if (!m)
+      core->io.send (conn, hd_protocol_error ("not_joined", "join the hearing first", msg->id),
+                     core->io_user);
+    else if (msg->type == HD_MSG_MUTE)
+      on_mute (core, m, msg);
+    else
+      on_media (core, conn, m, msg);
+    return;
+  }
   switch (msg->type) {
   case HD_MSG_PING:
     core->io.send (conn, hd_protocol_pong (msg->id), core->io_user);
@@ -654,6 +707,10 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
     core->io.close (conn, 1000, "left", core->io_user);
     return;
   }
+  case HD_MSG_ANSWER:
+  case HD_MSG_CANDIDATE:
+  case HD_MSG_MUTE:
+    return; /* handled above */
   }
 }
 

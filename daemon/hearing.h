@@ -41,10 +41,23 @@ typedef struct {
 
 typedef struct HdCore HdCore;
 
+/* The media side, as the core sees it (codecs/ through the daemon's glue; fakes in tests).
+ * Each returns TRUE when taken, or FALSE with an error code and reason (static strings or
+ * g_malloc'd: caller frees *reason). Main thread. */
+typedef struct {
+  gboolean (*answer) (gpointer conn, const char *participant_id, const char *sdp,
+                      const char **code, char **reason, gpointer user);
+  gboolean (*candidate) (gpointer conn, const char *participant_id, const char *candidate,
+                         int mline, const char **code, char **reason, gpointer user);
+} HdCoreMedia;
+
 /* `store`, `signer` and `cfg` are borrowed and must outlive the core. */
 HdCore *hd_core_new (HdStore *store, HdSigner *signer, const HdConfig *cfg, const HdCoreIO *io,
                      gpointer io_user);
 void hd_core_free (HdCore *core);
+
+/* Attach the media side (borrowed). Without one, answers and candidates get media_unavailable. */
+void hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user);
 
 /* Base of join links, e.g. "https://127.0.0.1:8443". */
 void hd_core_set_base_url (HdCore *core, const char *base_url);

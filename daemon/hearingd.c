@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "hd-main"
 
 #include "codecs/engine.h"
+#include "codecs/sdp.h"
 #include "config/config.h"
 #include "daemon/api.h"
 #include "daemon/audit.h"
@@ -125,6 +126,36 @@ sig_closed (HdSigConn *conn, gpointer user)
   Daemon *d = user;
   hd_core_closed (d->core, conn);
 }
+
+/* Media glue. Until peers exist (the media issue), an answer is checked — so a bad one gets
+ * its precise error — and then refused with no_offer: the server has sent no offer. */
+static gboolean
+media_answer (gpointer conn, const char *pid, const char *sdp, const char **code, char **reason,
+              gpointer user)
+{
+  HdSdpFingerprint fp;
+  g_autoptr (GError) e = NULL;
+  if (!hd_sdp_check (sdp, strlen (sdp), &fp, &e)) {
+    *code = hd_sdp_error_code (e->code);
+    *reason = g_strdup (e->message);
+    return FALSE;
+  }
+  hd_sdp_fingerprint_clear (&fp);
+  *code = "no_offer";
+  *reason = g_strdup ("no media offer is pending for this session");
+  return FALSE;
+}
+
+static gboolean
+media_candidate (gpointer conn, const char *pid, const char *candidate, int mline,
+                 const char **code, char **reason, gpointer user)
+{
+  *code = "no_offer";
+  *reason = g_strdup ("no media offer is pending for this session");
+  return FALSE;
+}
+
+static const HdCoreMedia media_glue = { media_answer, media_candidate };
 
 static int
 sig_http (const HdHttpRequest *req, char **body, gpointer user)
@@ -329,6 +360,7 @@ main (int argc, char **argv)
   HdCoreIO io = { .send = io_send, .send_latest = io_send_latest, .close = io_close,
                   .joined = io_joined };
   d.core = hd_core_new (d.store, d.signer, cfg, &io, &d);
+  hd_core_set_media (d.core, &media_glue, &d);
   d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
   HdServerOptions so = {
     .host = cfg->listen_host,

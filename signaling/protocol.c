@@ -15,6 +15,8 @@ hd_msg_free (HdMsg *msg)
   json_decref (msg->id);
   g_free (msg->token);
   g_free (msg->hearing);
+  g_free (msg->sdp);
+  g_free (msg->candidate);
   g_free (msg);
 }
 
@@ -76,7 +78,9 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   }
   const char *t = json_string_value (type);
   HdMsg *msg = g_new0 (HdMsg, 1);
-  const char *token = NULL, *hearing = NULL;
+  const char *token = NULL, *hearing = NULL, *sdp = NULL, *cand = NULL;
+  json_int_t mline = 0;
+  json_t *audio = NULL, *video = NULL;
   int rc;
   if (g_str_equal (t, "join")) {
     msg->type = HD_MSG_JOIN;
@@ -88,6 +92,28 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   } else if (g_str_equal (t, "leave")) {
     msg->type = HD_MSG_LEAVE;
     rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o}", "type", &t, "id", &id);
+  } else if (g_str_equal (t, "answer")) {
+    msg->type = HD_MSG_ANSWER;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s}", "type", &t, "id", &id, "sdp",
+                         &sdp);
+  } else if (g_str_equal (t, "candidate")) {
+    msg->type = HD_MSG_CANDIDATE;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s, s:I}", "type", &t, "id", &id,
+                         "candidate", &cand, "sdpMLineIndex", &mline);
+  } else if (g_str_equal (t, "mute")) {
+    msg->type = HD_MSG_MUTE;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s?o, s?o}", "type", &t, "id", &id,
+                         "audio", &audio, "video", &video);
+    if (rc == 0 && ((audio && !json_is_boolean (audio)) || (video && !json_is_boolean (video)))) {
+      g_free (msg);
+      fail (err, "bad_field", "mute message: audio and video must be true or false");
+      goto error;
+    }
+    if (rc == 0 && !audio && !video) {
+      g_free (msg);
+      fail (err, "bad_field", "mute message: give audio, video or both");
+      goto error;
+    }
   } else {
     g_free (msg);
     g_autofree char *shown = g_strndup (t, 32);
@@ -104,9 +130,28 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
     fail (err, "bad_field", "join message: token and hearing must not be empty");
     goto error;
   }
+  if (msg->type == HD_MSG_CANDIDATE &&
+      (strlen (cand) > HD_PROTOCOL_CANDIDATE_MAX || mline < 0 || mline > HD_PROTOCOL_MLINE_MAX ||
+       (*cand && !g_str_has_prefix (cand, "candidate:")))) {
+    g_free (msg);
+    fail (err, "bad_field",
+          "candidate message: candidate must be \"\" or \"candidate:…\" (at most %d bytes), "
+          "sdpMLineIndex 0..%d", HD_PROTOCOL_CANDIDATE_MAX, HD_PROTOCOL_MLINE_MAX);
+    goto error;
+  }
+  if (msg->type == HD_MSG_ANSWER && *sdp == '\0') {
+    g_free (msg);
+    fail (err, "bad_field", "answer message: sdp must not be empty");
+    goto error;
+  }
   msg->id = id ? json_incref (id) : NULL;
   msg->token = g_strdup (token);
   msg->hearing = g_strdup (hearing);
+  msg->sdp = g_strdup (sdp);
+  msg->candidate = g_strdup (cand);
+  msg->mline = (int) mline;
+  msg->audio = audio ? json_is_true (audio) : -1;
+  msg->video = video ? json_is_true (video) : -1;
   hd_proto_error_clear (err); /* the ref kept for a refusal is not needed */
   json_decref (root);
   return msg;
@@ -158,6 +203,19 @@ char *
 hd_protocol_roster (json_t *participants)
 {
   return dump (json_pack ("{s:s, s:O}", "type", "roster", "participants", participants));
+}
+
+char *
+hd_protocol_offer (const char *sdp)
+{
+  return dump (json_pack ("{s:s, s:s}", "type", "offer", "sdp", sdp));
+}
+
+char *
+hd_protocol_candidate (const char *candidate, int mline)
+{
+  return dump (json_pack ("{s:s, s:s, s:i}", "type", "candidate", "candidate", candidate,
+                          "sdpMLineIndex", mline));
 }
 
 char *

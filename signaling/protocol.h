@@ -14,7 +14,13 @@ typedef enum {
   HD_MSG_JOIN,
   HD_MSG_PING,
   HD_MSG_LEAVE,
+  HD_MSG_ANSWER,    /* the client's SDP answer to the server's offer */
+  HD_MSG_CANDIDATE, /* a trickled ICE candidate ("" ends gathering) */
+  HD_MSG_MUTE,      /* the client mutes or unmutes its audio and/or video */
 } HdMsgType;
+
+#define HD_PROTOCOL_CANDIDATE_MAX 1024
+#define HD_PROTOCOL_MLINE_MAX 63
 
 /* A validated client -> server message. Owned by the caller; free with hd_msg_free(). */
 typedef struct {
@@ -22,6 +28,11 @@ typedef struct {
   json_t *id;     /* the client's optional id (string or integer), echoed as `ref`; or NULL */
   char *token;    /* join: the JWT */
   char *hearing;  /* join: optional hearing id the client expects; or NULL */
+  char *sdp;      /* answer */
+  char *candidate; /* candidate: the a=candidate value, "" at the end of gathering */
+  int mline;      /* candidate: sdpMLineIndex */
+  int audio;      /* mute: 1 muted, 0 unmuted, -1 absent */
+  int video;      /* mute: likewise */
 } HdMsg;
 
 void hd_msg_free (HdMsg *msg);
@@ -49,5 +60,7 @@ char *hd_protocol_welcome (json_t *ref, json_t *body);
 /* `participants` is borrowed. */
 char *hd_protocol_roster (json_t *participants);
 char *hd_protocol_bye (const char *reason, json_t *ref);
+char *hd_protocol_offer (const char *sdp);
+char *hd_protocol_candidate (const char *candidate, int mline);
 
 G_END_DECLS

@@ -494,6 +494,74 @@ test_ws_token_refusals (void)
   hd_ws_context_free (ctx);
 }
 
+static char *
+answer_json (const char *corpus_file)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "fuzz", "corpus",
+                                            "sdp", corpus_file, NULL);
+  g_autofree char *sdp = NULL;
+  g_assert_true (g_file_get_contents (path, &sdp, NULL, NULL));
+  json_t *j = json_pack ("{s:s, s:s, s:s}", "type", "answer", "id", corpus_file, "sdp", sdp);
+  char *t = json_dumps (j, JSON_COMPACT);
+  json_decref (j);
+  char *g = g_strdup (t);
+  free (t);
+  return g;
+}
+
+static void
+test_ws_mute_and_sdp (void)
+{
+  HdWsContext *ctx = hd_ws_context_new (TRUE);
+  g_autofree char *tj = issue (hid, "judge", "Judge Wang", NULL);
+  g_autofree char *tp = issue (hid, "party", "Zhang San", NULL);
+  HdWsClient *a = ws_open (ctx, "/ws", "hearing.v1");
+  json_t *w = ws_join (ctx, a, tj, hid);
+  g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
+  g_assert_true (json_is_array (json_object_get (w, "ice_servers")));
+  json_decref (w);
+  HdWsClient *b = ws_open (ctx, "/ws", "hearing.v1");
+  g_assert_true (hd_ws_wait_open (ctx, b, WAIT));
+  hd_ws_send_text (b, "{\"type\":\"mute\",\"id\":\"m0\",\"audio\":true}");
+  expect_error (ctx, b, "not_joined", "m0");
+  w = ws_join (ctx, b, tp, NULL);
+  g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
+  json_decref (w);
+  json_decref (expect_roster (ctx, a, 2));
+
+  /* the roster tells everyone who is muted */
+  hd_ws_send_text (b, "{\"type\":\"mute\",\"audio\":true}");
+  json_t *r = expect_roster (ctx, a, 2);
+  json_t *p = json_array_get (json_object_get (r, "participants"), 1);
+  g_assert_true (json_is_true (json_object_get (p, "audio_muted")));
+  g_assert_true (json_is_false (json_object_get (p, "video_muted")));
+  json_decref (r);
+  hd_ws_send_text (b, "{\"type\":\"mute\",\"audio\":false,\"video\":true}");
+  r = expect_roster (ctx, a, 2);
+  p = json_array_get (json_object_get (r, "participants"), 1);
+  g_assert_true (json_is_false (json_object_get (p, "audio_muted")));
+  g_assert_true (json_is_true (json_object_get (p, "video_muted")));
+  json_decref (r);
+
+  /* SDP: DTLS-SRTP only; each refusal has its code, and the session goes on */
+  static const char *cases[][2] = { { "crypto", "sdp_crypto_forbidden" },
+                                    { "nofp", "sdp_no_fingerprint" },
+                                    { "avpf", "sdp_insecure_profile" },
+                                    { "answer", "no_offer" } };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *m = answer_json (cases[i][0]);
+    hd_ws_send_text (b, m);
+    expect_error (ctx, b, cases[i][1], cases[i][0]);
+  }
+  hd_ws_send_text (b, "{\"type\":\"answer\",\"id\":\"x\",\"sdp\":\"hello\"}");
+  expect_error (ctx, b, "sdp_invalid", "x");
+  hd_ws_send_text (b, "{\"type\":\"candidate\",\"id\":\"c\",\"candidate\":\"\",\"sdpMLineIndex\":0}");
+  expect_error (ctx, b, "no_offer", "c");
+  bystander_ok (ctx, a);
+  bystander_ok (ctx, b);
+  hd_ws_context_free (ctx);
+}
+
 static void
 test_hearingctl (void)
 {
@@ -745,6 +813,7 @@ main (int argc, char **argv)
   g_test_add_func ("/daemon/rest", test_rest);
   g_test_add_func ("/daemon/ws-join-and-bad-input", test_ws_join_and_bad_input);
   g_test_add_func ("/daemon/ws-token-refusals", test_ws_token_refusals);
+  g_test_add_func ("/daemon/ws-mute-and-sdp", test_ws_mute_and_sdp);
   g_test_add_func ("/daemon/hearingctl", test_hearingctl);
   g_test_add_func ("/daemon/audit-verify", test_audit_verify);
   g_test_add_func ("/daemon/shutdown-and-restart", test_shutdown_and_restart);

@@ -326,6 +326,74 @@ test_reconnect_and_revoke (Fix *f, gconstpointer data)
   fake_free (again);
 }
 
+static gboolean
+fake_answer (gpointer conn, const char *pid, const char *sdp, const char **code, char **reason,
+             gpointer user)
+{
+  (*(int *) user)++;
+  if (g_str_equal (sdp, "good"))
+    return TRUE;
+  *code = "sdp_invalid";
+  *reason = g_strdup ("bad sdp");
+  return FALSE;
+}
+
+static gboolean
+fake_candidate (gpointer conn, const char *pid, const char *cand, int mline, const char **code,
+                char **reason, gpointer user)
+{
+  (*(int *) user)++;
+  return TRUE;
+}
+
+static void
+test_mute_and_media (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge", NULL, NULL);
+  g_autofree char *tp = token_for (f, HD_ROLE_PARTY, "Party", NULL, NULL);
+  Fake *judge = fake_new (), *party = fake_new (), *stranger = fake_new ();
+  join (f, judge, tj);
+  join (f, party, tp);
+  HdMsg mute = { .type = HD_MSG_MUTE, .audio = 1, .video = -1 };
+  hd_core_message (f->core, stranger, &mute);
+  g_assert_cmpstr (last_error_code (stranger), ==, "not_joined");
+  hd_core_message (f->core, party, &mute);
+  json_t *r = last_of (judge, "roster");
+  json_t *p = json_array_get (json_object_get (r, "participants"), 1);
+  g_assert_cmpstr (json_string_value (json_object_get (p, "name")), ==, "Party");
+  g_assert_true (json_is_true (json_object_get (p, "audio_muted")));
+  g_assert_true (json_is_false (json_object_get (p, "video_muted")));
+  json_decref (r);
+  HdMsg unmute = { .type = HD_MSG_MUTE, .audio = 0, .video = 1 };
+  hd_core_message (f->core, party, &unmute);
+  r = last_of (judge, "roster");
+  p = json_array_get (json_object_get (r, "participants"), 1);
+  g_assert_true (json_is_false (json_object_get (p, "audio_muted")));
+  g_assert_true (json_is_true (json_object_get (p, "video_muted")));
+  json_decref (r);
+
+  /* without a media side: media_unavailable; with one: handed over, refusals passed on */
+  HdMsg ans = { .type = HD_MSG_ANSWER, .sdp = "good" };
+  hd_core_message (f->core, party, &ans);
+  g_assert_cmpstr (last_error_code (party), ==, "media_unavailable");
+  int calls = 0;
+  static const HdCoreMedia media = { fake_answer, fake_candidate };
+  hd_core_set_media (f->core, &media, &calls);
+  guint before = party->got->len;
+  hd_core_message (f->core, party, &ans);
+  g_assert_cmpuint (party->got->len, ==, before); /* taken: no reply */
+  HdMsg bad = { .type = HD_MSG_ANSWER, .sdp = "bad" };
+  hd_core_message (f->core, party, &bad);
+  g_assert_cmpstr (last_error_code (party), ==, "sdp_invalid");
+  HdMsg cand = { .type = HD_MSG_CANDIDATE, .candidate = "", .mline = 0 };
+  hd_core_message (f->core, party, &cand);
+  g_assert_cmpint (calls, ==, 3);
+  fake_free (judge);
+  fake_free (party);
+  fake_free (stranger);
+}
+
 static void
 test_ice_servers (Fix *f, gconstpointer data)
 {
@@ -367,6 +435,7 @@ main (int argc, char **argv)
   g_test_add ("/hearing/refusals", Fix, NULL, fix_setup, test_refusals, fix_teardown);
   g_test_add ("/hearing/reconnect-and-revoke", Fix, NULL, fix_setup, test_reconnect_and_revoke,
               fix_teardown);
+  g_test_add ("/hearing/mute-and-media", Fix, NULL, fix_setup, test_mute_and_media, fix_teardown);
   g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);
   return g_test_run ();
 }

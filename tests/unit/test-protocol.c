@@ -40,6 +40,51 @@ test_valid (void)
 }
 
 static void
+test_media_messages (void)
+{
+  HdProtoError err;
+  const char *a = "{\"type\":\"answer\",\"id\":3,\"sdp\":\"v=0\\r\\n\"}";
+  g_autoptr (HdMsg) m = hd_protocol_parse (a, strlen (a), &err);
+  g_assert_nonnull (m);
+  g_assert_cmpint (m->type, ==, HD_MSG_ANSWER);
+  g_assert_cmpstr (m->sdp, ==, "v=0\r\n");
+  const char *c = "{\"type\":\"candidate\",\"candidate\":\"candidate:1 1 UDP 2122252543 10.77.0.2 "
+                  "40000 typ host\",\"sdpMLineIndex\":1}";
+  g_autoptr (HdMsg) m2 = hd_protocol_parse (c, strlen (c), &err);
+  g_assert_cmpint (m2->type, ==, HD_MSG_CANDIDATE);
+  g_assert_cmpint (m2->mline, ==, 1);
+  const char *end = "{\"type\":\"candidate\",\"candidate\":\"\",\"sdpMLineIndex\":0}";
+  g_autoptr (HdMsg) m3 = hd_protocol_parse (end, strlen (end), &err);
+  g_assert_cmpstr (m3->candidate, ==, "");
+  const char *mu = "{\"type\":\"mute\",\"audio\":true}";
+  g_autoptr (HdMsg) m4 = hd_protocol_parse (mu, strlen (mu), &err);
+  g_assert_cmpint (m4->type, ==, HD_MSG_MUTE);
+  g_assert_cmpint (m4->audio, ==, 1);
+  g_assert_cmpint (m4->video, ==, -1);
+  const char *mv = "{\"type\":\"mute\",\"audio\":false,\"video\":true}";
+  g_autoptr (HdMsg) m5 = hd_protocol_parse (mv, strlen (mv), &err);
+  g_assert_cmpint (m5->audio, ==, 0);
+  g_assert_cmpint (m5->video, ==, 1);
+
+  expect_error ("{\"type\":\"answer\"}", "bad_field", "sdp", FALSE);
+  expect_error ("{\"type\":\"answer\",\"sdp\":\"\"}", "bad_field", "must not be empty", FALSE);
+  expect_error ("{\"type\":\"candidate\",\"candidate\":\"x\",\"sdpMLineIndex\":0}",
+                "bad_field", "candidate:", FALSE);
+  expect_error ("{\"type\":\"candidate\",\"candidate\":\"\",\"sdpMLineIndex\":-1}",
+                "bad_field", "sdpMLineIndex", FALSE);
+  expect_error ("{\"type\":\"candidate\",\"candidate\":\"\"}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"mute\"}", "bad_field", "give audio, video or both", FALSE);
+  expect_error ("{\"type\":\"mute\",\"audio\":1}", "bad_field", "true or false", FALSE);
+  expect_error ("{\"type\":\"mute\",\"audio\":true,\"screen\":true}", "bad_field", NULL, FALSE);
+  char *o = hd_protocol_offer ("v=0");
+  g_assert_cmpstr (o, ==, "{\"type\":\"offer\",\"sdp\":\"v=0\"}");
+  free (o);
+  char *cd = hd_protocol_candidate ("", 0);
+  g_assert_cmpstr (cd, ==, "{\"type\":\"candidate\",\"candidate\":\"\",\"sdpMLineIndex\":0}");
+  free (cd);
+}
+
+static void
 test_errors (void)
 {
   expect_error ("", "bad_json", "not valid JSON", FALSE);
@@ -100,5 +145,6 @@ main (int argc, char **argv)
   g_test_add_func ("/protocol/valid", test_valid);
   g_test_add_func ("/protocol/errors", test_errors);
   g_test_add_func ("/protocol/serialise", test_serialise);
+  g_test_add_func ("/protocol/media-messages", test_media_messages);
   return g_test_run ();
 }
