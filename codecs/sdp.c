@@ -61,10 +61,11 @@ hd_sdp_check (const char *sdp, gsize len, HdSdpFingerprint *fp, GError **error)
   HdSdpFingerprint session = { 0 };
   memset (fp, 0, sizeof *fp);
 
-  if (len == 0 || memchr (sdp, '\0', len) || !g_utf8_validate_len (sdp, len, NULL) ||
-      gst_sdp_message_new (&msg) != GST_SDP_OK ||
+  /* `sdp` need not be NUL-terminated: look only at its `len` bytes. */
+  if (len < 3 || len > G_MAXINT || memcmp (sdp, "v=0", 3) != 0 || memchr (sdp, '\0', len) ||
+      !g_utf8_validate_len (sdp, len, NULL) || gst_sdp_message_new (&msg) != GST_SDP_OK ||
       gst_sdp_message_parse_buffer ((const guint8 *) sdp, (guint) len, msg) != GST_SDP_OK ||
-      !g_str_has_prefix (sdp, "v=0") || gst_sdp_message_medias_len (msg) == 0) {
+      gst_sdp_message_medias_len (msg) == 0) {
     g_set_error_literal (error, HD_SDP_ERROR, HD_SDP_ERROR_INVALID,
                          "not an SDP offer or answer with media (RFC 8866)");
     goto out;
