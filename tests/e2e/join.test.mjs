@@ -1,0 +1,147 @@
+// End-to-end test of the web join page in headless Chromium (Debian chromium, playwright-core):
+// a judge and a party join through web/join.html from their join links, see each other in the
+// roster, see the hearing's state change, leave; a forged link gets a refusal in plain words.
+// Loopback only (127.0.0.1 is a secure context for Chromium). Prints TAP.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import assert from 'node:assert/strict';
+
+const hearingd = process.env.HD_HEARINGD;
+const hearingctl = process.env.HD_HEARINGCTL;
+const root = process.env.HD_SOURCE_ROOT;
+const chromiumPath = process.env.HD_CHROMIUM || '/usr/bin/chromium';
+let playwright;
+try {
+  playwright = await import('playwright-core');
+} catch {
+  console.log('1..0 # SKIP playwright-core is not installed (npm install in tests/e2e)');
+  process.exit(77);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'hd-e2e-'));
+const stateDir = join(tmp, 'state');
+let daemon;
+let context;
+let n = 0;
+let failed = 0;
+
+async function step(name, fn) {
+  n++;
+  try {
+    await fn();
+    console.log(`ok ${n} ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok ${n} ${name}`);
+    console.log(`# ${String(e.stack || e).split('\n').join('\n# ')}`);
+  }
+}
+
+function startDaemon() {
+  return new Promise((resolve, reject) => {
+    daemon = spawn(hearingd, ['--state-dir', stateDir, '--listen', '127.0.0.1:0', '--plain-http',
+      '--web-root', join(root, 'web'), '--log-level', 'warning'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const timer = setTimeout(() => reject(new Error('hearingd did not start in 10 s')), 10000);
+    createInterface({ input: daemon.stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      const m = line.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      m ? resolve(m[1]) : reject(new Error(`unexpected first line: ${line}`));
+    });
+    daemon.once('exit', (code) => reject(new Error(`hearingd exited with ${code}`)));
+  });
+}
+
+async function api(base, token, method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const rosterText = (page) => page.locator('#roster').innerText();
+
+try {
+  const base = await startDaemon();
+  const op = execFileSync(hearingctl, ['--state-dir', stateDir, 'operator-token']).toString().trim();
+  const h = await api(base, op, 'POST', '/api/v1/hearings', {
+    case_number: '(2026)浙0109民初1234号', title: 'Loan dispute', court: 'Xiaoshan People\'s Court',
+    scheduled_start: '2026-12-01T09:30:00+08:00',
+  });
+  await api(base, op, 'PATCH', `/api/v1/hearings/${h.id}`, { state: 'open' });
+  const judge = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'judge', name: 'Judge Wang' });
+  const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San' });
+
+  const home = join(tmp, 'home');
+  context = await playwright.chromium.launchPersistentContext(join(tmp, 'profile'), {
+    executablePath: chromiumPath,
+    headless: true,
+    env: { ...process.env, HOME: home, XDG_RUNTIME_DIR: home },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
+  const judgePage = await context.newPage();
+  const partyPage = await context.newPage();
+
+  await step('judge joins from the join link and sees the hearing', async () => {
+    await judgePage.goto(judge.join_url);
+    await judgePage.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, { timeout: 10000 });
+    assert.match(await judgePage.locator('#case').innerText(), /\(2026\)浙0109民初1234号/);
+    assert.equal(await judgePage.locator('#title').innerText(), 'Loan dispute');
+    assert.match(await judgePage.locator('#role').innerText(), /Judge 审判员/);
+    assert.match(await rosterText(judgePage), /Judge Wang/);
+  });
+
+  await step('party joins; both rosters show both', async () => {
+    await partyPage.goto(party.join_url);
+    await partyPage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
+    assert.match(await rosterText(partyPage), /Zhang San — Party 当事人/);
+  });
+
+  await step('a state change reaches the page', async () => {
+    await api(base, op, 'PATCH', `/api/v1/hearings/${h.id}`, { state: 'in_session' });
+    await partyPage.waitForFunction(() => document.querySelector('#state').textContent.includes('庭审中'), null, { timeout: 10000 });
+  });
+
+  await step('party leaves; the judge sees it', async () => {
+    await partyPage.click('#leave');
+    await partyPage.waitForFunction(() => document.querySelector('#status').textContent.includes('you left'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => !document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
+  });
+
+  await step('a forged link gets a refusal, not a hang', async () => {
+    const page = await context.newPage();
+    const forged = party.join_url.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    await page.goto(forged);
+    await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 10000 });
+    assert.match(await page.locator('#status').innerText(), /Could not join|link/);
+    assert.equal(await page.locator('#hearing').isVisible(), false);
+  });
+
+  await step('a revoked link is explained in plain words', async () => {
+    const t = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'witness', name: 'Witness' });
+    await api(base, op, 'DELETE', `/api/v1/tokens/${t.jti}`);
+    const page = await context.newPage();
+    await page.goto(t.join_url);
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('withdrawn'), null, { timeout: 10000 });
+  });
+} catch (e) {
+  failed++;
+  n++;
+  console.log(`not ok ${n} setup`);
+  console.log(`# ${String(e.stack || e).split('\n').join('\n# ')}`);
+} finally {
+  if (context) await context.close().catch(() => {});
+  if (daemon) daemon.kill('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+}
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
