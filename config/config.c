@@ -71,6 +71,14 @@ static const Key keys[] = {
   { "media", "jitter_latency_ms", T_INT, "50", 0, 1000, OFF (jitter_latency_ms),
     "Jitter-buffer latency of each participant's incoming media (webrtcbin's default, 200 ms, "
     "is the whole mouth-to-ear budget of ITU-T G.114)." },
+  { "media", "composite_width", T_INT, "1280", 160, 3840, OFF (composite_width),
+    "Width of the hearing's composite picture, sent to every participant." },
+  { "media", "composite_height", T_INT, "720", 120, 2160, OFF (composite_height),
+    "Height of the composite picture." },
+  { "media", "composite_fps", T_INT, "30", 5, 60, OFF (composite_fps),
+    "Frame rate of the composite picture." },
+  { "media", "video_bitrate", T_INT, "1500000", 100000, 20000000, OFF (video_bitrate),
+    "Bit rate of the composite's one VP8 encode (bits/s)." },
   { "ice", "stun_server", T_ICEURL, "", 0, 0, OFF (stun_server),
     "STUN server for the daemon and, in welcome, for clients: stun:host[:port]. Empty: none "
     "(peers on one network need none)." },

@@ -39,6 +39,7 @@ typedef struct {
   int operator_token_ttl_seconds;
   /* [media] */
   int jitter_latency_ms;
+  int composite_width, composite_height, composite_fps, video_bitrate;
   /* [ice] */
   char *stun_server;
   char *turn_server;

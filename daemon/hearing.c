@@ -104,6 +104,24 @@ hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user)
   core->media_user = user;
 }
 
+gpointer
+hd_core_find_conn (HdCore *core, const char *hid, const char *pid)
+{
+  Room *room = g_hash_table_lookup (core->rooms, hid);
+  for (guint i = 0; room && i < room->members->len; i++) {
+    Member *m = room->members->pdata[i];
+    if (g_str_equal (m->pid, pid))
+      return m->conn;
+  }
+  return NULL;
+}
+
+void
+hd_core_send (HdCore *core, gpointer conn, char *text)
+{
+  core->io.send (conn, text, core->io_user);
+}
+
 void
 hd_core_set_base_url (HdCore *core, const char *base_url)
 {
@@ -524,6 +542,8 @@ member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast)
 {
   Room *room = m->room;
   g_ptr_array_remove (room->members, m);
+  if (core->media && core->media->left)
+    core->media->left (room->hid, m->pid, core->media_user);
   hd_core_audit (core, m->pid, "session.leave", room->hid,
                  json_pack ("{s:s, s:s}", "reason", why, "role", hd_role_name (m->role)));
   g_hash_table_remove (core->members, m->conn); /* frees m */
@@ -640,6 +660,11 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
                             hd_core_ice_servers (core, m->pid, hd_time_now ()));
   core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
   broadcast_roster (core, room);
+  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK))) {
+    g_autofree char *label = g_strdup_printf ("%s — %s", m->name, hd_role_name (m->role));
+    core->media->joined (hid, row->case_number, m->pid, label, (perms & HD_PERM_SPEAK) != 0,
+                         core->media_user);
+  }
   }
 out:
   hd_claims_clear (&c);
@@ -676,6 +701,8 @@ on_mute (HdCore *core, Member *m, const HdMsg *msg)
   if (msg->video >= 0)
     m->video_muted = msg->video;
   broadcast_roster (core, m->room);
+  if (core->media && core->media->muted)
+    core->media->muted (m->room->hid, m->pid, m->audio_muted, m->video_muted, core->media_user);
 }
 
 void

@@ -49,6 +49,15 @@ typedef struct {
                       const char **code, char **reason, gpointer user);
   gboolean (*candidate) (gpointer conn, const char *participant_id, const char *candidate,
                          int mline, const char **code, char **reason, gpointer user);
+  /* A participant with media permissions joined (`sends`: their picture and sound are mixed;
+   * observers only receive). Optional. */
+  void (*joined) (const char *hid, const char *case_number, const char *participant_id,
+                  const char *label, gboolean sends, gpointer user);
+  /* A participant left, for any reason. Optional. */
+  void (*left) (const char *hid, const char *participant_id, gpointer user);
+  /* A participant's mute state changed. Optional. */
+  void (*muted) (const char *hid, const char *participant_id, gboolean audio, gboolean video,
+                 gpointer user);
 } HdCoreMedia;
 
 /* `store`, `signer` and `cfg` are borrowed and must outlive the core. */
@@ -58,6 +67,11 @@ void hd_core_free (HdCore *core);
 
 /* Attach the media side (borrowed). Without one, answers and candidates get media_unavailable. */
 void hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user);
+
+/* The session of participant `pid` in hearing `hid`, or NULL. */
+gpointer hd_core_find_conn (HdCore *core, const char *hid, const char *pid);
+/* Send a message to a session (takes `text`). */
+void hd_core_send (HdCore *core, gpointer conn, char *text);
 
 /* Base of join links, e.g. "https://127.0.0.1:8443". */
 void hd_core_set_base_url (HdCore *core, const char *base_url);

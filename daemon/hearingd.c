@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "hd-main"
 
 #include "codecs/engine.h"
+#include "codecs/mixer.h"
 #include "codecs/sdp.h"
 #include "config/config.h"
 #include "daemon/api.h"
@@ -35,6 +36,7 @@ typedef struct {
   HdServer *server;
   gboolean stopping;
   gint64 stop_deadline;
+  GHashTable *hearings; /* hid -> Hearing*: hearings with media running */
 } Daemon;
 
 /* ---------------------------------------------------------------- logging */
@@ -127,12 +129,135 @@ sig_closed (HdSigConn *conn, gpointer user)
   hd_core_closed (d->core, conn);
 }
 
-/* Media glue. Until peers exist (the media issue), an answer is checked — so a bad one gets
- * its precise error — and then refused with no_offer: the server has sent no offer. */
+/* ---------------------------------------------------------------- glue: core <-> media */
+
+/* One hearing's mixer and what its callbacks need to find sessions. */
+typedef struct {
+  Daemon *d;
+  char *hid;
+  HdMixer *mixer;
+} Hearing;
+
+static void
+hearing_free (Hearing *h)
+{
+  hd_mixer_free (h->mixer);
+  g_free (h->hid);
+  g_free (h);
+}
+
+static void
+mx_local_sdp (const char *pid, const char *sdp, gpointer user)
+{
+  Hearing *h = user;
+  gpointer conn = hd_core_find_conn (h->d->core, h->hid, pid);
+  if (conn)
+    hd_core_send (h->d->core, conn, hd_protocol_offer (sdp));
+}
+
+static void
+mx_local_candidate (const char *pid, const char *candidate, int mline, gpointer user)
+{
+  Hearing *h = user;
+  gpointer conn = hd_core_find_conn (h->d->core, h->hid, pid);
+  if (conn)
+    hd_core_send (h->d->core, conn, hd_protocol_candidate (candidate, mline));
+}
+
+static void
+mx_state (const char *pid, HdPeerState state, const char *detail, gpointer user)
+{
+  Hearing *h = user;
+  if (state != HD_PEER_FAILED)
+    return;
+  /* Cut off: no media of theirs is mixed; the session is told why. */
+  g_warning ("hearing %s: participant %s cut off from media: %s", h->hid, pid, detail);
+  hd_mixer_remove_peer (h->mixer, pid);
+  gpointer conn = hd_core_find_conn (h->d->core, h->hid, pid);
+  if (conn) {
+    hd_core_send (h->d->core, conn,
+                  hd_protocol_error (detail, g_str_equal (detail, "dtls_fingerprint_mismatch")
+                                                 ? "your DTLS certificate does not match the "
+                                                   "fingerprint in your answer"
+                                                 : "the media connection failed",
+                                     NULL));
+    if (g_str_equal (detail, "dtls_fingerprint_mismatch"))
+      hd_sig_conn_close (conn, 1008, "certificate mismatch");
+  }
+  hd_core_audit (h->d->core, pid, "media.cutoff", h->hid, json_pack ("{s:s}", "reason", detail));
+}
+
+static const HdMixerCallbacks mixer_cb = { mx_local_sdp, mx_local_candidate, mx_state };
+
+static void
+media_joined (const char *hid, const char *case_number, const char *pid, const char *label,
+              gboolean sends, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!h) {
+    h = g_new0 (Hearing, 1);
+    h->d = d;
+    h->hid = g_strdup (hid);
+    g_autofree char *stun = *d->cfg->stun_server
+                                ? g_strdup_printf ("stun://%s", d->cfg->stun_server + 5)
+                                : NULL;
+    HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms, .stun_server = stun,
+                         .width = d->cfg->composite_width, .height = d->cfg->composite_height,
+                         .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate };
+    g_autoptr (GError) e = NULL;
+    h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
+    if (!h->mixer) {
+      g_warning ("%s", e->message);
+      g_free (h->hid);
+      g_free (h);
+      return;
+    }
+    g_hash_table_insert (d->hearings, h->hid, h);
+  }
+  g_autoptr (GError) e = NULL;
+  if (!hd_mixer_add_peer (h->mixer, pid, label, sends, &e))
+    g_warning ("hearing %s: %s", hid, e->message);
+}
+
+static void
+media_left (const char *hid, const char *pid, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!h)
+    return;
+  hd_mixer_remove_peer (h->mixer, pid);
+  if (hd_mixer_peer_count (h->mixer) == 0)
+    g_hash_table_remove (d->hearings, hid); /* the last one out stops the pipeline */
+}
+
+static void
+media_muted (const char *hid, const char *pid, gboolean audio, gboolean video, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (h)
+    hd_mixer_set_muted (h->mixer, pid, audio, video);
+}
+
+static Hearing *
+hearing_of (Daemon *d, gpointer conn, const char *pid)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->hearings);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (hd_core_find_conn (d->core, ((Hearing *) v)->hid, pid) == conn)
+      return v;
+  return NULL;
+}
+
 static gboolean
 media_answer (gpointer conn, const char *pid, const char *sdp, const char **code, char **reason,
               gpointer user)
 {
+  Daemon *d = user;
   HdSdpFingerprint fp;
   g_autoptr (GError) e = NULL;
   if (!hd_sdp_check (sdp, strlen (sdp), &fp, &e)) {
@@ -140,22 +265,32 @@ media_answer (gpointer conn, const char *pid, const char *sdp, const char **code
     *reason = g_strdup (e->message);
     return FALSE;
   }
+  Hearing *h = hearing_of (d, conn, pid);
+  gboolean ok = h && hd_mixer_set_answer (h->mixer, pid, sdp, &fp, &e);
   hd_sdp_fingerprint_clear (&fp);
-  *code = "no_offer";
-  *reason = g_strdup ("no media offer is pending for this session");
-  return FALSE;
+  if (!ok) {
+    *code = e && e->code == HD_MIXER_ERROR_BAD_INPUT ? "sdp_invalid" : "no_offer";
+    *reason = g_strdup (e ? e->message : "no media offer is pending for this session");
+  }
+  return ok;
 }
 
 static gboolean
 media_candidate (gpointer conn, const char *pid, const char *candidate, int mline,
                  const char **code, char **reason, gpointer user)
 {
+  Daemon *d = user;
+  g_autoptr (GError) e = NULL;
+  Hearing *h = hearing_of (d, conn, pid);
+  if (h && hd_mixer_add_candidate (h->mixer, pid, candidate, mline, &e))
+    return TRUE;
   *code = "no_offer";
   *reason = g_strdup ("no media offer is pending for this session");
   return FALSE;
 }
 
-static const HdCoreMedia media_glue = { media_answer, media_candidate };
+static const HdCoreMedia media_glue = { media_answer, media_candidate, media_joined, media_left,
+                                        media_muted };
 
 static int
 sig_http (const HdHttpRequest *req, char **body, gpointer user)
@@ -360,6 +495,7 @@ main (int argc, char **argv)
   HdCoreIO io = { .send = io_send, .send_latest = io_send_latest, .close = io_close,
                   .joined = io_joined };
   d.core = hd_core_new (d.store, d.signer, cfg, &io, &d);
+  d.hearings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) hearing_free);
   hd_core_set_media (d.core, &media_glue, &d);
   d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
   HdServerOptions so = {
@@ -401,6 +537,7 @@ main (int argc, char **argv)
   g_source_remove (s2);
 
   hd_server_free (d.server);
+  g_hash_table_unref (d.hearings);
   hd_core_free (d.core);
   hd_store_close (d.store);
   hd_signer_free (d.signer);

@@ -1,0 +1,747 @@
+/* mixer.c — see mixer.h. Threading: webrtcbin's signals, promises and pad-added arrive on
+ * GStreamer threads; they touch the pipeline under `lock` and hand anything meant for the
+ * daemon to the main context with g_main_context_invoke_full, holding a mixer reference. */
+#define G_LOG_DOMAIN "hd-media"
+
+#include "codecs/mixer.h"
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (hd_mixer_debug);
+#define GST_CAT_DEFAULT hd_mixer_debug
+
+G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
+
+#define PT_OPUS 111
+#define PT_VP8 96
+
+typedef struct Peer Peer;
+
+/* One mix-minus feed: source peer's decoded audio → queue → destination peer's audiomixer. */
+typedef struct {
+  Peer *from, *to;
+  GstPad *tee_pad, *mix_pad;
+  GstElement *queue;
+} Feed;
+
+struct Peer {
+  struct HdMixer *mixer;
+  char *pid, *label;
+  GstElement *webrtc;
+  GstElement *amix;      /* this peer's mix-minus */
+  GstElement *atee;      /* this peer's decoded sound, once it arrives */
+  GstElement *avol;      /* mute: volume 0 */
+  GstElement *vqueue;    /* composite → this peer */
+  GstPad *vtee_pad;
+  GstPad *comp_pad;      /* this peer's tile */
+  GstElement *vlabel;
+  GPtrArray *elements;   /* everything of this peer's in the pipeline */
+  char *fp_hash, *fp_value;
+  gboolean verified, rejected, audio_muted, video_muted;
+  gboolean sends; /* FALSE: an observer, never in the picture or the sound */
+};
+
+struct HdMixer {
+  gint refs;
+  gboolean closed;
+  GMutex lock;
+  GMainContext *main;
+  char *hid;
+  HdMixerConfig cfg;
+  char *stun;
+  HdMixerCallbacks cb;
+  gpointer user;
+  GstElement *pipeline, *comp, *vtee;
+  GHashTable *peers; /* pid -> Peer* */
+  GPtrArray *feeds;  /* Feed* */
+};
+
+static HdMixer *
+mixer_ref (HdMixer *m)
+{
+  g_atomic_int_inc (&m->refs);
+  return m;
+}
+
+static void
+mixer_unref (HdMixer *m)
+{
+  if (!g_atomic_int_dec_and_test (&m->refs))
+    return;
+  g_hash_table_unref (m->peers);
+  g_ptr_array_unref (m->feeds);
+  g_mutex_clear (&m->lock);
+  g_main_context_unref (m->main);
+  g_free (m->hid);
+  g_free (m->stun);
+  g_free (m);
+}
+
+/* ---------------------------------------------------------------- main-context hand-off */
+
+typedef struct {
+  HdMixer *mixer;
+  int kind; /* 0 sdp, 1 candidate, 2 state */
+  char *pid, *text;
+  int num;
+} Call;
+
+static void
+call_free (Call *c)
+{
+  mixer_unref (c->mixer);
+  g_free (c->pid);
+  g_free (c->text);
+  g_free (c);
+}
+
+static gboolean
+call_run (gpointer data)
+{
+  Call *c = data;
+  HdMixer *m = c->mixer;
+  if (m->closed)
+    return G_SOURCE_REMOVE;
+  if (c->kind == 0 && m->cb.on_local_sdp)
+    m->cb.on_local_sdp (c->pid, c->text, m->user);
+  else if (c->kind == 1 && m->cb.on_local_candidate)
+    m->cb.on_local_candidate (c->pid, c->text, c->num, m->user);
+  else if (c->kind == 2 && m->cb.on_state)
+    m->cb.on_state (c->pid, (HdPeerState) c->num, c->text, m->user);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+to_main (HdMixer *m, int kind, const char *pid, const char *text, int num)
+{
+  Call *c = g_new0 (Call, 1);
+  c->mixer = mixer_ref (m);
+  c->kind = kind;
+  c->pid = g_strdup (pid);
+  c->text = g_strdup (text);
+  c->num = num;
+  g_main_context_invoke_full (m->main, G_PRIORITY_DEFAULT, call_run, c, (GDestroyNotify) call_free);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static GstElement *
+make (Peer *p, const char *factory, const char *first_prop, ...)
+{
+  GstElement *e = gst_element_factory_make (factory, NULL);
+  if (!e)
+    g_error ("GStreamer element %s is missing", factory); /* checked at start-up */
+  if (first_prop) {
+    va_list ap;
+    va_start (ap, first_prop);
+    g_object_set_valist (G_OBJECT (e), first_prop, ap);
+    va_end (ap);
+  }
+  if (p) {
+    gst_bin_add (GST_BIN (p->mixer->pipeline), e);
+    g_ptr_array_add (p->elements, gst_object_ref (e));
+  }
+  return e;
+}
+
+static void
+layout (HdMixer *m)
+{
+  /* Grid of the verified peers that send video. */
+  GPtrArray *tiles = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Peer *) v)->comp_pad)
+      g_ptr_array_add (tiles, v);
+  guint n = tiles->len, cols = 1;
+  while (cols * cols < n)
+    cols++;
+  guint rows = n ? (n + cols - 1) / cols : 1;
+  int tw = m->cfg.width / cols, th = m->cfg.height / rows;
+  for (guint i = 0; i < n; i++) {
+    Peer *p = tiles->pdata[i];
+    g_object_set (p->comp_pad, "xpos", (int) (i % cols) * tw, "ypos", (int) (i / cols) * th,
+                  "width", tw, "height", th, "alpha", p->video_muted ? 0.0 : 1.0, NULL);
+  }
+  g_ptr_array_unref (tiles);
+}
+
+static void
+force_keyframe (HdMixer *m)
+{
+  GstPad *pad = gst_element_get_static_pad (m->vtee, "sink");
+  gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+                                                                         TRUE, 0));
+  gst_object_unref (pad);
+}
+
+/* Link `from`'s decoded sound into `to`'s mix-minus. Under lock. */
+static void
+feed_add (HdMixer *m, Peer *from, Peer *to)
+{
+  Feed *f = g_new0 (Feed, 1);
+  f->from = from;
+  f->to = to;
+  f->queue = gst_element_factory_make ("queue", NULL);
+  g_object_set (f->queue, "max-size-time", (guint64) 200 * GST_MSECOND, "max-size-buffers", 0,
+                "max-size-bytes", 0, NULL);
+  gst_bin_add (GST_BIN (m->pipeline), f->queue);
+  f->mix_pad = gst_element_request_pad_simple (to->amix, "sink_%u");
+  GstPad *qsrc = gst_element_get_static_pad (f->queue, "src");
+  GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
+  /* downstream first, sync state, then the tee pad last (DESIGN.md) */
+  gst_pad_link (qsrc, f->mix_pad);
+  gst_element_sync_state_with_parent (f->queue);
+  f->tee_pad = gst_element_request_pad_simple (from->atee, "src_%u");
+  gst_pad_link (f->tee_pad, qsink);
+  gst_object_unref (qsrc);
+  gst_object_unref (qsink);
+  g_ptr_array_add (m->feeds, f);
+}
+
+static void
+feed_remove (HdMixer *m, Feed *f)
+{
+  GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
+  gst_pad_unlink (f->tee_pad, qsink);
+  gst_element_release_request_pad (f->from->atee, f->tee_pad);
+  gst_object_unref (f->tee_pad);
+  gst_object_unref (qsink);
+  gst_element_set_state (f->queue, GST_STATE_NULL);
+  gst_element_release_request_pad (f->to->amix, f->mix_pad);
+  gst_object_unref (f->mix_pad);
+  gst_bin_remove (GST_BIN (m->pipeline), f->queue);
+  g_ptr_array_remove (m->feeds, f);
+  g_free (f);
+}
+
+/* ---------------------------------------------------------------- DTLS certificate check */
+
+/* TRUE if the DTLS certificate the peer presented matches its SDP fingerprint. */
+static gboolean
+verify_certificate (Peer *p, GstPad *pad)
+{
+  GstWebRTCRTPTransceiver *trans = NULL;
+  GstWebRTCRTPReceiver *receiver = NULL;
+  GstWebRTCDTLSTransport *dtls = NULL;
+  char *pem = NULL;
+  gboolean ok = FALSE;
+  g_object_get (pad, "transceiver", &trans, NULL);
+  if (trans)
+    g_object_get (trans, "receiver", &receiver, NULL);
+  if (receiver)
+    g_object_get (receiver, "transport", &dtls, NULL);
+  if (dtls)
+    g_object_get (dtls, "remote-certificate", &pem, NULL);
+  if (pem && p->fp_hash) {
+    BIO *bio = BIO_new_mem_buf (pem, -1);
+    X509 *cert = PEM_read_bio_X509 (bio, NULL, NULL, NULL);
+    g_autofree char *name = g_ascii_strup (p->fp_hash, -1);
+    char *dash = strchr (name, '-');
+    if (dash)
+      memmove (dash, dash + 1, strlen (dash));
+    const EVP_MD *md = EVP_get_digestbyname (name);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (cert && md && X509_digest (cert, md, digest, &n)) {
+      GString *hex = g_string_new (NULL);
+      for (unsigned int i = 0; i < n; i++)
+        g_string_append_printf (hex, i ? ":%02X" : "%02X", digest[i]);
+      ok = g_str_equal (hex->str, p->fp_value);
+      g_string_free (hex, TRUE);
+    }
+    X509_free (cert);
+    BIO_free (bio);
+  }
+  GST_INFO ("peer %s: DTLS certificate %s its SDP fingerprint", p->pid,
+            ok ? "matches" : "does NOT match");
+  g_free (pem);
+  if (dtls)
+    gst_object_unref (dtls);
+  if (receiver)
+    gst_object_unref (receiver);
+  if (trans)
+    gst_object_unref (trans);
+  return ok;
+}
+
+/* ---------------------------------------------------------------- incoming media */
+
+static void
+link_chain (GstPad *src, GstElement *first)
+{
+  GstPad *sink = gst_element_get_static_pad (first, "sink");
+  if (gst_pad_link (src, sink) != GST_PAD_LINK_OK)
+    GST_WARNING ("cannot link %s to %s", GST_PAD_NAME (src), GST_ELEMENT_NAME (first));
+  gst_object_unref (sink);
+}
+
+static void
+sync_all (GstElement **els, int n)
+{
+  for (int i = n - 1; i >= 0; i--)
+    gst_element_sync_state_with_parent (els[i]);
+}
+
+static void
+on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
+{
+  HdMixer *m = data;
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  g_mutex_lock (&m->lock);
+  Peer *p = NULL;
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Peer *) v)->webrtc == webrtc)
+      p = v;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  const GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
+  const char *media = s ? gst_structure_get_string (s, "media") : NULL;
+  const char *enc = s ? gst_structure_get_string (s, "encoding-name") : NULL;
+  if (!p || p->rejected) {
+    /* a peer being removed, or cut off: its media goes nowhere */
+  } else if (!p->verified && !(p->verified = verify_certificate (p, pad))) {
+    p->rejected = TRUE;
+    to_main (m, 2, p->pid, "dtls_fingerprint_mismatch", HD_PEER_FAILED);
+  } else if (p->sends && !g_strcmp0 (media, "audio") &&
+             !g_ascii_strcasecmp (enc ? enc : "", "OPUS") && !p->atee) {
+    /* Depayloaders and decoders only for what was negotiated. */
+    GstElement *e[] = {
+      make (p, "queue", NULL), make (p, "rtpopusdepay", NULL), make (p, "opusdec", NULL),
+      make (p, "audioconvert", NULL), make (p, "audioresample", NULL),
+      make (p, "capsfilter", "caps",
+            gst_caps_from_string ("audio/x-raw,format=S16LE,rate=48000,channels=2"), NULL),
+      make (p, "volume", "mute", p->audio_muted, NULL),
+      make (p, "tee", "allow-not-linked", TRUE, NULL),
+    };
+    for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
+      gst_element_link (e[i], e[i + 1]);
+    p->avol = e[6];
+    p->atee = e[7];
+    sync_all (e, G_N_ELEMENTS (e));
+    link_chain (pad, e[0]);
+    g_hash_table_iter_init (&it, m->peers);
+    while (g_hash_table_iter_next (&it, NULL, &v))
+      if (v != p)
+        feed_add (m, p, v);
+  } else if (p->sends && !g_strcmp0 (media, "video") &&
+             !g_ascii_strcasecmp (enc ? enc : "", "VP8") && !p->comp_pad) {
+    GstElement *e[] = {
+      make (p, "queue", NULL), make (p, "rtpvp8depay", NULL), make (p, "vp8dec", NULL),
+      make (p, "videoconvert", NULL),
+      make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
+            0 /* left */, "font-desc", "Sans 20", "shaded-background", TRUE, NULL),
+      make (p, "videoconvert", NULL),
+    };
+    for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
+      gst_element_link (e[i], e[i + 1]);
+    p->vlabel = e[4];
+    p->comp_pad = gst_element_request_pad_simple (m->comp, "sink_%u");
+    g_object_set (p->comp_pad, "zorder", 1u, NULL);
+    GstPad *last = gst_element_get_static_pad (e[5], "src");
+    gst_pad_link (last, p->comp_pad);
+    gst_object_unref (last);
+    layout (m);
+    sync_all (e, G_N_ELEMENTS (e));
+    link_chain (pad, e[0]);
+  } else {
+    GstElement *sink = make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
+    gst_element_sync_state_with_parent (sink);
+    link_chain (pad, sink);
+  }
+  if (caps)
+    gst_caps_unref (caps);
+  g_mutex_unlock (&m->lock);
+}
+
+/* ---------------------------------------------------------------- negotiation */
+
+typedef struct {
+  HdMixer *mixer;
+  char *pid;
+} PeerRef;
+
+static PeerRef *
+peer_ref_new (HdMixer *m, const char *pid)
+{
+  PeerRef *r = g_new0 (PeerRef, 1);
+  r->mixer = mixer_ref (m);
+  r->pid = g_strdup (pid);
+  return r;
+}
+
+static void
+peer_ref_free (gpointer data)
+{
+  PeerRef *r = data;
+  mixer_unref (r->mixer);
+  g_free (r->pid);
+  g_free (r);
+}
+
+static void
+peer_ref_closure_free (gpointer data, GClosure *closure)
+{
+  peer_ref_free (data);
+}
+
+static void
+on_offer_created (GstPromise *promise, gpointer data)
+{
+  PeerRef *r = data;
+  GstWebRTCSessionDescription *offer = NULL;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  if (reply)
+    gst_structure_get (reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref (promise);
+  g_mutex_lock (&r->mixer->lock);
+  Peer *p = g_hash_table_lookup (r->mixer->peers, r->pid);
+  GstElement *webrtc = p ? gst_object_ref (p->webrtc) : NULL;
+  g_mutex_unlock (&r->mixer->lock);
+  if (offer && webrtc) {
+    g_signal_emit_by_name (webrtc, "set-local-description", offer, NULL);
+    char *text = gst_sdp_message_as_text (offer->sdp);
+    to_main (r->mixer, 0, r->pid, text, 0);
+    g_free (text);
+  } else if (webrtc) {
+    to_main (r->mixer, 2, r->pid, "offer_failed", HD_PEER_FAILED);
+  }
+  if (offer)
+    gst_webrtc_session_description_free (offer);
+  if (webrtc)
+    gst_object_unref (webrtc);
+  peer_ref_free (r);
+}
+
+static void
+on_negotiation_needed (GstElement *webrtc, gpointer data)
+{
+  PeerRef *r = data;
+  GstPromise *promise =
+      gst_promise_new_with_change_func (on_offer_created, peer_ref_new (r->mixer, r->pid), NULL);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
+}
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer data)
+{
+  PeerRef *r = data;
+  to_main (r->mixer, 1, r->pid, candidate, (int) mline);
+}
+
+static void
+on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+  PeerRef *r = data;
+  GstWebRTCICEConnectionState st;
+  g_object_get (webrtc, "ice-connection-state", &st, NULL);
+  if (st == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
+      st == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
+    force_keyframe (r->mixer); /* the newcomer decodes a picture at once */
+    to_main (r->mixer, 2, r->pid, "connected", HD_PEER_CONNECTED);
+  } else if (st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) {
+    to_main (r->mixer, 2, r->pid, "ice_failed", HD_PEER_FAILED);
+  }
+}
+
+/* ---------------------------------------------------------------- peers */
+
+static void
+peer_free (Peer *p)
+{
+  g_ptr_array_unref (p->elements);
+  g_free (p->pid);
+  g_free (p->label);
+  g_free (p->fp_hash);
+  g_free (p->fp_value);
+  g_free (p);
+}
+
+gboolean
+hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean sends,
+                   GError **error)
+{
+  g_mutex_lock (&m->lock);
+  if (g_hash_table_contains (m->peers, pid)) {
+    g_mutex_unlock (&m->lock);
+    hd_mixer_remove_peer (m, pid); /* a reconnect replaces the old peer */
+    g_mutex_lock (&m->lock);
+  }
+  Peer *p = g_new0 (Peer, 1);
+  p->mixer = m;
+  p->pid = g_strdup (pid);
+  p->label = g_strdup (label);
+  p->sends = sends;
+  p->elements = g_ptr_array_new_with_free_func (gst_object_unref);
+  p->webrtc = make (p, "webrtcbin", "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
+                    "latency", (guint) m->cfg.latency_ms, NULL);
+  if (m->stun)
+    g_object_set (p->webrtc, "stun-server", m->stun, NULL);
+  g_signal_connect_data (p->webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
+                         peer_ref_new (m, pid), peer_ref_closure_free, 0);
+  g_signal_connect_data (p->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+                         peer_ref_new (m, pid), peer_ref_closure_free, 0);
+  g_signal_connect_data (p->webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state),
+                         peer_ref_new (m, pid), peer_ref_closure_free, 0);
+  g_signal_connect (p->webrtc, "pad-added", G_CALLBACK (on_pad_added), m);
+
+  /* sound to this peer: everyone else's (feeds) over a live silence, so it always runs */
+  GstElement *a[] = {
+    make (p, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL),
+    make (p, "audiomixer", "start-time-selection", 1 /* first */, NULL),
+    make (p, "audioconvert", NULL), make (p, "audioresample", NULL),
+    make (p, "opusenc", "bitrate", 48000, NULL),
+    make (p, "rtpopuspay", "pt", PT_OPUS, NULL),
+  };
+  p->amix = a[1];
+  for (gsize i = 0; i + 1 < G_N_ELEMENTS (a); i++)
+    gst_element_link (a[i], a[i + 1]);
+  gst_element_link_pads (a[5], "src", p->webrtc, "sink_0");
+  /* the one composite encode */
+  p->vqueue = make (p, "queue", "max-size-time", (guint64) 100 * GST_MSECOND, "max-size-buffers",
+                    0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
+  gst_element_link_pads (p->vqueue, "src", p->webrtc, "sink_1");
+  for (guint i = 0; i < p->elements->len; i++)
+    gst_element_sync_state_with_parent (p->elements->pdata[i]);
+  p->vtee_pad = gst_element_request_pad_simple (m->vtee, "src_%u");
+  GstPad *qsink = gst_element_get_static_pad (p->vqueue, "sink");
+  gst_pad_link (p->vtee_pad, qsink);
+  gst_object_unref (qsink);
+
+  g_hash_table_insert (m->peers, p->pid, p);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (v != p && ((Peer *) v)->atee)
+      feed_add (m, v, p);
+  g_mutex_unlock (&m->lock);
+  return TRUE;
+}
+
+void
+hd_mixer_remove_peer (HdMixer *m, const char *pid)
+{
+  g_mutex_lock (&m->lock);
+  Peer *p = g_hash_table_lookup (m->peers, pid);
+  if (!p) {
+    g_mutex_unlock (&m->lock);
+    return;
+  }
+  g_hash_table_steal (m->peers, pid);
+  for (guint i = m->feeds->len; i-- > 0;) {
+    Feed *f = m->feeds->pdata[i];
+    if (f->from == p || f->to == p)
+      feed_remove (m, f);
+  }
+  GstPad *qsink = gst_element_get_static_pad (p->vqueue, "sink");
+  gst_pad_unlink (p->vtee_pad, qsink);
+  gst_object_unref (qsink);
+  gst_element_release_request_pad (m->vtee, p->vtee_pad);
+  gst_object_unref (p->vtee_pad);
+  if (p->comp_pad) {
+    gst_element_release_request_pad (m->comp, p->comp_pad);
+    gst_object_unref (p->comp_pad);
+    p->comp_pad = NULL;
+  }
+  layout (m);
+  g_mutex_unlock (&m->lock);
+  /* State changes outside the lock: webrtcbin's threads may want it while they wind down. */
+  for (guint i = 0; i < p->elements->len; i++)
+    gst_element_set_state (p->elements->pdata[i], GST_STATE_NULL);
+  for (guint i = 0; i < p->elements->len; i++)
+    gst_bin_remove (GST_BIN (m->pipeline), p->elements->pdata[i]);
+  GST_INFO ("peer %s removed", pid);
+  peer_free (p);
+}
+
+guint
+hd_mixer_peer_count (HdMixer *m)
+{
+  g_mutex_lock (&m->lock);
+  guint n = g_hash_table_size (m->peers);
+  g_mutex_unlock (&m->lock);
+  return n;
+}
+
+gboolean
+hd_mixer_set_answer (HdMixer *m, const char *pid, const char *sdp, const HdSdpFingerprint *fp,
+                     GError **error)
+{
+  GstSDPMessage *msg = NULL;
+  if (gst_sdp_message_new_from_text (sdp, &msg) != GST_SDP_OK) {
+    g_set_error_literal (error, HD_MIXER_ERROR, HD_MIXER_ERROR_BAD_INPUT, "unparseable SDP");
+    return FALSE;
+  }
+  g_mutex_lock (&m->lock);
+  Peer *p = g_hash_table_lookup (m->peers, pid);
+  GstElement *webrtc = p ? gst_object_ref (p->webrtc) : NULL;
+  if (p) {
+    g_free (p->fp_hash);
+    g_free (p->fp_value);
+    p->fp_hash = g_strdup (fp->hash);
+    p->fp_value = g_strdup (fp->value);
+  }
+  g_mutex_unlock (&m->lock);
+  if (!webrtc) {
+    gst_sdp_message_free (msg);
+    g_set_error_literal (error, HD_MIXER_ERROR, HD_MIXER_ERROR_NO_PEER,
+                         "no media offer is pending for this session");
+    return FALSE;
+  }
+  GstWebRTCSessionDescription *answer =
+      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  g_signal_emit_by_name (webrtc, "set-remote-description", answer, NULL);
+  gst_webrtc_session_description_free (answer);
+  gst_object_unref (webrtc);
+  return TRUE;
+}
+
+gboolean
+hd_mixer_add_candidate (HdMixer *m, const char *pid, const char *candidate, int mline,
+                        GError **error)
+{
+  g_mutex_lock (&m->lock);
+  Peer *p = g_hash_table_lookup (m->peers, pid);
+  GstElement *webrtc = p ? gst_object_ref (p->webrtc) : NULL;
+  g_mutex_unlock (&m->lock);
+  if (!webrtc) {
+    g_set_error_literal (error, HD_MIXER_ERROR, HD_MIXER_ERROR_NO_PEER,
+                         "no media offer is pending for this session");
+    return FALSE;
+  }
+  if (*candidate) /* "" ends the peer's gathering: nothing to add */
+    g_signal_emit_by_name (webrtc, "add-ice-candidate", (guint) mline, candidate);
+  gst_object_unref (webrtc);
+  return TRUE;
+}
+
+void
+hd_mixer_set_muted (HdMixer *m, const char *pid, gboolean audio, gboolean video)
+{
+  g_mutex_lock (&m->lock);
+  Peer *p = g_hash_table_lookup (m->peers, pid);
+  if (p) {
+    p->audio_muted = audio;
+    p->video_muted = video;
+    if (p->avol)
+      g_object_set (p->avol, "mute", audio, NULL);
+    if (p->comp_pad)
+      layout (m);
+  }
+  g_mutex_unlock (&m->lock);
+}
+
+/* ---------------------------------------------------------------- the hearing's pipeline */
+
+static gboolean
+on_bus (GstBus *bus, GstMessage *msg, gpointer data)
+{
+  HdMixer *m = data;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    g_autoptr (GError) e = NULL;
+    g_autofree char *dbg = NULL;
+    gst_message_parse_error (msg, &e, &dbg);
+    g_warning ("hearing %s: media error from %s: %s", m->hid, GST_OBJECT_NAME (msg->src),
+               e->message);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+HdMixer *
+hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
+              const HdMixerCallbacks *cb, gpointer user, GError **error)
+{
+  if (!hd_mixer_debug)
+    GST_DEBUG_CATEGORY_INIT (hd_mixer_debug, "hd-mixer", 0, "hearingd hearing mixer");
+  HdMixer *m = g_new0 (HdMixer, 1);
+  m->refs = 1;
+  g_mutex_init (&m->lock);
+  m->main = g_main_context_ref_thread_default ();
+  m->hid = g_strdup (hid);
+  m->cfg = *cfg;
+  m->stun = cfg->stun_server && *cfg->stun_server ? g_strdup (cfg->stun_server) : NULL;
+  m->cb = *cb;
+  m->user = user;
+  m->peers = g_hash_table_new (g_str_hash, g_str_equal);
+  m->feeds = g_ptr_array_new ();
+  m->pipeline = gst_pipeline_new (hid);
+  g_autofree char *caps = g_strdup_printf ("video/x-raw,width=%d,height=%d,framerate=%d/1",
+                                           cfg->width, cfg->height, cfg->fps);
+  GstElement *e[] = {
+    make (NULL, "videotestsrc", "pattern", 2 /* black */, "is-live", TRUE, NULL),
+    make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
+    make (NULL, "compositor", "background", 1 /* black */, NULL),
+    make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
+    make (NULL, "videoconvert", NULL),
+    make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2 /* right */,
+          "valignment", 2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
+    make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
+          2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
+    make (NULL, "videoconvert", NULL),
+    make (NULL, "vp8enc", "deadline", (gint64) 1, "cpu-used", -6, "end-usage", 1 /* cbr */,
+          "target-bitrate", cfg->video_bitrate, "keyframe-max-dist", 300, "lag-in-frames", 0,
+          "error-resilient", 1, "threads", 2, NULL),
+    make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */, NULL),
+    make (NULL, "tee", "allow-not-linked", TRUE, NULL),
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (e); i++)
+    gst_bin_add (GST_BIN (m->pipeline), e[i]);
+  gboolean ok = TRUE;
+  for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
+    ok = ok && gst_element_link (e[i], e[i + 1]);
+  m->comp = e[2];
+  m->vtee = e[10];
+  GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
+  gst_bus_add_watch (bus, on_bus, m);
+  gst_object_unref (bus);
+  if (!ok || gst_element_set_state (m->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    g_set_error (error, HD_MIXER_ERROR, HD_MIXER_ERROR_FAILED,
+                 "hearing %s: the media pipeline did not start", hid);
+    hd_mixer_free (m);
+    return NULL;
+  }
+  return m;
+}
+
+void
+hd_mixer_free (HdMixer *m)
+{
+  if (!m)
+    return;
+  m->closed = TRUE;
+  GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
+  gst_bus_remove_watch (bus);
+  gst_object_unref (bus);
+  gst_element_set_state (m->pipeline, GST_STATE_NULL);
+  g_mutex_lock (&m->lock);
+  while (m->feeds->len)
+    g_free (g_ptr_array_steal_index (m->feeds, 0));
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    Peer *p = v;
+    gst_object_unref (p->vtee_pad);
+    if (p->comp_pad)
+      gst_object_unref (p->comp_pad);
+    peer_free (p);
+  }
+  g_hash_table_remove_all (m->peers);
+  g_mutex_unlock (&m->lock);
+  gst_object_unref (m->pipeline);
+  mixer_unref (m);
+}

@@ -1,0 +1,64 @@
+/* mixer.h — one hearing's media: a GstPipeline with one webrtcbin per participant (the daemon
+ * offers), a compositor whose single VP8 encode goes to everyone, and a mix-minus audiomixer
+ * per participant (everyone but themselves). A participant's media is mixed only after their
+ * DTLS certificate matched the fingerprint of their SDP. Functions: main thread. Callbacks:
+ * always on the main context. */
+#pragma once
+
+#include "codecs/sdp.h"
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define HD_MIXER_ERROR (hd_mixer_error_quark ())
+GQuark hd_mixer_error_quark (void);
+
+typedef enum {
+  HD_MIXER_ERROR_FAILED,     /* media_failed: the pipeline refused */
+  HD_MIXER_ERROR_NO_PEER,    /* no_offer: no such participant / no offer pending */
+  HD_MIXER_ERROR_BAD_INPUT,  /* sdp_invalid / bad_field: webrtcbin refused the description */
+} HdMixerError;
+
+typedef enum {
+  HD_PEER_CONNECTED,         /* ICE connected */
+  HD_PEER_FAILED,            /* ICE failed, or the certificate did not match: cut off */
+} HdPeerState;
+
+typedef struct {
+  void (*on_local_sdp) (const char *pid, const char *sdp, gpointer user);
+  void (*on_local_candidate) (const char *pid, const char *candidate, int mline, gpointer user);
+  void (*on_state) (const char *pid, HdPeerState state, const char *detail, gpointer user);
+} HdMixerCallbacks;
+
+typedef struct {
+  int latency_ms;          /* jitter buffer */
+  const char *stun_server; /* stun://host:port or NULL */
+  int width, height, fps;  /* composite */
+  int video_bitrate;       /* bits/s */
+} HdMixerConfig;
+
+typedef struct HdMixer HdMixer;
+
+/* Build and start the hearing's pipeline. `caption` (the case number) is burnt into the
+ * composite with a wall-clock time. Caller owns. */
+HdMixer *hd_mixer_new (const char *hearing_id, const char *caption, const HdMixerConfig *cfg,
+                       const HdMixerCallbacks *cb, gpointer user, GError **error);
+void hd_mixer_free (HdMixer *mixer);
+
+/* Add a participant: creates their webrtcbin and starts the offer (on_local_sdp). */
+/* `sends`: the participant's picture and sound are mixed (FALSE for observers, who only
+ * receive). */
+gboolean hd_mixer_add_peer (HdMixer *mixer, const char *pid, const char *label, gboolean sends,
+                            GError **error);
+/* The participant's answer, already checked by hd_sdp_check (its fingerprint in `fp`). */
+gboolean hd_mixer_set_answer (HdMixer *mixer, const char *pid, const char *sdp,
+                              const HdSdpFingerprint *fp, GError **error);
+gboolean hd_mixer_add_candidate (HdMixer *mixer, const char *pid, const char *candidate, int mline,
+                                 GError **error);
+/* Mute is enforced in the mix: a muted participant's sound reaches nobody. */
+void hd_mixer_set_muted (HdMixer *mixer, const char *pid, gboolean audio, gboolean video);
+void hd_mixer_remove_peer (HdMixer *mixer, const char *pid);
+guint hd_mixer_peer_count (HdMixer *mixer);
+
+G_END_DECLS

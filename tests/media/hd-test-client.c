@@ -1,0 +1,393 @@
+/* hd-test-client — a hearing participant for tests and benchmarks: joins with a token over the
+ * hearing.v1 WebSocket, answers the daemon's WebRTC offer with webrtcbin, sends a solid-colour
+ * picture and a sine tone, and reports as JSON what it receives: decoded composite frames, how
+ * much of the picture each colour fills, and the power at given frequencies in the sound it
+ * hears (Goertzel). Usage:
+ *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
+ *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
+ *                  [--mute-at S] [--no-video] [--no-audio]
+ * Only the addresses it is given are contacted. */
+#include "signaling/client.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RATE 48000
+#define BLOCK 4800 /* 100 ms Goertzel blocks */
+
+static char *opt_url, *opt_token, *opt_color = "ff0000", *opt_listen = "", *opt_colors = "";
+static int opt_freq = 440, opt_seconds = 6;
+static double opt_mute_at = -1;
+static gboolean opt_no_video, opt_no_audio;
+
+static GstElement *pipe_, *webrtc;
+static GAsyncQueue *outbox;   /* char* messages for the WebSocket */
+static GMutex lock;
+static gint64 t0, first_frame_at;
+static int frames;
+static GArray *frame_times;   /* gint64 */
+static double *color_frac;    /* per --colors entry, of the last frame */
+static guint32 *colors;
+static int ncolors;
+static int *freqs;
+static int nfreqs;
+static double *power_sum;     /* per frequency, over the last blocks */
+static int power_blocks;
+static float block[BLOCK];
+static int block_len;
+static int audio_pt = 111, video_pt = 96;
+
+static void
+send_json (json_t *j)
+{
+  char *s = json_dumps (j, JSON_COMPACT);
+  json_decref (j);
+  g_async_queue_push (outbox, g_strdup (s));
+  free (s);
+}
+
+/* ---------------------------------------------------------------- what we receive */
+
+static GstFlowReturn
+on_video (GstAppSink *sink, gpointer data)
+{
+  GstSample *s = gst_app_sink_pull_sample (sink);
+  GstBuffer *b = gst_sample_get_buffer (s);
+  GstMapInfo map;
+  if (gst_buffer_map (b, &map, GST_MAP_READ)) {
+    g_mutex_lock (&lock);
+    gint64 now = g_get_monotonic_time ();
+    if (!frames)
+      first_frame_at = now;
+    frames++;
+    g_array_append_val (frame_times, now);
+    gsize px = map.size / 3;
+    for (int c = 0; c < ncolors; c++) {
+      int r = (colors[c] >> 16) & 0xff, g = (colors[c] >> 8) & 0xff, bl = colors[c] & 0xff;
+      gsize hit = 0;
+      for (gsize i = 0; i < px; i++) {
+        const guint8 *p = map.data + 3 * i;
+        if (abs (p[0] - r) < 60 && abs (p[1] - g) < 60 && abs (p[2] - bl) < 60)
+          hit++;
+      }
+      color_frac[c] = px ? (double) hit / px : 0;
+    }
+    g_mutex_unlock (&lock);
+    gst_buffer_unmap (b, &map);
+  }
+  gst_sample_unref (s);
+  return GST_FLOW_OK;
+}
+
+static double
+goertzel (const float *x, int n, double freq)
+{
+  double w = 2 * M_PI * freq / RATE, c = 2 * cos (w), s1 = 0, s2 = 0;
+  for (int i = 0; i < n; i++) {
+    double s0 = x[i] + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  double p = s1 * s1 + s2 * s2 - c * s1 * s2;
+  return p / ((double) n * n / 4); /* a full-scale sine gives ~1 */
+}
+
+static GstFlowReturn
+on_audio (GstAppSink *sink, gpointer data)
+{
+  GstSample *s = gst_app_sink_pull_sample (sink);
+  GstBuffer *b = gst_sample_get_buffer (s);
+  GstMapInfo map;
+  if (gst_buffer_map (b, &map, GST_MAP_READ)) {
+    const float *x = (const float *) map.data;
+    gsize n = map.size / sizeof (float);
+    g_mutex_lock (&lock);
+    for (gsize i = 0; i < n; i++) {
+      block[block_len++] = x[i];
+      if (block_len == BLOCK) {
+        /* keep a running sum over the last ~1 s: decay older blocks */
+        for (int f = 0; f < nfreqs; f++)
+          power_sum[f] = power_sum[f] * 0.9 + goertzel (block, BLOCK, freqs[f]) * 0.1;
+        power_blocks++;
+        block_len = 0;
+      }
+    }
+    g_mutex_unlock (&lock);
+    gst_buffer_unmap (b, &map);
+  }
+  gst_sample_unref (s);
+  return GST_FLOW_OK;
+}
+
+static void
+add_chain (GstPad *src, const char *desc, GCallback cb)
+{
+  GError *e = NULL;
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &e);
+  if (!bin)
+    g_error ("%s", e->message);
+  gst_bin_add (GST_BIN (pipe_), bin);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "out");
+  if (sink) {
+    GstAppSinkCallbacks cbs = { 0 };
+    cbs.new_sample = (GstFlowReturn (*) (GstAppSink *, gpointer)) cb;
+    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cbs, NULL, NULL);
+    gst_object_unref (sink);
+  }
+  gst_element_sync_state_with_parent (bin);
+  GstPad *sinkpad = gst_element_get_static_pad (bin, "sink");
+  gst_pad_link (src, sinkpad);
+  gst_object_unref (sinkpad);
+}
+
+static void
+on_pad_added (GstElement *w, GstPad *pad, gpointer data)
+{
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  const char *media = gst_structure_get_string (gst_caps_get_structure (caps, 0), "media");
+  if (!g_strcmp0 (media, "video"))
+    add_chain (pad,
+               "queue ! rtpvp8depay ! vp8dec ! videoconvert ! videoscale ! "
+               "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
+               G_CALLBACK (on_video));
+  else if (!g_strcmp0 (media, "audio"))
+    add_chain (pad,
+               "queue ! rtpopusdepay ! opusdec ! audioconvert ! audioresample ! "
+               "audio/x-raw,format=F32LE,channels=1,rate=48000 ! appsink name=out sync=false",
+               G_CALLBACK (on_audio));
+  else
+    add_chain (pad, "fakesink", NULL);
+  gst_caps_unref (caps);
+}
+
+/* ---------------------------------------------------------------- negotiation */
+
+static void
+on_ice_candidate (GstElement *w, guint mline, const char *cand, gpointer data)
+{
+  send_json (json_pack ("{s:s, s:s, s:i}", "type", "candidate", "candidate", cand,
+                        "sdpMLineIndex", (int) mline));
+}
+
+static void
+on_answer_created (GstPromise *promise, gpointer data)
+{
+  GstWebRTCSessionDescription *answer = NULL;
+  gst_structure_get (gst_promise_get_reply (promise), "answer",
+                     GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  gst_promise_unref (promise);
+  g_signal_emit_by_name (webrtc, "set-local-description", answer, NULL);
+  char *text = gst_sdp_message_as_text (answer->sdp);
+  send_json (json_pack ("{s:s, s:s}", "type", "answer", "sdp", text));
+  g_free (text);
+  gst_webrtc_session_description_free (answer);
+}
+
+static void
+add_senders (void)
+{
+  /* The answerer requests sink_<mline> with the offer's payload types (DESIGN.md). */
+  GError *e = NULL;
+  if (!opt_no_audio) {
+    g_autofree char *d = g_strdup_printf (
+        "audiotestsrc is-live=true wave=sine freq=%d volume=0.4 ! audioconvert ! audioresample ! "
+        "opusenc ! rtpopuspay pt=%d ! capsfilter caps=\"application/x-rtp,media=audio,"
+        "encoding-name=OPUS,payload=%d,clock-rate=48000\"",
+        opt_freq, audio_pt, audio_pt);
+    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
+    if (!bin)
+      g_error ("audio sender: %s", e->message);
+    gst_bin_add (GST_BIN (pipe_), bin);
+    gst_element_link_pads (bin, "src", webrtc, "sink_0");
+    gst_element_sync_state_with_parent (bin);
+  }
+  if (!opt_no_video) {
+    g_autofree char *d = g_strdup_printf (
+        "videotestsrc is-live=true pattern=solid-color foreground-color=0xff%s ! "
+        "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! "
+        "vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay pt=%d ! "
+        "capsfilter caps=\"application/x-rtp,media=video,encoding-name=VP8,payload=%d,"
+        "clock-rate=90000\"",
+        opt_color, video_pt, video_pt);
+    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
+    if (!bin)
+      g_error ("video sender: %s", e->message);
+    gst_bin_add (GST_BIN (pipe_), bin);
+    gst_element_link_pads (bin, "src", webrtc, "sink_1");
+    gst_element_sync_state_with_parent (bin);
+  }
+}
+
+static void
+on_remote_set (GstPromise *promise, gpointer data)
+{
+  gst_promise_unref (promise);
+  add_senders ();
+  g_signal_emit_by_name (webrtc, "create-answer", NULL,
+                         gst_promise_new_with_change_func (on_answer_created, NULL, NULL));
+}
+
+static void
+on_offer (const char *sdp)
+{
+  GstSDPMessage *msg;
+  gst_sdp_message_new_from_text (sdp, &msg);
+  for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (msg, i);
+    for (guint k = 0; k < gst_sdp_media_attributes_len (m); k++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, k);
+      if (g_strcmp0 (a->key, "rtpmap") || !a->value)
+        continue;
+      if (strstr (a->value, "OPUS/") || strstr (a->value, "opus/"))
+        audio_pt = atoi (a->value);
+      if (strstr (a->value, "VP8/"))
+        video_pt = atoi (a->value);
+    }
+  }
+  GstWebRTCSessionDescription *offer =
+      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, msg);
+  g_signal_emit_by_name (webrtc, "set-remote-description", offer,
+                         gst_promise_new_with_change_func (on_remote_set, NULL, NULL));
+  gst_webrtc_session_description_free (offer);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void
+parse_list (const char *s, gboolean hex, int *n, void *out_ptr)
+{
+  g_auto (GStrv) parts = g_strsplit (s, ",", -1);
+  *n = 0;
+  guint32 **out = out_ptr;
+  *out = g_new0 (guint32, g_strv_length (parts) + 1);
+  for (char **p = parts; *p; p++)
+    if (**p)
+      (*out)[(*n)++] = (guint32) strtoul (*p, NULL, hex ? 16 : 10);
+}
+
+int
+main (int argc, char **argv)
+{
+  GOptionEntry entries[] = {
+    { "url", 0, 0, G_OPTION_ARG_STRING, &opt_url, "ws://HOST:PORT/ws", NULL },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &opt_token, "join token", NULL },
+    { "color", 0, 0, G_OPTION_ARG_STRING, &opt_color, "RRGGBB to send", NULL },
+    { "freq", 0, 0, G_OPTION_ARG_INT, &opt_freq, "tone to send (Hz)", NULL },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &opt_listen, "frequencies to measure", NULL },
+    { "colors", 0, 0, G_OPTION_ARG_STRING, &opt_colors, "colours to look for", NULL },
+    { "seconds", 0, 0, G_OPTION_ARG_INT, &opt_seconds, "how long to stay", NULL },
+    { "mute-at", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mute_at, "send mute audio after S s", NULL },
+    { "no-video", 0, 0, G_OPTION_ARG_NONE, &opt_no_video, "send no picture", NULL },
+    { "no-audio", 0, 0, G_OPTION_ARG_NONE, &opt_no_audio, "send no sound", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) oc = g_option_context_new ("— hearingd test participant");
+  g_option_context_add_main_entries (oc, entries, NULL);
+  g_option_context_add_group (oc, gst_init_get_option_group ());
+  if (!g_option_context_parse (oc, &argc, &argv, NULL) || !opt_url || !opt_token) {
+    fprintf (stderr, "usage: hd-test-client --url URL --token TOKEN …\n");
+    return 2;
+  }
+  hd_client_quiet ();
+  parse_list (opt_colors, TRUE, &ncolors, &colors);
+  parse_list (opt_listen, FALSE, &nfreqs, &freqs);
+  color_frac = g_new0 (double, ncolors + 1);
+  power_sum = g_new0 (double, nfreqs + 1);
+  frame_times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  outbox = g_async_queue_new_full (g_free);
+
+  pipe_ = gst_pipeline_new ("client");
+  webrtc = gst_element_factory_make ("webrtcbin", NULL);
+  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50, NULL);
+  gst_bin_add (GST_BIN (pipe_), webrtc);
+  g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
+  g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), NULL);
+  gst_element_set_state (pipe_, GST_STATE_PLAYING);
+
+  g_autoptr (GUri) uri = g_uri_parse (opt_url, G_URI_FLAGS_NONE, NULL);
+  HdWsContext *ctx = hd_ws_context_new (TRUE);
+  HdWsClient *ws = hd_ws_connect (ctx, g_uri_get_host (uri), g_uri_get_port (uri),
+                                  g_str_equal (g_uri_get_scheme (uri), "wss"), g_uri_get_path (uri),
+                                  "hearing.v1");
+  if (!hd_ws_wait_open (ctx, ws, 5000)) {
+    fprintf (stderr, "hd-test-client: cannot connect to %s\n", opt_url);
+    return 1;
+  }
+  send_json (json_pack ("{s:s, s:s}", "type", "join", "token", opt_token));
+  t0 = g_get_monotonic_time ();
+  gint64 offer_at = 0, end = t0 + (gint64) opt_seconds * G_USEC_PER_SEC;
+  gboolean muted = FALSE, welcomed = FALSE;
+  json_t *errors = json_array ();
+  while (g_get_monotonic_time () < end && !hd_ws_is_closed (ws)) {
+    char *out;
+    while ((out = g_async_queue_try_pop (outbox))) {
+      hd_ws_send_text (ws, out);
+      g_free (out);
+    }
+    hd_ws_context_service (ctx, 5);
+    char *in;
+    while ((in = hd_ws_pop (ws))) {
+      json_t *j = json_loads (in, 0, NULL);
+      const char *type = json_string_value (json_object_get (j, "type"));
+      if (!g_strcmp0 (type, "welcome"))
+        welcomed = TRUE;
+      else if (!g_strcmp0 (type, "offer")) {
+        offer_at = g_get_monotonic_time ();
+        on_offer (json_string_value (json_object_get (j, "sdp")));
+      } else if (!g_strcmp0 (type, "candidate")) {
+        const char *c = json_string_value (json_object_get (j, "candidate"));
+        if (c && *c)
+          g_signal_emit_by_name (webrtc, "add-ice-candidate",
+                                 (guint) json_integer_value (json_object_get (j, "sdpMLineIndex")),
+                                 c);
+      } else if (!g_strcmp0 (type, "error"))
+        json_array_append (errors, json_object_get (j, "code"));
+      json_decref (j);
+      g_free (in);
+    }
+    if (opt_mute_at >= 0 && !muted && g_get_monotonic_time () > t0 + opt_mute_at * G_USEC_PER_SEC) {
+      send_json (json_pack ("{s:s, s:b}", "type", "mute", "audio", 1));
+      muted = TRUE;
+    }
+  }
+
+  g_mutex_lock (&lock);
+  gint64 now = g_get_monotonic_time ();
+  int recent = 0;
+  for (guint i = 0; i < frame_times->len; i++)
+    recent += g_array_index (frame_times, gint64, i) > now - 2 * G_USEC_PER_SEC;
+  json_t *cols = json_object (), *pw = json_object ();
+  for (int c = 0; c < ncolors; c++) {
+    char k[8];
+    g_snprintf (k, sizeof k, "%06x", colors[c]);
+    json_object_set_new (cols, k, json_real (color_frac[c]));
+  }
+  for (int f = 0; f < nfreqs; f++) {
+    char k[16];
+    g_snprintf (k, sizeof k, "%d", freqs[f]);
+    json_object_set_new (pw, k, json_real (10 * log10 (power_sum[f] + 1e-12)));
+  }
+  json_t *report = json_pack (
+      "{s:b, s:i, s:f, s:f, s:o, s:o, s:o, s:b}", "welcomed", welcomed, "frames", frames,
+      "fps_last_2s", recent / 2.0, "first_frame_ms",
+      first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0, "colors", cols,
+      "power_db", pw, "errors", errors, "closed", hd_ws_is_closed (ws));
+  g_mutex_unlock (&lock);
+  char *s = json_dumps (report, JSON_COMPACT);
+  puts (s);
+  free (s);
+  json_decref (report);
+  fflush (stdout);
+  gst_element_set_state (pipe_, GST_STATE_NULL);
+  hd_ws_context_free (ctx);
+  return 0;
+}
