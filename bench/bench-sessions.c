@@ -118,7 +118,8 @@ run_once (int total, RunResult *res)
   g_autofree char *root = g_dir_make_tmp ("hd-bench-XXXXXX", NULL);
   g_autofree char *state = g_build_filename (root, "state", NULL);
   const char *const env[] = { g_getenv ("BENCH_DEBUG") ? "HEARINGD_LOG_LEVEL=debug" : "HEARINGD_LOG_LEVEL=warning", "HEARINGD_SERVER_MAX_SESSIONS=20000",
-                              "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=60", NULL };
+                              "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=60",
+                              "HEARINGD_MEDIA_ENABLED=false", NULL };
   HdTestDaemon *d = hd_test_daemon_start (state, FALSE, NULL, env);
   if (!d)
     return FALSE;

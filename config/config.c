@@ -68,6 +68,8 @@ static const Key keys[] = {
     "Default lifetime of a join token." },
   { "tokens", "operator_ttl_seconds", T_INT, "3600", 60, 31536000, OFF (operator_token_ttl_seconds),
     "Lifetime of operator tokens minted by hearingctl operator-token." },
+  { "media", "enabled", T_BOOL, "true", 0, 0, OFF (media_enabled),
+    "Carry media (WebRTC, the composite, mix-minus). false: signaling only." },
   { "media", "jitter_latency_ms", T_INT, "50", 0, 1000, OFF (jitter_latency_ms),
     "Jitter-buffer latency of each participant's incoming media (webrtcbin's default, 200 ms, "
     "is the whole mouth-to-ear budget of ITU-T G.114)." },

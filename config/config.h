@@ -38,6 +38,7 @@ typedef struct {
   int token_ttl_seconds;
   int operator_token_ttl_seconds;
   /* [media] */
+  gboolean media_enabled;
   int jitter_latency_ms;
   int composite_width, composite_height, composite_fps, video_bitrate;
   /* [ice] */

@@ -195,6 +195,8 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
 {
   Daemon *d = user;
   Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!d->cfg->media_enabled)
+    return; /* signaling only */
   if (!h) {
     h = g_new0 (Hearing, 1);
     h->d = d;
@@ -265,6 +267,12 @@ media_answer (gpointer conn, const char *pid, const char *sdp, const char **code
     *reason = g_strdup (e->message);
     return FALSE;
   }
+  if (!d->cfg->media_enabled) {
+    hd_sdp_fingerprint_clear (&fp);
+    *code = "media_unavailable";
+    *reason = g_strdup ("this server runs without media ([media] enabled = false)");
+    return FALSE;
+  }
   Hearing *h = hearing_of (d, conn, pid);
   gboolean ok = h && hd_mixer_set_answer (h->mixer, pid, sdp, &fp, &e);
   hd_sdp_fingerprint_clear (&fp);
@@ -281,6 +289,11 @@ media_candidate (gpointer conn, const char *pid, const char *candidate, int mlin
 {
   Daemon *d = user;
   g_autoptr (GError) e = NULL;
+  if (!d->cfg->media_enabled) {
+    *code = "media_unavailable";
+    *reason = g_strdup ("this server runs without media ([media] enabled = false)");
+    return FALSE;
+  }
   Hearing *h = hearing_of (d, conn, pid);
   if (h && hd_mixer_add_candidate (h->mixer, pid, candidate, mline, &e))
     return TRUE;

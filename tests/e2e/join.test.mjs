@@ -43,7 +43,11 @@ async function step(name, fn) {
 function startDaemon() {
   return new Promise((resolve, reject) => {
     daemon = spawn(hearingd, ['--state-dir', stateDir, '--listen', '127.0.0.1:0', '--plain-http',
-      '--web-root', join(root, 'web'), '--log-level', 'warning'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--web-root', join(root, 'web'), '--log-level', 'warning'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Signaling only: this page test runs on the host's loopback, not in a network namespace.
+      env: { ...process.env, HEARINGD_MEDIA_ENABLED: 'false' },
+    });
     const timer = setTimeout(() => reject(new Error('hearingd did not start in 10 s')), 10000);
     createInterface({ input: daemon.stdout }).once('line', (line) => {
       clearTimeout(timer);
