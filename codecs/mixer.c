@@ -170,6 +170,7 @@ layout (HdMixer *m)
   int tw = m->cfg.width / cols, th = m->cfg.height / rows;
   for (guint i = 0; i < n; i++) {
     Peer *p = tiles->pdata[i];
+    GST_INFO ("hearing %s: tile %u/%u for %s", m->hid, i, n, p->pid);
     g_object_set (p->comp_pad, "xpos", (int) (i % cols) * tw, "ypos", (int) (i / cols) * th,
                   "width", tw, "height", th, "alpha", p->video_muted ? 0.0 : 1.0, NULL);
   }
@@ -564,7 +565,7 @@ hd_mixer_remove_peer (HdMixer *m, const char *pid)
     gst_element_set_state (p->elements->pdata[i], GST_STATE_NULL);
   for (guint i = 0; i < p->elements->len; i++)
     gst_bin_remove (GST_BIN (m->pipeline), p->elements->pdata[i]);
-  GST_INFO ("peer %s removed", pid);
+  GST_INFO ("hearing %s: peer %s removed, %u left", m->hid, pid, g_hash_table_size (m->peers));
   peer_free (p);
 }
 

@@ -1,8 +1,9 @@
 /* hd-test-client — a hearing participant for tests and benchmarks: joins with a token over the
  * hearing.v1 WebSocket, answers the daemon's WebRTC offer with webrtcbin, sends a solid-colour
  * picture and a sine tone, and reports as JSON what it receives: decoded composite frames, how
- * much of the picture each colour fills, and the power at given frequencies in the sound it
- * hears (Goertzel). Usage:
+ * much of the picture each colour fills (one second before it leaves, so that others leaving
+ * at the same moment do not race the answer), and the power at given frequencies in the last
+ * second of the sound it hears (Goertzel, 100 ms blocks). Usage:
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--mute-at S] [--no-video] [--no-audio]
@@ -25,7 +26,7 @@
 static char *opt_url, *opt_token, *opt_color = "ff0000", *opt_listen = "", *opt_colors = "";
 static int opt_freq = 440, opt_seconds = 6;
 static double opt_mute_at = -1;
-static gboolean opt_no_video, opt_no_audio;
+static gboolean opt_no_video, opt_no_audio, opt_forge;
 
 static GstElement *pipe_, *webrtc;
 static GAsyncQueue *outbox;   /* char* messages for the WebSocket */
@@ -38,8 +39,11 @@ static guint32 *colors;
 static int ncolors;
 static int *freqs;
 static int nfreqs;
-static double *power_sum;     /* per frequency, over the last blocks */
+#define WINDOW 10             /* blocks: the sound of the last second */
+static double (*power_ring)[WINDOW]; /* per frequency */
 static int power_blocks;
+static double *color_snap;    /* colours one second before the end (a late leaver's race) */
+static gint64 snap_until;
 static float block[BLOCK];
 static int block_len;
 static int audio_pt = 111, video_pt = 96;
@@ -78,6 +82,8 @@ on_video (GstAppSink *sink, gpointer data)
           hit++;
       }
       color_frac[c] = px ? (double) hit / px : 0;
+      if (now < snap_until)
+        color_snap[c] = color_frac[c];
     }
     g_mutex_unlock (&lock);
     gst_buffer_unmap (b, &map);
@@ -112,9 +118,8 @@ on_audio (GstAppSink *sink, gpointer data)
     for (gsize i = 0; i < n; i++) {
       block[block_len++] = x[i];
       if (block_len == BLOCK) {
-        /* keep a running sum over the last ~1 s: decay older blocks */
         for (int f = 0; f < nfreqs; f++)
-          power_sum[f] = power_sum[f] * 0.9 + goertzel (block, BLOCK, freqs[f]) * 0.1;
+          power_ring[f][power_blocks % WINDOW] = goertzel (block, BLOCK, freqs[f]);
         power_blocks++;
         block_len = 0;
       }
@@ -187,6 +192,14 @@ on_answer_created (GstPromise *promise, gpointer data)
   gst_promise_unref (promise);
   g_signal_emit_by_name (webrtc, "set-local-description", answer, NULL);
   char *text = gst_sdp_message_as_text (answer->sdp);
+  if (opt_forge) {
+    /* Flip the first hex digit of every fingerprint: the certificate no longer matches. */
+    for (char *p = strstr (text, "a=fingerprint:"); p; p = strstr (p + 1, "a=fingerprint:")) {
+      char *hex = strchr (p + 14, ' ');
+      if (hex)
+        hex[1] = hex[1] == 'A' ? 'B' : 'A';
+    }
+  }
   send_json (json_pack ("{s:s, s:s}", "type", "answer", "sdp", text));
   g_free (text);
   gst_webrtc_session_description_free (answer);
@@ -288,6 +301,8 @@ main (int argc, char **argv)
     { "mute-at", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mute_at, "send mute audio after S s", NULL },
     { "no-video", 0, 0, G_OPTION_ARG_NONE, &opt_no_video, "send no picture", NULL },
     { "no-audio", 0, 0, G_OPTION_ARG_NONE, &opt_no_audio, "send no sound", NULL },
+    { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
+      "announce a DTLS fingerprint that is not our certificate's (an attacker)", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) oc = g_option_context_new ("— hearingd test participant");
@@ -301,7 +316,8 @@ main (int argc, char **argv)
   parse_list (opt_colors, TRUE, &ncolors, &colors);
   parse_list (opt_listen, FALSE, &nfreqs, &freqs);
   color_frac = g_new0 (double, ncolors + 1);
-  power_sum = g_new0 (double, nfreqs + 1);
+  color_snap = g_new0 (double, ncolors + 1);
+  power_ring = g_malloc0 (sizeof *power_ring * (nfreqs + 1));
   frame_times = g_array_new (FALSE, FALSE, sizeof (gint64));
   outbox = g_async_queue_new_full (g_free);
 
@@ -325,6 +341,9 @@ main (int argc, char **argv)
   send_json (json_pack ("{s:s, s:s}", "type", "join", "token", opt_token));
   t0 = g_get_monotonic_time ();
   gint64 offer_at = 0, end = t0 + (gint64) opt_seconds * G_USEC_PER_SEC;
+  g_mutex_lock (&lock);
+  snap_until = end - G_USEC_PER_SEC;
+  g_mutex_unlock (&lock);
   gboolean muted = FALSE, welcomed = FALSE;
   json_t *errors = json_array ();
   while (g_get_monotonic_time () < end && !hd_ws_is_closed (ws)) {
@@ -369,12 +388,15 @@ main (int argc, char **argv)
   for (int c = 0; c < ncolors; c++) {
     char k[8];
     g_snprintf (k, sizeof k, "%06x", colors[c]);
-    json_object_set_new (cols, k, json_real (color_frac[c]));
+    json_object_set_new (cols, k, json_real (color_snap[c]));
   }
   for (int f = 0; f < nfreqs; f++) {
     char k[16];
     g_snprintf (k, sizeof k, "%d", freqs[f]);
-    json_object_set_new (pw, k, json_real (10 * log10 (power_sum[f] + 1e-12)));
+    double sum = 0;
+    for (int b = 0; b < WINDOW; b++)
+      sum += power_ring[f][b];
+    json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
   }
   json_t *report = json_pack (
       "{s:b, s:i, s:f, s:f, s:o, s:o, s:o, s:b}", "welcomed", welcomed, "frames", frames,

@@ -1,0 +1,243 @@
+/* Media tests: hearingd and C test clients (webrtcbin) in a private network namespace that the
+ * test makes itself (unshare -n, lo, a veth pair 10.77.0.1/24): no traffic leaves it. Checks the
+ * composite picture (frame rate, every participant's colour), the mix-minus sound (Goertzel: the
+ * others' tones heard, one's own at least 20 dB below), mute, a late joiner's first frame, a
+ * killed participant removed while the others carry on, a forged DTLS fingerprint cut off, and
+ * two hearings kept apart. Needs root (CI runs as root); skipped otherwise. */
+#define _GNU_SOURCE
+#include "tests/integration/harness.h"
+
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+static HdTestDaemon *d;
+static char *tmp_root, *op;
+
+static const char *const daemon_env[] = {
+  "HEARINGD_LOG_LEVEL=warning", "HEARINGD_MEDIA_COMPOSITE_WIDTH=640",
+  "HEARINGD_MEDIA_COMPOSITE_HEIGHT=360", "HEARINGD_MEDIA_VIDEO_BITRATE=800000", NULL,
+};
+
+static gboolean
+sh (const char *cmd)
+{
+  int status = 0;
+  g_autoptr (GError) e = NULL;
+  return g_spawn_command_line_sync (cmd, NULL, NULL, &status, &e) && g_spawn_check_wait_status (status, NULL);
+}
+
+static char *
+new_hearing (void)
+{
+  int st = 0;
+  json_t *h = hd_test_rest (d, "POST", "/api/v1/hearings", op,
+                            "{\"case_number\":\"(2026)浙0109民初55号\",\"title\":\"Media test\","
+                            "\"court\":\"Xiaoshan\",\"scheduled_start\":\"2026-12-01T09:30:00Z\"}",
+                            &st);
+  g_assert_cmpint (st, ==, 201);
+  char *hid = g_strdup (json_string_value (json_object_get (h, "id")));
+  json_decref (h);
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  json_decref (hd_test_rest (d, "PATCH", path, op, "{\"state\":\"open\"}", &st));
+  g_assert_cmpint (st, ==, 200);
+  return hid;
+}
+
+static char *
+token (const char *hid, const char *role, const char *name)
+{
+  int st = 0;
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  g_autofree char *body = g_strdup_printf ("{\"role\":\"%s\",\"name\":\"%s\"}", role, name);
+  json_t *t = hd_test_rest (d, "POST", path, op, body, &st);
+  g_assert_cmpint (st, ==, 201);
+  char *tok = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  return tok;
+}
+
+typedef struct {
+  GSubprocess *proc;
+  const char *color;
+  int freq;
+} Client;
+
+static Client
+client (const char *hid, const char *name, const char *color, int freq, int seconds,
+        const char *extra)
+{
+  g_autofree char *tok = token (hid, "party", name);
+  g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%d/ws", d->port);
+  g_autofree char *fs = g_strdup_printf ("%d", freq);
+  g_autofree char *secs = g_strdup_printf ("%d", seconds);
+  const char *argv[] = { g_getenv ("HD_TEST_CLIENT"), "--url", url, "--token", tok, "--color",
+                         color, "--freq", fs, "--seconds", secs, "--listen", "440,550,660,880",
+                         "--colors", "ff0000,00ff00,0000ff,ffff00", extra, NULL };
+  g_autoptr (GError) e = NULL;
+  Client c = { g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e), color, freq };
+  g_assert_no_error (e);
+  return c;
+}
+
+static json_t *
+report (Client *c)
+{
+  g_autofree char *out = NULL;
+  g_autoptr (GError) e = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (c->proc, NULL, NULL, &out, NULL, &e));
+  g_clear_object (&c->proc);
+  g_test_message ("client %s/%d: %s", c->color, c->freq, out);
+  json_t *j = json_loads (out ? out : "", 0, NULL);
+  g_assert_nonnull (j);
+  return j;
+}
+
+static double
+num (json_t *r, const char *obj, const char *key)
+{
+  return json_number_value (json_object_get (obj ? json_object_get (r, obj) : r, key));
+}
+
+static void
+test_three_participants (void)
+{
+  g_autofree char *hid = new_hearing ();
+  Client c[3] = { client (hid, "Red", "ff0000", 440, 9, NULL),
+                  client (hid, "Green", "00ff00", 660, 9, NULL),
+                  client (hid, "Blue", "0000ff", 880, 9, NULL) };
+  g_usleep (4 * G_USEC_PER_SEC);
+  Client late = client (hid, "Late", "ffff00", 550, 4, NULL);
+  json_t *lr = report (&late);
+  g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), >, 0);
+  g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), <, 1000);
+  json_decref (lr);
+  static const char *all[] = { "ff0000", "00ff00", "0000ff" };
+  static const char *f[] = { "440", "660", "880" };
+  for (int i = 0; i < 3; i++) {
+    json_t *r = report (&c[i]);
+    g_assert_true (json_is_true (json_object_get (r, "welcomed")));
+    g_assert_cmpfloat (num (r, NULL, "fps_last_2s"), >=, 25);
+    for (int k = 0; k < 3; k++)
+      g_assert_cmpfloat (num (r, "colors", all[k]), >, 0.10); /* every tile in the composite */
+    double own = num (r, "power_db", f[i]);
+    for (int k = 0; k < 3; k++)
+      if (k != i) {
+        g_assert_cmpfloat (num (r, "power_db", f[k]), >, -30); /* the others are heard */
+        g_assert_cmpfloat (own, <, num (r, "power_db", f[k]) - 20); /* mix-minus */
+      }
+    json_decref (r);
+  }
+}
+
+static void
+test_mute_and_kill (void)
+{
+  g_autofree char *hid = new_hearing ();
+  Client a = client (hid, "Red", "ff0000", 440, 10, NULL);
+  Client b = client (hid, "Green", "00ff00", 660, 10, NULL);
+  Client m = client (hid, "Blue", "0000ff", 880, 10, "--mute-at=3");
+  g_usleep (5 * G_USEC_PER_SEC);
+  g_subprocess_force_exit (b.proc); /* SIGKILL: no goodbye */
+  g_subprocess_wait (b.proc, NULL, NULL);
+  g_clear_object (&b.proc);
+  json_t *r = report (&a);
+  g_assert_cmpfloat (num (r, NULL, "fps_last_2s"), >=, 20);      /* kept receiving */
+  g_assert_cmpfloat (num (r, "colors", "00ff00"), <, 0.01);      /* the killed one is gone */
+  g_assert_cmpfloat (num (r, "colors", "0000ff"), >, 0.10);
+  g_assert_cmpfloat (num (r, "power_db", "880"), <, -40);        /* the muted one is silent */
+  g_assert_cmpfloat (num (r, "power_db", "660"), <, -40);        /* and the killed one */
+  json_decref (r);
+  json_t *mr = report (&m);
+  g_assert_cmpfloat (num (mr, "power_db", "440"), >, -30);       /* muted, still hears */
+  json_decref (mr);
+}
+
+static void
+test_forged_fingerprint (void)
+{
+  g_autofree char *hid = new_hearing ();
+  Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
+  Client x = client (hid, "Mallory", "00ff00", 660, 7, "--forge-fingerprint");
+  json_t *xr = report (&x);
+  json_t *ra = report (&a);
+  g_assert_cmpfloat (num (ra, "colors", "00ff00"), <, 0.001); /* never in the composite */
+  g_assert_cmpfloat (num (ra, "power_db", "660"), <, -40);    /* never in the sound */
+  g_assert_cmpfloat (num (ra, NULL, "fps_last_2s"), >=, 20);
+  gboolean told = FALSE;
+  json_t *errs = json_object_get (xr, "errors");
+  for (size_t i = 0; i < json_array_size (errs); i++)
+    told |= !g_strcmp0 (json_string_value (json_array_get (errs, i)), "dtls_fingerprint_mismatch");
+  g_assert_true (told);
+  g_assert_true (json_is_true (json_object_get (xr, "closed")));
+  json_decref (xr);
+  json_decref (ra);
+}
+
+static void
+test_two_hearings (void)
+{
+  g_autofree char *h1 = new_hearing ();
+  g_autofree char *h2 = new_hearing ();
+  Client a1 = client (h1, "Red", "ff0000", 440, 8, NULL);
+  Client a2 = client (h1, "Green", "00ff00", 660, 8, NULL);
+  Client b1 = client (h2, "Blue", "0000ff", 880, 8, NULL);
+  Client b2 = client (h2, "Yellow", "ffff00", 550, 8, NULL);
+  g_usleep (4 * G_USEC_PER_SEC);
+  int st = 0;
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", h2);
+  json_decref (hd_test_rest (d, "PATCH", path, op, "{\"state\":\"closed\"}", &st));
+  g_assert_cmpint (st, ==, 200);
+  json_t *r1 = report (&a1);
+  g_assert_cmpfloat (num (r1, NULL, "fps_last_2s"), >=, 20);
+  g_assert_cmpfloat (num (r1, "colors", "00ff00"), >, 0.10);
+  g_assert_cmpfloat (num (r1, "colors", "0000ff"), <, 0.001); /* nothing from the other hearing */
+  g_assert_cmpfloat (num (r1, "power_db", "660"), >, -30);
+  g_assert_cmpfloat (num (r1, "power_db", "880"), <, -40);
+  json_decref (r1);
+  json_decref (report (&a2));
+  json_t *rb = report (&b1);
+  g_assert_true (json_is_true (json_object_get (rb, "closed"))); /* its hearing ended */
+  json_decref (rb);
+  json_decref (report (&b2));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (getuid () != 0 || unshare (CLONE_NEWNET) != 0) {
+    g_test_skip ("needs root to make a private network namespace");
+    printf ("1..0 # SKIP needs root to make a private network namespace\n");
+    return 77;
+  }
+  if (!sh ("ip link set lo up") || !sh ("ip link add v0 type veth peer name v1") ||
+      !sh ("ip addr add 10.77.0.1/24 dev v0") || !sh ("ip link set v0 up") ||
+      !sh ("ip link set v1 up")) {
+    printf ("Bail out! cannot set up the test network (ip)\n");
+    return 1;
+  }
+  hd_client_quiet ();
+  tmp_root = g_dir_make_tmp ("hd-media-XXXXXX", NULL);
+  g_autofree char *state = g_build_filename (tmp_root, "state", NULL);
+  d = hd_test_daemon_start (state, FALSE, NULL, daemon_env);
+  g_assert_nonnull (d);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
+  g_strstrip (op);
+  g_test_add_func ("/media/three-participants-and-a-late-joiner", test_three_participants);
+  g_test_add_func ("/media/mute-and-kill", test_mute_and_kill);
+  g_test_add_func ("/media/forged-fingerprint", test_forged_fingerprint);
+  g_test_add_func ("/media/two-hearings", test_two_hearings);
+  int rc = g_test_run ();
+  if (rc != 0) {
+    g_autofree char *log = hd_test_daemon_log (d);
+    g_printerr ("# daemon log:\n%s\n", log);
+  }
+  hd_test_daemon_stop (d);
+  hd_test_daemon_free (d);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_root);
+  if (system (cmd) != 0)
+    g_printerr ("# could not remove %s\n", tmp_root);
+  return rc;
+}
