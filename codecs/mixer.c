@@ -443,6 +443,18 @@ on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpoint
   to_main (r->mixer, 1, r->pid, candidate, (int) mline);
 }
 
+/* DTLS is up: media to this peer can be decrypted from now on, so ask the one encoder for a
+ * keyframe at once instead of waiting for the newcomer's decoder to send a PLI. */
+static void
+on_connection_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
+{
+  PeerRef *r = data;
+  GstWebRTCPeerConnectionState st;
+  g_object_get (webrtc, "connection-state", &st, NULL);
+  if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+    force_keyframe (r->mixer);
+}
+
 static void
 on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
 {
@@ -496,6 +508,8 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   g_signal_connect_data (p->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
                          peer_ref_new (m, pid), peer_ref_closure_free, 0);
   g_signal_connect_data (p->webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state),
+                         peer_ref_new (m, pid), peer_ref_closure_free, 0);
+  g_signal_connect_data (p->webrtc, "notify::connection-state", G_CALLBACK (on_connection_state),
                          peer_ref_new (m, pid), peer_ref_closure_free, 0);
   g_signal_connect (p->webrtc, "pad-added", G_CALLBACK (on_pad_added), m);
 

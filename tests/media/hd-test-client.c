@@ -321,6 +321,9 @@ main (int argc, char **argv)
   frame_times = g_array_new (FALSE, FALSE, sizeof (gint64));
   outbox = g_async_queue_new_full (g_free);
 
+  /* The first DTLS set-up in a process costs 110-550 ms (certificate generation): pay it now,
+   * as a browser has long done before its user clicks a join link. */
+  gst_object_unref (gst_element_factory_make ("dtlsdec", NULL));
   pipe_ = gst_pipeline_new ("client");
   webrtc = gst_element_factory_make ("webrtcbin", NULL);
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50, NULL);
@@ -410,6 +413,14 @@ main (int argc, char **argv)
   json_decref (report);
   fflush (stdout);
   gst_element_set_state (pipe_, GST_STATE_NULL);
+  gst_object_unref (pipe_);
   hd_ws_context_free (ctx);
+  g_async_queue_unref (outbox);
+  g_array_unref (frame_times);
+  g_free (colors);
+  g_free (freqs);
+  g_free (color_frac);
+  g_free (color_snap);
+  g_free (power_ring);
   return 0;
 }
