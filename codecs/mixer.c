@@ -21,6 +21,8 @@ GST_DEBUG_CATEGORY_STATIC (hd_mixer_debug);
 G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
 
 #define PT_OPUS 111
+/* Room the mixers leave for network inputs beyond the jitter buffer (ms). */
+#define MIX_LATENCY_MS 40
 #define PT_VP8 96
 
 typedef struct Peer Peer;
@@ -298,6 +300,7 @@ static void
 on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
 {
   HdMixer *m = data;
+  gboolean latency_changed = FALSE;
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
   g_mutex_lock (&m->lock);
@@ -338,6 +341,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     while (g_hash_table_iter_next (&it, NULL, &v))
       if (v != p)
         feed_add (m, p, v);
+    latency_changed = TRUE;
   } else if (p->sends && !g_strcmp0 (media, "video") &&
              !g_ascii_strcasecmp (enc ? enc : "", "VP8") && !p->comp_pad) {
     GstElement *e[] = {
@@ -358,6 +362,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     layout (m);
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
+    latency_changed = TRUE;
   } else {
     GstElement *sink = make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
     gst_element_sync_state_with_parent (sink);
@@ -366,6 +371,9 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   if (caps)
     gst_caps_unref (caps);
   g_mutex_unlock (&m->lock);
+  /* A new live input: the mixers must know its latency or they drop its data as late. */
+  if (latency_changed)
+    gst_bin_recalculate_latency (GST_BIN (m->pipeline));
 }
 
 /* ---------------------------------------------------------------- negotiation */
@@ -516,7 +524,10 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   /* sound to this peer: everyone else's (feeds) over a live silence, so it always runs */
   GstElement *a[] = {
     make (p, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL),
-    make (p, "audiomixer", "start-time-selection", 1 /* first */, NULL),
+    /* Inputs come from the network through jitter buffers: give the aggregator room, or it
+     * drops them as late (a participant silently missing from someone's mix). */
+    make (p, "audiomixer", "start-time-selection", 1 /* first */, "latency",
+          (guint64) MIX_LATENCY_MS * GST_MSECOND, NULL),
     make (p, "audioconvert", NULL), make (p, "audioresample", NULL),
     make (p, "opusenc", "bitrate", 48000, NULL),
     make (p, "rtpopuspay", "pt", PT_OPUS, NULL),
@@ -529,8 +540,12 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   p->vqueue = make (p, "queue", "max-size-time", (guint64) 100 * GST_MSECOND, "max-size-buffers",
                     0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
   gst_element_link_pads (p->vqueue, "src", p->webrtc, "sink_1");
-  for (guint i = 0; i < p->elements->len; i++)
-    gst_element_sync_state_with_parent (p->elements->pdata[i]);
+  /* Downstream first: a live source pushing into an element that is not PLAYING yet gets
+   * FLUSHING and stops for good (this participant would hear nothing, ever). */
+  gst_element_sync_state_with_parent (p->webrtc);
+  gst_element_sync_state_with_parent (p->vqueue);
+  for (int i = G_N_ELEMENTS (a) - 1; i >= 0; i--)
+    gst_element_sync_state_with_parent (a[i]);
   p->vtee_pad = gst_element_request_pad_simple (m->vtee, "src_%u");
   GstPad *qsink = gst_element_get_static_pad (p->vqueue, "sink");
   gst_pad_link (p->vtee_pad, qsink);
@@ -699,7 +714,8 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   GstElement *e[] = {
     make (NULL, "videotestsrc", "pattern", 2 /* black */, "is-live", TRUE, NULL),
     make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
-    make (NULL, "compositor", "background", 1 /* black */, NULL),
+    make (NULL, "compositor", "background", 1 /* black */, "latency",
+          (guint64) MIX_LATENCY_MS * GST_MSECOND, NULL),
     make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
     make (NULL, "videoconvert", NULL),
     make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2 /* right */,

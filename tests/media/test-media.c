@@ -188,18 +188,19 @@ test_two_hearings (void)
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", h2);
   json_decref (hd_test_rest (d, "PATCH", path, op, "{\"state\":\"closed\"}", &st));
   g_assert_cmpint (st, ==, 200);
-  json_t *r1 = report (&a1);
+  json_t *r1 = report (&a1), *r2 = report (&a2), *rb = report (&b1), *rb2 = report (&b2);
   g_assert_cmpfloat (num (r1, NULL, "fps_last_2s"), >=, 20);
   g_assert_cmpfloat (num (r1, "colors", "00ff00"), >, 0.10);
   g_assert_cmpfloat (num (r1, "colors", "0000ff"), <, 0.001); /* nothing from the other hearing */
   g_assert_cmpfloat (num (r1, "power_db", "660"), >, -30);
   g_assert_cmpfloat (num (r1, "power_db", "880"), <, -40);
-  json_decref (r1);
-  json_decref (report (&a2));
-  json_t *rb = report (&b1);
+  g_assert_cmpfloat (num (r2, "colors", "ff0000"), >, 0.10);
   g_assert_true (json_is_true (json_object_get (rb, "closed"))); /* its hearing ended */
+  g_assert_true (json_is_true (json_object_get (rb2, "closed")));
+  json_decref (r1);
+  json_decref (r2);
   json_decref (rb);
-  json_decref (report (&b2));
+  json_decref (rb2);
 }
 
 int
