@@ -1,6 +1,7 @@
 // join.js — the join page: reads the hearing id from ?hearing= and the token from #token=,
 // joins over the hearing.v1 WebSocket protocol (docs/protocol.md), shows the hearing and who is
-// in it. Media (camera, microphone, the composite picture) arrives with the media issue.
+// in it, previews the camera, answers the server's WebRTC offer, shows the hearing's one
+// composite picture and plays its sound (everyone but oneself), with mute and camera buttons.
 
 const STATES = {
   scheduled: 'Scheduled 待开庭',
@@ -32,6 +33,49 @@ const hearing = params.get('hearing');
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
 let ws = null;
 let left = false;
+let pc = null;
+let local = null; // our camera and microphone
+let permissions = [];
+let audioMuted = false;
+let videoMuted = false;
+
+function send(msg) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}
+
+async function startLocalMedia() {
+  if (local || !permissions.includes('speak') || !navigator.mediaDevices) return;
+  try {
+    local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    $('preview').srcObject = local;
+  } catch (e) {
+    status(`Camera or microphone unavailable (${e.name}); you can still see and hear the hearing.`, true);
+  }
+}
+
+function newPeer(iceServers) {
+  if (pc) pc.close();
+  pc = new RTCPeerConnection({ iceServers: iceServers || [], bundlePolicy: 'max-bundle' });
+  pc.onicecandidate = (ev) => send({
+    type: 'candidate',
+    candidate: ev.candidate ? ev.candidate.candidate : '',
+    sdpMLineIndex: ev.candidate ? ev.candidate.sdpMLineIndex : 0,
+  });
+  pc.ontrack = (ev) => {
+    const v = $('composite');
+    if (v.srcObject !== ev.streams[0]) v.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+  };
+}
+
+// The server offers; we answer, sending our tracks on the offered transceivers.
+async function onOffer(sdp) {
+  await pc.setRemoteDescription({ type: 'offer', sdp });
+  await startLocalMedia();
+  if (local) for (const track of local.getTracks()) pc.addTrack(track, local);
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  send({ type: 'answer', sdp: pc.localDescription.sdp });
+}
 
 function status(text, isError = false) {
   $('status').textContent = text;
@@ -69,6 +113,9 @@ function connect() {
     const m = JSON.parse(ev.data);
     switch (m.type) {
       case 'welcome':
+        permissions = m.permissions;
+        newPeer(m.ice_servers);
+        startLocalMedia();
         $('me').textContent = m.participant.name;
         $('role').textContent = ROLES[m.participant.role] || m.participant.role;
         showHearing(m.hearing);
@@ -76,6 +123,10 @@ function connect() {
         status('You have joined the hearing. 已进入庭审');
         break;
       case 'roster': showRoster(m.participants); break;
+      case 'offer': onOffer(m.sdp).catch((e) => status(`Media failed: ${e.message}`, true)); break;
+      case 'candidate':
+        if (pc && m.candidate) pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdpMLineIndex }).catch(() => {});
+        break;
       case 'hearing': showHearing(m.hearing); break;
       case 'error': status(REASONS[m.code] || `Could not join: ${m.reason}`, true); break;
       case 'bye': status(`Disconnected: ${m.reason}`); left = true; break;
@@ -84,6 +135,7 @@ function connect() {
   };
   ws.onclose = () => {
     $('hearing').hidden = true;
+    if (pc) { pc.close(); pc = null; }
     if (!left) {
       status('The connection was lost. Reconnecting…', true);
       setTimeout(connect, 3000);
@@ -91,8 +143,27 @@ function connect() {
   };
 }
 
+$('mute').addEventListener('click', () => {
+  audioMuted = !audioMuted;
+  if (local) for (const t of local.getAudioTracks()) t.enabled = !audioMuted;
+  $('mute').setAttribute('aria-pressed', String(audioMuted));
+  $('mute').textContent = audioMuted ? 'Unmute microphone 取消静音' : 'Mute microphone 静音';
+  send({ type: 'mute', audio: audioMuted });
+});
+
+$('camera').addEventListener('click', () => {
+  videoMuted = !videoMuted;
+  if (local) for (const t of local.getVideoTracks()) t.enabled = !videoMuted;
+  $('camera').setAttribute('aria-pressed', String(videoMuted));
+  $('camera').textContent = videoMuted ? 'Turn camera on 打开摄像头' : 'Turn camera off 关闭摄像头';
+  send({ type: 'mute', video: videoMuted });
+});
+
 $('leave').addEventListener('click', () => {
   left = true;
   if (ws) ws.send(JSON.stringify({ type: 'leave' }));
 });
 connect();
+
+// For diagnostics and the browser tests: the current RTCPeerConnection (getStats()).
+window.hearingd = { peer: () => pc };

@@ -203,6 +203,49 @@ test_two_hearings (void)
   json_decref (rb2);
 }
 
+static void
+test_chromium (void)
+{
+  const char *script = g_getenv ("HD_E2E_MEDIA");
+  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
+                                                   "node_modules", "playwright-core", NULL)
+                               : NULL;
+  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test (pw, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("needs chromium and playwright-core (tests/e2e: npm ci)");
+    return;
+  }
+  g_autofree char *hid = new_hearing ();
+  Client c = client (hid, "Red", "ff0000", 440, 12, "--colors=008000,ff0000");
+  /* Chromium joins through the web client beside the C client. */
+  int st = 0;
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t = hd_test_rest (d, "POST", path, op, "{\"role\":\"party\",\"name\":\"Browser\"}", &st);
+  g_assert_cmpint (st, ==, 201);
+  const char *argv[] = { "node", script, NULL };
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_setenv (l, "HD_JOIN_URL", json_string_value (json_object_get (t, "join_url")), TRUE);
+  g_subprocess_launcher_setenv (l, "HD_SECONDS", "12", TRUE);
+  g_autoptr (GError) e = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
+  g_assert_no_error (e);
+  json_decref (t);
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
+  g_test_message ("chromium: %s", out);
+  json_t *b = json_loads (out ? out : "", 0, NULL);
+  g_assert_nonnull (b);
+  g_assert_true (json_is_true (json_object_get (b, "ok")));
+  g_assert_cmpstr (json_string_value (json_object_get (b, "connection")), ==, "connected");
+  g_assert_cmpint (json_integer_value (json_object_get (b, "framesDecoded")), >, 100);
+  g_assert_cmpint (json_integer_value (json_object_get (b, "audioSamples")), >, 48000);
+  json_decref (b);
+  json_t *r = report (&c);
+  g_assert_cmpfloat (num (r, "colors", "008000"), >, 0.05); /* Chromium's fake camera, green */
+  g_assert_cmpfloat (num (r, "colors", "ff0000"), >, 0.05);
+  json_decref (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -230,6 +273,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/mute-and-kill", test_mute_and_kill);
   g_test_add_func ("/media/forged-fingerprint", test_forged_fingerprint);
   g_test_add_func ("/media/two-hearings", test_two_hearings);
+  g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   int rc = g_test_run ();
   if (rc != 0) {
     g_autofree char *log = hd_test_daemon_log (d);
