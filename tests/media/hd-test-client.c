@@ -402,7 +402,8 @@ main (int argc, char **argv)
     json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
   }
   json_t *report = json_pack (
-      "{s:b, s:i, s:f, s:f, s:o, s:o, s:o, s:b}", "welcomed", welcomed, "frames", frames,
+      "{s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "welcomed", welcomed, "frames", frames,
+      "join_to_first_frame_ms", first_frame_at ? (first_frame_at - t0) / 1000.0 : -1.0,
       "fps_last_2s", recent / 2.0, "first_frame_ms",
       first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0, "colors", cols,
       "power_db", pw, "errors", errors, "closed", hd_ws_is_closed (ws));
