@@ -59,6 +59,7 @@ struct HdMixer {
   char *hid;
   HdMixerConfig cfg;
   char *stun;
+  char *public_address;
   HdMixerCallbacks cb;
   gpointer user;
   GstElement *pipeline, *comp, *vtee;
@@ -84,6 +85,7 @@ mixer_unref (HdMixer *m)
   g_main_context_unref (m->main);
   g_free (m->hid);
   g_free (m->stun);
+  g_free (m->public_address);
   g_free (m);
 }
 
@@ -444,11 +446,35 @@ on_negotiation_needed (GstElement *webrtc, gpointer data)
   g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
 }
 
+char *
+hd_candidate_with_address (const char *candidate, const char *address)
+{
+  g_auto (GStrv) t = g_strsplit (candidate, " ", -1);
+  if (g_strv_length (t) < 8 || !g_str_has_prefix (t[0], "candidate:") ||
+      g_strcmp0 (t[6], "typ") != 0 || g_strcmp0 (t[7], "host") != 0)
+    return NULL;
+  guint64 prio = g_ascii_strtoull (t[3], NULL, 10);
+  char *foundation = g_strdup_printf ("%sn", t[0]);
+  g_free (t[0]);
+  t[0] = foundation;
+  g_free (t[3]);
+  t[3] = g_strdup_printf ("%" G_GUINT64_FORMAT, prio ? prio - 1 : 0);
+  g_free (t[4]);
+  t[4] = g_strdup (address);
+  return g_strjoinv (" ", t);
+}
+
 static void
 on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer data)
 {
   PeerRef *r = data;
   to_main (r->mixer, 1, r->pid, candidate, (int) mline);
+  if (r->mixer->public_address) {
+    /* Behind 1:1 NAT the host address is private: offer the public one as well. */
+    g_autofree char *pub = hd_candidate_with_address (candidate, r->mixer->public_address);
+    if (pub)
+      to_main (r->mixer, 1, r->pid, pub, (int) mline);
+  }
 }
 
 /* DTLS is up: media to this peer can be decrypted from now on, so ask the one encoder for a
@@ -511,6 +537,19 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
                     "latency", (guint) m->cfg.latency_ms, NULL);
   if (m->stun)
     g_object_set (p->webrtc, "stun-server", m->stun, NULL);
+  GObject *ice = NULL, *agent = NULL;
+  g_object_get (p->webrtc, "ice-agent", &ice, NULL);
+  if (ice && m->cfg.port_min > 0)
+    g_object_set (ice, "min-rtp-port", (guint) m->cfg.port_min, "max-rtp-port",
+                  (guint) m->cfg.port_max, NULL);
+  /* libnice would otherwise look for a UPnP router (SSDP multicast to 239.255.255.250:1900)
+   * from every participant's agent: a court server maps no ports on anyone's router. */
+  if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    g_object_get (ice, "agent", &agent, NULL);
+  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
+    g_object_set (agent, "upnp", FALSE, NULL);
+  g_clear_object (&agent);
+  g_clear_object (&ice);
   g_signal_connect_data (p->webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
                          peer_ref_new (m, pid), peer_ref_closure_free, 0);
   g_signal_connect_data (p->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
@@ -704,6 +743,10 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->hid = g_strdup (hid);
   m->cfg = *cfg;
   m->stun = cfg->stun_server && *cfg->stun_server ? g_strdup (cfg->stun_server) : NULL;
+  m->public_address = cfg->public_address && *cfg->public_address ? g_strdup (cfg->public_address)
+                                                                  : NULL;
+  m->cfg.stun_server = NULL;
+  m->cfg.public_address = NULL; /* the copies above are the ones kept */
   m->cb = *cb;
   m->user = user;
   m->peers = g_hash_table_new (g_str_hash, g_str_equal);

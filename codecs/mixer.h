@@ -36,7 +36,14 @@ typedef struct {
   const char *stun_server; /* stun://host:port or NULL */
   int width, height, fps;  /* composite */
   int video_bitrate;       /* bits/s */
+  int port_min, port_max;  /* UDP ports for ICE (0, 0: any) */
+  const char *public_address; /* IPv4 to advertise besides host candidates (1:1 NAT), or NULL */
 } HdMixerConfig;
+
+/* `candidate` ("candidate:… ADDRESS PORT typ host …") with its address replaced by `address`,
+ * its foundation made distinct and its priority one lower; NULL if it is not a host candidate.
+ * Caller frees. */
+char *hd_candidate_with_address (const char *candidate, const char *address);
 
 typedef struct HdMixer HdMixer;
 

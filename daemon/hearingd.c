@@ -206,7 +206,9 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
                                 : NULL;
     HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms, .stun_server = stun,
                          .width = d->cfg->composite_width, .height = d->cfg->composite_height,
-                         .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate };
+                         .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate,
+                         .port_min = d->cfg->ice_port_min, .port_max = d->cfg->ice_port_max,
+                         .public_address = d->cfg->ice_public_address };
     g_autoptr (GError) e = NULL;
     h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
     if (!h->mixer) {

@@ -16,7 +16,8 @@ static char *tmp_root, *op;
 
 static const char *const daemon_env[] = {
   "HEARINGD_LOG_LEVEL=warning", "HEARINGD_MEDIA_COMPOSITE_WIDTH=640",
-  "HEARINGD_MEDIA_COMPOSITE_HEIGHT=360", "HEARINGD_MEDIA_VIDEO_BITRATE=800000", NULL,
+  "HEARINGD_MEDIA_COMPOSITE_HEIGHT=360", "HEARINGD_MEDIA_VIDEO_BITRATE=800000",
+  "HEARINGD_ICE_PORT_MIN=41000", "HEARINGD_ICE_PORT_MAX=41999", NULL,
 };
 
 static gboolean
@@ -107,6 +108,29 @@ test_three_participants (void)
                   client (hid, "Green", "00ff00", 660, 9, NULL),
                   client (hid, "Blue", "0000ff", 880, 9, NULL) };
   g_usleep (4 * G_USEC_PER_SEC);
+  /* [ice] port_min/port_max: every UDP socket of the daemon's is in the range */
+  g_autofree char *ss = NULL;
+  g_assert_true (g_spawn_command_line_sync ("ss -uanpH", &ss, NULL, NULL, NULL));
+  int in_range = 0, outside = 0;
+  g_auto (GStrv) lines = g_strsplit (ss, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (!strstr (*l, "\"hearingd\""))
+      continue;
+    g_auto (GStrv) f = g_strsplit_set (*l, " \t", -1);
+    const char *local = NULL;
+    int col = 0;
+    for (char **x = f; *x; x++)
+      if (**x && ++col == 4)
+        local = *x;
+    int port = local && strrchr (local, ':') ? atoi (strrchr (local, ':') + 1) : 0;
+    if (port >= 41000 && port <= 41999)
+      in_range++;
+    else
+      outside++;
+  }
+  g_test_message ("daemon UDP sockets: %d in 41000-41999, %d outside", in_range, outside);
+  g_assert_cmpint (in_range, >, 0);
+  g_assert_cmpint (outside, ==, 0);
   Client late = client (hid, "Late", "ffff00", 550, 4, NULL);
   json_t *lr = report (&late);
   g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), >, 0);

@@ -1,4 +1,5 @@
 /* Unit tests of the SDP checks: DTLS-SRTP only, fingerprint required, SDES refused. */
+#include "codecs/mixer.h"
 #include "codecs/sdp.h"
 
 #include <gst/gst.h>
@@ -81,11 +82,27 @@ test_sdp (void)
   expect (rejected, -1);
 }
 
+static void
+test_public_address (void)
+{
+  g_autofree char *c = hd_candidate_with_address (
+      "candidate:1 1 UDP 2015363327 10.0.0.5 41002 typ host", "203.0.113.7");
+  g_assert_cmpstr (c, ==, "candidate:1n 1 UDP 2015363326 203.0.113.7 41002 typ host");
+  g_autofree char *tcp = hd_candidate_with_address (
+      "candidate:2 1 TCP 1015021823 10.0.0.5 9 typ host tcptype active", "203.0.113.7");
+  g_assert_cmpstr (tcp, ==, "candidate:2n 1 TCP 1015021822 203.0.113.7 9 typ host tcptype active");
+  g_assert_null (hd_candidate_with_address (
+      "candidate:3 1 UDP 1677729535 198.51.100.1 50000 typ srflx raddr 10.0.0.5 rport 41002",
+      "203.0.113.7"));
+  g_assert_null (hd_candidate_with_address ("garbage", "203.0.113.7"));
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sdp/checks", test_sdp);
+  g_test_add_func ("/sdp/public-address-candidate", test_public_address);
   return g_test_run ();
 }
