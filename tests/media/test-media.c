@@ -155,6 +155,24 @@ test_three_participants (void)
 }
 
 static void
+test_audio_only_and_video_only (void)
+{
+  g_autofree char *hid = new_hearing ();
+  Client voice = client (hid, "Voice", "ff0000", 440, 8, "--no-video");
+  Client picture = client (hid, "Picture", "0000ff", 880, 8, "--no-audio");
+  json_t *v = report (&voice), *p = report (&picture);
+  /* the voice-only participant sees the other's picture, and no tile of its own */
+  g_assert_cmpfloat (num (v, NULL, "fps_last_2s"), >=, 25);
+  g_assert_cmpfloat (num (v, "colors", "0000ff"), >, 0.5);
+  g_assert_cmpfloat (num (v, "colors", "ff0000"), <, 0.001);
+  /* the picture-only participant hears the other */
+  g_assert_cmpfloat (num (p, "power_db", "440"), >, -30);
+  g_assert_cmpfloat (num (v, "power_db", "880"), <, -40);
+  json_decref (v);
+  json_decref (p);
+}
+
+static void
 test_mute_and_kill (void)
 {
   g_autofree char *hid = new_hearing ();
@@ -294,6 +312,7 @@ main (int argc, char **argv)
   g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
   g_strstrip (op);
   g_test_add_func ("/media/three-participants-and-a-late-joiner", test_three_participants);
+  g_test_add_func ("/media/audio-only-and-video-only", test_audio_only_and_video_only);
   g_test_add_func ("/media/mute-and-kill", test_mute_and_kill);
   g_test_add_func ("/media/forged-fingerprint", test_forged_fingerprint);
   g_test_add_func ("/media/two-hearings", test_two_hearings);
