@@ -21,6 +21,20 @@ hd_engine_required_elements (void)
   return required;
 }
 
+void
+hd_engine_webrtcbin_defaults (gpointer webrtcbin)
+{
+  GObject *ice = NULL, *agent = NULL;
+  g_object_get (webrtcbin, "ice-agent", &ice, NULL);
+  /* A court server maps no ports on anyone's router. */
+  if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    g_object_get (ice, "agent", &agent, NULL);
+  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
+    g_object_set (agent, "upnp", FALSE, NULL);
+  g_clear_object (&agent);
+  g_clear_object (&ice);
+}
+
 gboolean
 hd_engine_init (HdEngineReport *report, GError **error)
 {

@@ -16,6 +16,10 @@ typedef struct {
  * GStreamer itself cannot start. */
 gboolean hd_engine_init (HdEngineReport *report, GError **error);
 void hd_engine_report_clear (HdEngineReport *report);
+/* Settings every webrtcbin of ours gets, the daemon's and the test client's alike: libnice's
+ * UPnP router search (SSDP multicast to 239.255.255.250:1900) switched off. Any thread. */
+void hd_engine_webrtcbin_defaults (gpointer webrtcbin);
+
 /* The element factories the media path needs. Static. */
 const char *const *hd_engine_required_elements (void);
 

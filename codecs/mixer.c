@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "hd-media"
 
 #include "codecs/mixer.h"
+#include "codecs/engine.h"
 
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
@@ -537,19 +538,15 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
                     "latency", (guint) m->cfg.latency_ms, NULL);
   if (m->stun)
     g_object_set (p->webrtc, "stun-server", m->stun, NULL);
-  GObject *ice = NULL, *agent = NULL;
-  g_object_get (p->webrtc, "ice-agent", &ice, NULL);
-  if (ice && m->cfg.port_min > 0)
-    g_object_set (ice, "min-rtp-port", (guint) m->cfg.port_min, "max-rtp-port",
-                  (guint) m->cfg.port_max, NULL);
-  /* libnice would otherwise look for a UPnP router (SSDP multicast to 239.255.255.250:1900)
-   * from every participant's agent: a court server maps no ports on anyone's router. */
-  if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
-    g_object_get (ice, "agent", &agent, NULL);
-  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
-    g_object_set (agent, "upnp", FALSE, NULL);
-  g_clear_object (&agent);
-  g_clear_object (&ice);
+  hd_engine_webrtcbin_defaults (p->webrtc);
+  if (m->cfg.port_min > 0) {
+    GObject *ice = NULL;
+    g_object_get (p->webrtc, "ice-agent", &ice, NULL);
+    if (ice)
+      g_object_set (ice, "min-rtp-port", (guint) m->cfg.port_min, "max-rtp-port",
+                    (guint) m->cfg.port_max, NULL);
+    g_clear_object (&ice);
+  }
   g_signal_connect_data (p->webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
                          peer_ref_new (m, pid), peer_ref_closure_free, 0);
   g_signal_connect_data (p->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),

@@ -8,6 +8,7 @@
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--mute-at S] [--no-video] [--no-audio]
  * Only the addresses it is given are contacted. */
+#include "codecs/engine.h"
 #include "signaling/client.h"
 
 #include <gst/app/gstappsink.h>
@@ -328,17 +329,7 @@ main (int argc, char **argv)
   webrtc = gst_element_factory_make ("webrtcbin", NULL);
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50, NULL);
   gst_bin_add (GST_BIN (pipe_), webrtc);
-  {
-    /* No UPnP router search (SSDP multicast) from the test client either. */
-    GObject *ice = NULL, *agent = NULL;
-    g_object_get (webrtc, "ice-agent", &ice, NULL);
-    if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
-      g_object_get (ice, "agent", &agent, NULL);
-    if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
-      g_object_set (agent, "upnp", FALSE, NULL);
-    g_clear_object (&agent);
-    g_clear_object (&ice);
-  }
+  hd_engine_webrtcbin_defaults (webrtc); /* no UPnP router search from the tests either */
   g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), NULL);
   gst_element_set_state (pipe_, GST_STATE_PLAYING);
