@@ -72,11 +72,22 @@ client (const char *hid, const char *name, const char *color, int freq, int seco
   g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%d/ws", d->port);
   g_autofree char *fs = g_strdup_printf ("%d", freq);
   g_autofree char *secs = g_strdup_printf ("%d", seconds);
-  const char *argv[] = { g_getenv ("HD_TEST_CLIENT"), "--url", url, "--token", tok, "--color",
+  GPtrArray *argv = g_ptr_array_new ();
+  const char *base[] = { g_getenv ("HD_TEST_CLIENT"), "--url", url, "--token", tok, "--color",
                          color, "--freq", fs, "--seconds", secs, "--listen", "440,550,660,880",
-                         "--colors", "ff0000,00ff00,0000ff,ffff00", extra, NULL };
+                         "--colors", "ff0000,00ff00,0000ff,ffff00" };
+  for (gsize i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (argv, (gpointer) base[i]);
+  g_auto (GStrv) more = g_strsplit (extra ? extra : "", " ", -1); /* later flags win */
+  for (char **m = more; *m; m++)
+    if (**m)
+      g_ptr_array_add (argv, *m);
+  g_ptr_array_add (argv, NULL);
   g_autoptr (GError) e = NULL;
-  Client c = { g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e), color, freq };
+  Client c = { g_subprocess_newv ((const char *const *) argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                  &e),
+               color, freq };
+  g_ptr_array_unref (argv);
   g_assert_no_error (e);
   return c;
 }
@@ -258,7 +269,7 @@ test_chromium (void)
     return;
   }
   g_autofree char *hid = new_hearing ();
-  Client c = client (hid, "Red", "ff0000", 440, 12, "--colors=008000,ff0000");
+  Client c = client (hid, "Red", "ff0000", 440, 12, "--colors=008000,ff0000 --listen=400,440");
   /* Chromium joins through the web client beside the C client. */
   int st = 0;
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
@@ -285,6 +296,10 @@ test_chromium (void)
   json_t *r = report (&c);
   g_assert_cmpfloat (num (r, "colors", "008000"), >, 0.05); /* Chromium's fake camera, green */
   g_assert_cmpfloat (num (r, "colors", "ff0000"), >, 0.05);
+  g_test_message ("the C client hears Chromium's fake microphone at 400 Hz: %.1f dB, its own "
+                  "440 Hz at %.1f dB", num (r, "power_db", "400"), num (r, "power_db", "440"));
+  /* Chromium's fake microphone beeps at ~400 Hz; silence here would be below -70 dB. */
+  g_assert_cmpfloat (num (r, "power_db", "400"), >, -45);
   json_decref (r);
 }
 
