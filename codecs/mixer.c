@@ -50,6 +50,7 @@ struct Peer {
   char *fp_hash, *fp_value;
   gboolean verified, rejected, audio_muted, video_muted;
   gboolean sends; /* FALSE: an observer, never in the picture or the sound */
+  guint seq;      /* join order: tiles keep their places as others come and go */
 };
 
 struct HdMixer {
@@ -66,6 +67,7 @@ struct HdMixer {
   GstElement *pipeline, *comp, *vtee;
   GHashTable *peers; /* pid -> Peer* */
   GPtrArray *feeds;  /* Feed* */
+  guint next_seq;
 };
 
 static HdMixer *
@@ -157,6 +159,13 @@ make (Peer *p, const char *factory, const char *first_prop, ...)
   return e;
 }
 
+static int
+by_join_order (gconstpointer a, gconstpointer b)
+{
+  const Peer *x = *(Peer *const *) a, *y = *(Peer *const *) b;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static void
 layout (HdMixer *m)
 {
@@ -168,6 +177,7 @@ layout (HdMixer *m)
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (((Peer *) v)->comp_pad)
       g_ptr_array_add (tiles, v);
+  g_ptr_array_sort (tiles, by_join_order);
   guint n = tiles->len, cols = 1;
   while (cols * cols < n)
     cols++;
@@ -318,11 +328,16 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   const GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
   const char *media = s ? gst_structure_get_string (s, "media") : NULL;
   const char *enc = s ? gst_structure_get_string (s, "encoding-name") : NULL;
-  if (!p || p->rejected) {
-    /* a peer being removed, or cut off: its media goes nowhere */
-  } else if (!p->verified && !(p->verified = verify_certificate (p, pad))) {
+  if (!p) {
+    /* a peer being removed: nothing to do, its webrtcbin is going away */
+  } else if (p->rejected || (!p->verified && !(p->verified = verify_certificate (p, pad)))) {
+    /* cut off: its media goes to a fakesink, never near a mixer */
+    if (!p->rejected)
+      to_main (m, 2, p->pid, "dtls_fingerprint_mismatch", HD_PEER_FAILED);
     p->rejected = TRUE;
-    to_main (m, 2, p->pid, "dtls_fingerprint_mismatch", HD_PEER_FAILED);
+    GstElement *sink = make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
+    gst_element_sync_state_with_parent (sink);
+    link_chain (pad, sink);
   } else if (p->sends && !g_strcmp0 (media, "audio") &&
              !g_ascii_strcasecmp (enc ? enc : "", "OPUS") && !p->atee) {
     /* Depayloaders and decoders only for what was negotiated. */
@@ -533,6 +548,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   p->pid = g_strdup (pid);
   p->label = g_strdup (label);
   p->sends = sends;
+  p->seq = m->next_seq++;
   p->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   p->webrtc = make (p, "webrtcbin", "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                     "latency", (guint) m->cfg.latency_ms, NULL);
