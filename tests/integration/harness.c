@@ -3,7 +3,15 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
+
+void
+hd_test_die_with_parent (gpointer data)
+{
+  /* A test that aborts must not leave its daemon or clients running. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
 
 HdTestDaemon *
 hd_test_daemon_start (const char *state_dir, gboolean tls, const char *const *args,
@@ -20,6 +28,7 @@ hd_test_daemon_start (const char *state_dir, gboolean tls, const char *const *ar
   d->stderr_path = g_build_filename (parent, logname, NULL);
   g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path (l, d->stderr_path);
+  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
   for (const char *const *e = env; e && *e; e++) {
     g_auto (GStrv) kv = g_strsplit (*e, "=", 2);
     g_subprocess_launcher_setenv (l, kv[0], kv[1], TRUE);

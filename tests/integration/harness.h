@@ -21,6 +21,9 @@ typedef struct {
  * Returns NULL (and logs why) if it did not print its port. */
 HdTestDaemon *hd_test_daemon_start (const char *state_dir, gboolean tls, const char *const *args,
                                     const char *const *env);
+/* A GSpawnChildSetupFunc: the child is killed when the test process dies (even on abort). */
+void hd_test_die_with_parent (gpointer data);
+
 /* SIGTERM and wait; returns the exit status (-1 if it had to be killed). */
 int hd_test_daemon_stop (HdTestDaemon *d);
 void hd_test_daemon_free (HdTestDaemon *d);
