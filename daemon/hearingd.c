@@ -500,7 +500,9 @@ main (int argc, char **argv)
     die ("GStreamer: %s", e->message);
   if (rep.missing && rep.missing[0]) {
     g_autofree char *list = g_strjoinv (", ", rep.missing);
-    g_warning ("media elements missing (media will not work): %s", list);
+    g_warning ("GStreamer elements missing: %s — running signaling only ([media] enabled = false)",
+               list);
+    cfg->media_enabled = FALSE; /* never build a pipeline that would lack a part */
   }
   if (rep.dtls_warmup_ms >= 0)
     g_info ("DTLS warmed up in %.0f ms", rep.dtls_warmup_ms);
