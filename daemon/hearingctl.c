@@ -153,7 +153,7 @@ local_close (Local *l)
 static void
 print_json (json_t *j)
 {
-  char *s = json_dumps (j, JSON_INDENT (2) | JSON_ENSURE_ASCII * 0);
+  char *s = json_dumps (j, JSON_INDENT (2));
   puts (s);
   free (s);
 }

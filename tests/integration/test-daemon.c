@@ -420,15 +420,24 @@ test_ws_join_and_bad_input (void)
   hd_ws_context_free (ctx);
 }
 
+/* A judge of the test hearing, joined; returns the client. */
+static HdWsClient *
+judge_joined (HdWsContext *ctx)
+{
+  g_autofree char *tj = issue (hid, "judge", "Judge Wang", NULL);
+  HdWsClient *a = ws_open (ctx, "/ws", "hearing.v1");
+  json_t *w = ws_join (ctx, a, tj, hid);
+  g_assert_nonnull (w);
+  g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
+  json_decref (w);
+  return a;
+}
+
 static void
 test_ws_token_refusals (void)
 {
   HdWsContext *ctx = hd_ws_context_new (TRUE);
-  g_autofree char *tj = issue (hid, "judge", "Judge Wang", NULL);
-  HdWsClient *a = ws_open (ctx, "/ws", "hearing.v1");
-  json_t *w = ws_join (ctx, a, tj, hid);
-  g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
-  json_decref (w);
+  HdWsClient *a = judge_joined (ctx);
 
   gint64 now = hd_time_now ();
   const char *ed = "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}";
@@ -476,7 +485,7 @@ test_ws_token_refusals (void)
   g_autofree char *jti2 = NULL;
   g_autofree char *tw = issue (hid, "witness", "Witness Sun", &jti2);
   y = ws_open (ctx, "/ws", "hearing.v1");
-  w = ws_join (ctx, y, tw, NULL);
+  json_t *w = ws_join (ctx, y, tw, NULL);
   g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
   json_decref (w);
   json_t *r = expect_roster (ctx, a, 2);
@@ -663,11 +672,7 @@ static void
 test_shutdown_and_restart (void)
 {
   HdWsContext *ctx = hd_ws_context_new (TRUE);
-  g_autofree char *tj = issue (hid, "judge", "Judge Wang", NULL);
-  HdWsClient *a = ws_open (ctx, "/ws", "hearing.v1");
-  json_t *w = ws_join (ctx, a, tj, NULL);
-  g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
-  json_decref (w);
+  HdWsClient *a = judge_joined (ctx);
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
   json_decref (rest ("PATCH", path, op_token, "{\"state\":\"in_session\"}", 200));
 
