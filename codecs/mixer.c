@@ -363,7 +363,10 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   } else if (p->sends && !g_strcmp0 (media, "video") &&
              !g_ascii_strcasecmp (enc ? enc : "", "VP8") && !p->comp_pad) {
     GstElement *e[] = {
-      make (p, "queue", NULL), make (p, "rtpvp8depay", NULL), make (p, "vp8dec", NULL),
+      /* after a lost packet: no broken picture, and a keyframe asked of the sender (PLI) */
+      make (p, "queue", NULL),
+      make (p, "rtpvp8depay", "request-keyframe", TRUE, "wait-for-keyframe", TRUE, NULL),
+      make (p, "vp8dec", NULL),
       make (p, "videoconvert", NULL),
       make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
             0 /* left */, "font-desc", "Sans 20", "shaded-background", TRUE, NULL),

@@ -1,12 +1,13 @@
 /* hd-test-client — a hearing participant for tests and benchmarks: joins with a token over the
  * hearing.v1 WebSocket, answers the daemon's WebRTC offer with webrtcbin, sends a solid-colour
  * picture and a sine tone, and reports as JSON what it receives: decoded composite frames, how
- * much of the picture each colour fills (one second before it leaves, so that others leaving
- * at the same moment do not race the answer), and the power at given frequencies in the last
- * second of the sound it hears (Goertzel, 100 ms blocks). Usage:
+ * much of the picture each colour fills (median over the 1.5 s before --measure-at, or before
+ * half a second ahead of leaving), and the power at given frequencies in the last second of
+ * sound before that instant (Goertzel, 100 ms blocks). Usage:
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
- *                  [--mute-at S] [--no-video] [--no-audio]
+ *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
+ * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
 #include "codecs/engine.h"
 #include "signaling/client.h"
@@ -27,6 +28,7 @@
 static char *opt_url, *opt_token, *opt_color = "ff0000", *opt_listen = "", *opt_colors = "";
 static int opt_freq = 440, opt_seconds = 6;
 static double opt_mute_at = -1;
+static gint64 opt_measure_at; /* g_get_real_time () µs; 0: half a second before the end */
 static gboolean opt_no_video, opt_no_audio, opt_forge;
 
 static GstElement *pipe_, *webrtc;
@@ -43,8 +45,12 @@ static int nfreqs;
 #define WINDOW 10             /* blocks: the sound of the last second */
 static double (*power_ring)[WINDOW]; /* per frequency */
 static int power_blocks;
-static double *color_snap;    /* colours one second before the end (a late leaver's race) */
-static gint64 snap_until;
+/* Per --colors entry, its share of each frame decoded in the window (end - 2 s, end - 0.5 s];
+ * the report gives the median, so one late tile in one frame (a busy machine) changes nothing
+ * while a colour that is really there or really gone is reported as such. */
+static GArray **color_window;
+static guint64 audio_samples; /* mono samples decoded */
+static gint64 window_from, window_until;
 static float block[BLOCK];
 static int block_len;
 static int audio_pt = 111, video_pt = 96;
@@ -83,14 +89,38 @@ on_video (GstAppSink *sink, gpointer data)
           hit++;
       }
       color_frac[c] = px ? (double) hit / px : 0;
-      if (now < snap_until)
-        color_snap[c] = color_frac[c];
+      if (now > window_from && now <= window_until)
+        g_array_append_val (color_window[c], color_frac[c]);
+    }
+    if (g_getenv ("HD_TEST_CLIENT_DEBUG") && frames % 15 == 0) {
+      GString *l = g_string_new (NULL);
+      for (int c = 0; c < ncolors; c++)
+        g_string_append_printf (l, " %06x=%.2f", colors[c], color_frac[c]);
+      fprintf (stderr, "hd-test-client %s t=%.1f frame %d:%s pts=%.2f\n", opt_color,
+               (now - t0) / 1e6, frames, l->str, GST_BUFFER_PTS (b) / 1e9);
+      g_string_free (l, TRUE);
     }
     g_mutex_unlock (&lock);
     gst_buffer_unmap (b, &map);
   }
   gst_sample_unref (s);
   return GST_FLOW_OK;
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (GArray *v)
+{
+  if (!v->len)
+    return 0;
+  g_array_sort (v, cmp_double);
+  return g_array_index (v, double, v->len / 2);
 }
 
 static double
@@ -116,11 +146,13 @@ on_audio (GstAppSink *sink, gpointer data)
     const float *x = (const float *) map.data;
     gsize n = map.size / sizeof (float);
     g_mutex_lock (&lock);
+    audio_samples += n;
     for (gsize i = 0; i < n; i++) {
       block[block_len++] = x[i];
       if (block_len == BLOCK) {
         for (int f = 0; f < nfreqs; f++)
-          power_ring[f][power_blocks % WINDOW] = goertzel (block, BLOCK, freqs[f]);
+          if (g_get_monotonic_time () <= window_until)
+            power_ring[f][power_blocks % WINDOW] = goertzel (block, BLOCK, freqs[f]);
         power_blocks++;
         block_len = 0;
       }
@@ -160,9 +192,14 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
     return;
   GstCaps *caps = gst_pad_get_current_caps (pad);
   const char *media = gst_structure_get_string (gst_caps_get_structure (caps, 0), "media");
+  if (g_getenv ("HD_TEST_CLIENT_DEBUG")) {
+    g_autofree char *cs = gst_caps_to_string (caps);
+    fprintf (stderr, "hd-test-client %s: receiving %s\n", opt_color, cs);
+  }
   if (!g_strcmp0 (media, "video"))
     add_chain (pad,
-               "queue ! rtpvp8depay ! vp8dec ! videoconvert ! videoscale ! "
+               "queue ! rtpvp8depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
+               "videoconvert ! videoscale ! "
                "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
                G_CALLBACK (on_video));
   else if (!g_strcmp0 (media, "audio"))
@@ -299,6 +336,8 @@ main (int argc, char **argv)
     { "listen", 0, 0, G_OPTION_ARG_STRING, &opt_listen, "frequencies to measure", NULL },
     { "colors", 0, 0, G_OPTION_ARG_STRING, &opt_colors, "colours to look for", NULL },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &opt_seconds, "how long to stay", NULL },
+    { "measure-at", 0, 0, G_OPTION_ARG_INT64, &opt_measure_at,
+      "end of the measuring window, as g_get_real_time() microseconds", NULL },
     { "mute-at", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mute_at, "send mute audio after S s", NULL },
     { "no-video", 0, 0, G_OPTION_ARG_NONE, &opt_no_video, "send no picture", NULL },
     { "no-audio", 0, 0, G_OPTION_ARG_NONE, &opt_no_audio, "send no sound", NULL },
@@ -317,7 +356,9 @@ main (int argc, char **argv)
   parse_list (opt_colors, TRUE, &ncolors, &colors);
   parse_list (opt_listen, FALSE, &nfreqs, &freqs);
   color_frac = g_new0 (double, ncolors + 1);
-  color_snap = g_new0 (double, ncolors + 1);
+  color_window = g_new0 (GArray *, ncolors + 1);
+  for (int c = 0; c < ncolors; c++)
+    color_window[c] = g_array_new (FALSE, FALSE, sizeof (double));
   power_ring = g_malloc0 (sizeof *power_ring * (nfreqs + 1));
   frame_times = g_array_new (FALSE, FALSE, sizeof (gint64));
   outbox = g_async_queue_new_full (g_free);
@@ -347,9 +388,15 @@ main (int argc, char **argv)
   t0 = g_get_monotonic_time ();
   gint64 offer_at = 0, end = t0 + (gint64) opt_seconds * G_USEC_PER_SEC;
   g_mutex_lock (&lock);
-  snap_until = end - G_USEC_PER_SEC;
+  /* What is reported is measured in a window ending at --measure-at (a wall-clock time the test
+   * gives every client of a hearing alike, while all of them are present) or half a second
+   * before this client leaves: the picture's colours over 1.5 s, the sound's over its last 1 s. */
+  window_until = opt_measure_at ? t0 + (opt_measure_at - g_get_real_time ())
+                                : end - G_USEC_PER_SEC / 2;
+  window_from = window_until - 3 * G_USEC_PER_SEC / 2;
   g_mutex_unlock (&lock);
   gboolean muted = FALSE, welcomed = FALSE;
+  int offers = 0;
   json_t *errors = json_array ();
   while (g_get_monotonic_time () < end && !hd_ws_is_closed (ws)) {
     char *out;
@@ -366,6 +413,7 @@ main (int argc, char **argv)
         welcomed = TRUE;
       else if (!g_strcmp0 (type, "offer")) {
         offer_at = g_get_monotonic_time ();
+        offers++;
         on_offer (json_string_value (json_object_get (j, "sdp")));
       } else if (!g_strcmp0 (type, "candidate")) {
         const char *c = json_string_value (json_object_get (j, "candidate"));
@@ -393,7 +441,7 @@ main (int argc, char **argv)
   for (int c = 0; c < ncolors; c++) {
     char k[8];
     g_snprintf (k, sizeof k, "%06x", colors[c]);
-    json_object_set_new (cols, k, json_real (color_snap[c]));
+    json_object_set_new (cols, k, json_real (median (color_window[c])));
   }
   for (int f = 0; f < nfreqs; f++) {
     char k[16];
@@ -404,7 +452,7 @@ main (int argc, char **argv)
     json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
   }
   json_t *report = json_pack (
-      "{s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "welcomed", welcomed, "frames", frames,
+      "{s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "audio_seconds", audio_samples / (double) RATE, "offers", offers, "welcomed", welcomed, "frames", frames,
       "join_to_first_frame_ms", first_frame_at ? (first_frame_at - t0) / 1000.0 : -1.0,
       "fps_last_2s", recent / 2.0, "first_frame_ms",
       first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0, "colors", cols,
@@ -423,7 +471,9 @@ main (int argc, char **argv)
   g_free (colors);
   g_free (freqs);
   g_free (color_frac);
-  g_free (color_snap);
+  for (int c = 0; c < ncolors; c++)
+    g_array_unref (color_window[c]);
+  g_free (color_window);
   g_free (power_ring);
   return 0;
 }

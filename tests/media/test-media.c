@@ -58,6 +58,17 @@ token (const char *hid, const char *role, const char *name)
   return tok;
 }
 
+/* The wall-clock time at which the clients of the running test measure what they receive
+ * (hd-test-client --measure-at): the same instant for all, while all are present, however
+ * staggered their start-up is on a busy machine. 0: each measures just before it leaves. */
+static gint64 measure_at;
+
+static void
+measure_in (double seconds)
+{
+  measure_at = g_get_real_time () + (gint64) (seconds * G_USEC_PER_SEC);
+}
+
 typedef struct {
   GSubprocess *proc;
   const char *color;
@@ -78,6 +89,9 @@ client (const char *hid, const char *name, const char *color, int freq, int seco
                          "--colors", "ff0000,00ff00,0000ff,ffff00" };
   for (gsize i = 0; i < G_N_ELEMENTS (base); i++)
     g_ptr_array_add (argv, (gpointer) base[i]);
+  g_autofree char *at = g_strdup_printf ("--measure-at=%" G_GINT64_FORMAT, measure_at);
+  if (measure_at)
+    g_ptr_array_add (argv, at);
   g_auto (GStrv) more = g_strsplit (extra ? extra : "", " ", -1); /* later flags win */
   for (char **m = more; *m; m++)
     if (**m)
@@ -116,9 +130,10 @@ static void
 test_three_participants (void)
 {
   g_autofree char *hid = new_hearing ();
-  Client c[3] = { client (hid, "Red", "ff0000", 440, 9, NULL),
-                  client (hid, "Green", "00ff00", 660, 9, NULL),
-                  client (hid, "Blue", "0000ff", 880, 9, NULL) };
+  measure_in (8);
+  Client c[3] = { client (hid, "Red", "ff0000", 440, 10, NULL),
+                  client (hid, "Green", "00ff00", 660, 10, NULL),
+                  client (hid, "Blue", "0000ff", 880, 10, NULL) };
   g_usleep (4 * G_USEC_PER_SEC);
   /* [ice] port_min/port_max: every UDP socket of the daemon's is in the range */
   g_autofree char *ss = NULL;
@@ -143,7 +158,7 @@ test_three_participants (void)
   g_test_message ("daemon UDP sockets: %d in 41000-41999, %d outside", in_range, outside);
   g_assert_cmpint (in_range, >, 0);
   g_assert_cmpint (outside, ==, 0);
-  Client late = client (hid, "Late", "ffff00", 550, 4, NULL);
+  Client late = client (hid, "Late", "ffff00", 550, 5, NULL);
   json_t *lr = report (&late);
   g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), >, 0);
   /* within 1 s; HD_TIMING_FACTOR stretches time limits in the (slower) sanitizer build only */
@@ -172,6 +187,7 @@ static void
 test_audio_only_and_video_only (void)
 {
   g_autofree char *hid = new_hearing ();
+  measure_in (6);
   Client voice = client (hid, "Voice", "ff0000", 440, 8, "--no-video");
   Client picture = client (hid, "Picture", "0000ff", 880, 8, "--no-audio");
   json_t *v = report (&voice), *p = report (&picture);
@@ -190,6 +206,7 @@ static void
 test_mute_and_kill (void)
 {
   g_autofree char *hid = new_hearing ();
+  measure_in (9);
   Client a = client (hid, "Red", "ff0000", 440, 10, NULL);
   Client b = client (hid, "Green", "00ff00", 660, 10, NULL);
   Client m = client (hid, "Blue", "0000ff", 880, 10, "--mute-at=3");
@@ -213,6 +230,7 @@ static void
 test_forged_fingerprint (void)
 {
   g_autofree char *hid = new_hearing ();
+  measure_in (6);
   Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
   Client x = client (hid, "Mallory", "00ff00", 660, 7, "--forge-fingerprint");
   json_t *xr = report (&x);
@@ -235,6 +253,7 @@ test_two_hearings (void)
 {
   g_autofree char *h1 = new_hearing ();
   g_autofree char *h2 = new_hearing ();
+  measure_in (7);
   Client a1 = client (h1, "Red", "ff0000", 440, 8, NULL);
   Client a2 = client (h1, "Green", "00ff00", 660, 8, NULL);
   Client b1 = client (h2, "Blue", "0000ff", 880, 8, NULL);
@@ -252,7 +271,7 @@ test_two_hearings (void)
   g_assert_cmpfloat (num (r1, "power_db", "880"), <, -40);
   g_assert_cmpfloat (num (r2, "colors", "ff0000"), >, 0.10);
   /* hearing 2 did carry media before it was closed (else the isolation checks prove nothing) */
-  g_assert_cmpint (json_integer_value (json_object_get (rb, "frames")), >, 30);
+  g_assert_cmpint (json_integer_value (json_object_get (rb, "frames")), >, 15);
   g_assert_true (json_is_true (json_object_get (rb, "closed"))); /* its hearing ended */
   g_assert_true (json_is_true (json_object_get (rb2, "closed")));
   json_decref (r1);
@@ -274,6 +293,7 @@ test_chromium (void)
     return;
   }
   g_autofree char *hid = new_hearing ();
+  measure_at = 0; /* the C client measures at its end, while the browser is still there */
   Client c = client (hid, "Red", "ff0000", 440, 12, "--colors=008000,ff0000 --listen=400,440");
   /* Chromium joins through the web client beside the C client. */
   int st = 0;
