@@ -467,6 +467,8 @@ static int
 http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, Pss *p, void *in,
                size_t len)
 {
+  if (!p)
+    return reason == LWS_CALLBACK_HTTP ? -1 : 0; /* no session data: nothing of ours to touch */
   switch (reason) {
   case LWS_CALLBACK_HTTP: {
     char *uri = NULL;
@@ -541,7 +543,10 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     return lws_http_transaction_completed (wsi) ? -1 : 0;
   }
   case LWS_CALLBACK_CLOSED_HTTP:
-    pss_http_clear (p);
+    /* A connection that timed out before sending a request (a browser's speculative
+     * pre-connect, or anyone's idle socket) has no session data at all. */
+    if (p)
+      pss_http_clear (p);
     return 0;
   default:
     return 0;

@@ -182,6 +182,31 @@ hs256_with_public_key (void)
 
 /* ---------------------------------------------------------------- tests */
 
+/* Connections that close before (or in the middle of) their first request — a browser's
+ * speculative pre-connects, port scanners — once crashed the daemon (no session data yet). */
+static void
+test_idle_connections (void)
+{
+  static const char *sends[] = { NULL, "GET /hea", "GET /healthz HTTP/1.1\r\nHost: x", "\r\n\r\n",
+                                 "\x16\x03\x01\x02\x00\x01" /* a TLS hello to plain HTTP */ };
+  for (gsize i = 0; i < G_N_ELEMENTS (sends); i++)
+    for (int round = 0; round < 3; round++) {
+      g_autoptr (GSocketClient) sc = g_socket_client_new ();
+      g_autoptr (GSocketConnection) c =
+          g_socket_client_connect_to_host (sc, "127.0.0.1", daemon_->port, NULL, NULL);
+      g_assert_nonnull (c);
+      if (sends[i])
+        g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (c)), sends[i],
+                                   strlen (sends[i]), NULL, NULL, NULL);
+      g_usleep (20000);
+      g_io_stream_close (G_IO_STREAM (c), NULL, NULL);
+    }
+  g_usleep (200000);
+  json_t *j = rest ("GET", "/healthz", NULL, NULL, 200);
+  g_assert_cmpstr (json_string_value (json_object_get (j, "status")), ==, "ok");
+  json_decref (j);
+}
+
 static void
 test_rest (void)
 {
@@ -819,6 +844,7 @@ main (int argc, char **argv)
   g_strstrip (op_token);
 
   g_test_add_func ("/daemon/rest", test_rest);
+  g_test_add_func ("/daemon/idle-connections", test_idle_connections);
   g_test_add_func ("/daemon/ws-join-and-bad-input", test_ws_join_and_bad_input);
   g_test_add_func ("/daemon/ws-token-refusals", test_ws_token_refusals);
   g_test_add_func ("/daemon/ws-mute-and-sdp", test_ws_mute_and_sdp);
