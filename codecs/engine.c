@@ -12,7 +12,12 @@ static const char *const required[] = {
   "webrtcbin", "nicesrc", "nicesink", "dtlsdec", "dtlsenc", "srtpenc", "srtpdec",
   "rtpvp8pay", "rtpvp8depay", "vp8enc", "vp8dec", "rtpopuspay", "rtpopusdepay", "opusenc",
   "opusdec", "compositor", "audiomixer", "videoconvert", "audioconvert", "audioresample",
-  "textoverlay", "clockoverlay", "splitmuxsink", "webmmux", NULL,
+  "textoverlay", "clockoverlay", "splitmuxsink", "webmmux", "level", "identity", NULL,
+};
+
+/* [media] video_codec = h264 needs these as well. */
+static const char *const required_h264[] = {
+  "openh264enc", "openh264dec", "h264parse", "rtph264pay", "rtph264depay", NULL,
 };
 
 const char *const *
@@ -36,7 +41,7 @@ hd_engine_webrtcbin_defaults (gpointer webrtcbin)
 }
 
 gboolean
-hd_engine_init (HdEngineReport *report, GError **error)
+hd_engine_init (const char *video_codec, HdEngineReport *report, GError **error)
 {
   report->missing = NULL;
   report->dtls_warmup_ms = -1;
@@ -45,13 +50,16 @@ hd_engine_init (HdEngineReport *report, GError **error)
   GST_DEBUG_CATEGORY_INIT (hd_engine_debug, "hd-engine", 0, "hearingd media engine");
 
   GPtrArray *missing = g_ptr_array_new ();
-  for (const char *const *f = required; *f; f++) {
-    GstElementFactory *fac = gst_element_factory_find (*f);
-    if (!fac)
-      g_ptr_array_add (missing, g_strdup (*f));
-    else
-      gst_object_unref (fac);
-  }
+  for (int list = 0; list < 2; list++)
+    for (const char *const *f = list ? required_h264 : required; *f; f++) {
+      if (list && g_strcmp0 (video_codec, "h264"))
+        break;
+      GstElementFactory *fac = gst_element_factory_find (*f);
+      if (!fac)
+        g_ptr_array_add (missing, g_strdup (*f));
+      else
+        gst_object_unref (fac);
+    }
   g_ptr_array_add (missing, NULL);
   report->missing = (char **) g_ptr_array_free (missing, FALSE);
 

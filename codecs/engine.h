@@ -12,9 +12,10 @@ typedef struct {
   double dtls_warmup_ms;   /* time the warm-up took; < 0 if dtlsdec is missing */
 } HdEngineReport;
 
-/* Initialise GStreamer (argc/argv may be NULL) and check plugins. Returns FALSE only if
+/* Initialise GStreamer and check the plugins the media path needs (with `video_codec` "h264",
+ * OpenH264 and the H.264 RTP elements too). Returns FALSE only if
  * GStreamer itself cannot start. */
-gboolean hd_engine_init (HdEngineReport *report, GError **error);
+gboolean hd_engine_init (const char *video_codec, HdEngineReport *report, GError **error);
 void hd_engine_report_clear (HdEngineReport *report);
 /* Settings every webrtcbin of ours gets, the daemon's and the test client's alike: libnice's
  * UPnP router search (SSDP multicast to 239.255.255.250:1900) switched off. Any thread. */

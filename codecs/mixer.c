@@ -25,6 +25,7 @@ G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
 /* Room the mixers leave for network inputs beyond the jitter buffer (ms). */
 #define MIX_LATENCY_MS 40
 #define PT_VP8 96
+#define PT_H264 102
 
 typedef struct Peer Peer;
 
@@ -46,6 +47,8 @@ struct Peer {
   GstPad *vtee_pad;
   GstPad *comp_pad;      /* this peer's tile */
   GstElement *vlabel;
+  GstElement *alevel;    /* loudness of this peer's (post-mute) sound, for the active speaker */
+  double level_db;       /* its last reading */
   GPtrArray *elements;   /* everything of this peer's in the pipeline */
   char *fp_hash, *fp_value;
   gboolean verified, rejected, audio_muted, video_muted;
@@ -68,7 +71,38 @@ struct HdMixer {
   GHashTable *peers; /* pid -> Peer* */
   GPtrArray *feeds;  /* Feed* */
   guint next_seq;
+  gboolean h264;     /* the composite is H.264 (else VP8) */
+  HdLayout layout;
+  char *pinned;      /* pid shown large in HD_LAYOUT_PINNED */
+  char *speaker;     /* pid of the active speaker, or NULL */
+  char *candidate;   /* who is about to become it */
+  int candidate_hits;
 };
+
+/* Active speaker: readings every LEVEL_INTERVAL_MS; someone louder than SPEECH_DB who has been
+ * the loudest by SWITCH_MARGIN_DB for SWITCH_READINGS readings in a row takes over. Coughs and
+ * short interjections do not flip the picture. */
+#define LEVEL_INTERVAL_MS 100
+#define SPEECH_DB -45.0
+#define SWITCH_MARGIN_DB 6.0
+#define SWITCH_READINGS 4
+
+static const char *layout_names[] = { "grid", "speaker", "pinned" };
+
+const char *
+hd_layout_name (HdLayout layout)
+{
+  return layout >= 0 && layout < (int) G_N_ELEMENTS (layout_names) ? layout_names[layout] : "grid";
+}
+
+int
+hd_layout_parse (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (layout_names); i++)
+    if (!g_strcmp0 (name, layout_names[i]))
+      return (int) i;
+  return -1;
+}
 
 static HdMixer *
 mixer_ref (HdMixer *m)
@@ -89,6 +123,9 @@ mixer_unref (HdMixer *m)
   g_free (m->hid);
   g_free (m->stun);
   g_free (m->public_address);
+  g_free (m->pinned);
+  g_free (m->speaker);
+  g_free (m->candidate);
   g_free (m);
 }
 
@@ -167,9 +204,16 @@ by_join_order (gconstpointer a, gconstpointer b)
 }
 
 static void
+place (Peer *p, int x, int y, int w, int h)
+{
+  g_object_set (p->comp_pad, "xpos", x, "ypos", y, "width", w, "height", h, "alpha",
+                p->video_muted ? 0.0 : 1.0, NULL);
+}
+
+/* Place every tile for the hearing's layout. Under lock. */
+static void
 layout (HdMixer *m)
 {
-  /* Grid of the verified peers that send video. */
   GPtrArray *tiles = g_ptr_array_new ();
   GHashTableIter it;
   gpointer v;
@@ -178,17 +222,37 @@ layout (HdMixer *m)
     if (((Peer *) v)->comp_pad)
       g_ptr_array_add (tiles, v);
   g_ptr_array_sort (tiles, by_join_order);
-  guint n = tiles->len, cols = 1;
-  while (cols * cols < n)
-    cols++;
-  guint rows = n ? (n + cols - 1) / cols : 1;
-  int tw = m->cfg.width / cols, th = m->cfg.height / rows;
-  for (guint i = 0; i < n; i++) {
-    Peer *p = tiles->pdata[i];
-    GST_INFO ("hearing %s: tile %u/%u for %s", m->hid, i, n, p->pid);
-    g_object_set (p->comp_pad, "xpos", (int) (i % cols) * tw, "ypos", (int) (i / cols) * th,
-                  "width", tw, "height", th, "alpha", p->video_muted ? 0.0 : 1.0, NULL);
+  guint n = tiles->len;
+  int W = m->cfg.width, H = m->cfg.height;
+  /* Who is shown large: the pinned participant, or the active speaker (else the first). */
+  const char *want = m->layout == HD_LAYOUT_PINNED    ? m->pinned
+                     : m->layout == HD_LAYOUT_SPEAKER ? m->speaker
+                                                      : NULL;
+  Peer *big = NULL;
+  for (guint i = 0; i < n && m->layout != HD_LAYOUT_GRID; i++)
+    if (!g_strcmp0 (((Peer *) tiles->pdata[i])->pid, want))
+      big = tiles->pdata[i];
+  if (!big && m->layout == HD_LAYOUT_SPEAKER && n)
+    big = tiles->pdata[0];
+  if (big && n > 1) {
+    /* one large on top (3/4 of the height), the others in a strip below */
+    int strip = H / 4, k = MAX ((int) n - 1, 4), sw = W / k, i = 0;
+    place (big, 0, 0, W, H - strip);
+    for (guint t = 0; t < n; t++)
+      if (tiles->pdata[t] != big)
+        place (tiles->pdata[t], (i++) * sw + (W - MIN (k, (int) n - 1) * sw) / 2, H - strip, sw,
+               strip);
+  } else {
+    guint cols = 1;
+    while (cols * cols < n)
+      cols++;
+    guint rows = n ? (n + cols - 1) / cols : 1;
+    int tw = W / cols, th = H / rows;
+    for (guint i = 0; i < n; i++)
+      place (tiles->pdata[i], (int) (i % cols) * tw, (int) (i / cols) * th, tw, th);
   }
+  GST_INFO ("hearing %s: %s layout, %u tiles, large: %s", m->hid, hd_layout_name (m->layout), n,
+            big ? big->pid : "-");
   g_ptr_array_unref (tiles);
 }
 
@@ -347,12 +411,16 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       make (p, "capsfilter", "caps",
             gst_caps_from_string ("audio/x-raw,format=S16LE,rate=48000,channels=2"), NULL),
       make (p, "volume", "mute", p->audio_muted, NULL),
+      make (p, "level", "interval", (guint64) LEVEL_INTERVAL_MS * GST_MSECOND, "post-messages",
+            TRUE, NULL),
       make (p, "tee", "allow-not-linked", TRUE, NULL),
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
     p->avol = e[6];
-    p->atee = e[7];
+    p->alevel = e[7];
+    p->level_db = -120;
+    p->atee = e[8];
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
     g_hash_table_iter_init (&it, m->peers);
@@ -360,13 +428,17 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       if (v != p)
         feed_add (m, p, v);
     latency_changed = TRUE;
-  } else if (p->sends && !g_strcmp0 (media, "video") &&
-             !g_ascii_strcasecmp (enc ? enc : "", "VP8") && !p->comp_pad) {
+  } else if (p->sends && !g_strcmp0 (media, "video") && !p->comp_pad &&
+             (!g_ascii_strcasecmp (enc ? enc : "", "VP8") ||
+              !g_ascii_strcasecmp (enc ? enc : "", "H264"))) {
+    gboolean vp8 = !g_ascii_strcasecmp (enc, "VP8");
     GstElement *e[] = {
       /* after a lost packet: no broken picture, and a keyframe asked of the sender (PLI) */
       make (p, "queue", NULL),
-      make (p, "rtpvp8depay", "request-keyframe", TRUE, "wait-for-keyframe", TRUE, NULL),
-      make (p, "vp8dec", NULL),
+      make (p, vp8 ? "rtpvp8depay" : "rtph264depay", "request-keyframe", TRUE,
+            "wait-for-keyframe", TRUE, NULL),
+      make (p, vp8 ? "identity" : "h264parse", NULL), /* H.264: whole access units */
+      make (p, vp8 ? "vp8dec" : "openh264dec", NULL),
       make (p, "videoconvert", NULL),
       make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
             0 /* left */, "font-desc", "Sans 20", "shaded-background", TRUE, NULL),
@@ -374,10 +446,11 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
-    p->vlabel = e[4];
+    p->vlabel = e[5];
     p->comp_pad = gst_element_request_pad_simple (m->comp, "sink_%u");
-    g_object_set (p->comp_pad, "zorder", 1u, NULL);
-    GstPad *last = gst_element_get_static_pad (e[5], "src");
+    /* faces keep their proportions whatever the tile's shape */
+    g_object_set (p->comp_pad, "zorder", 1u, "sizing-policy", 1 /* keep-aspect-ratio */, NULL);
+    GstPad *last = gst_element_get_static_pad (e[G_N_ELEMENTS (e) - 1], "src");
     gst_pad_link (last, p->comp_pad);
     gst_object_unref (last);
     layout (m);
@@ -627,6 +700,10 @@ hd_mixer_remove_peer (HdMixer *m, const char *pid)
     return;
   }
   g_hash_table_steal (m->peers, pid);
+  if (!g_strcmp0 (m->speaker, pid))
+    g_clear_pointer (&m->speaker, g_free);
+  if (!g_strcmp0 (m->candidate, pid))
+    g_clear_pointer (&m->candidate, g_free);
   for (guint i = m->feeds->len; i-- > 0;) {
     Feed *f = m->feeds->pdata[i];
     if (f->from == p || f->to == p)
@@ -730,13 +807,85 @@ hd_mixer_set_muted (HdMixer *m, const char *pid, gboolean audio, gboolean video)
   g_mutex_unlock (&m->lock);
 }
 
+void
+hd_mixer_set_layout (HdMixer *m, HdLayout mode, const char *pinned)
+{
+  g_mutex_lock (&m->lock);
+  m->layout = mode;
+  g_free (m->pinned);
+  m->pinned = mode == HD_LAYOUT_PINNED ? g_strdup (pinned) : NULL;
+  layout (m);
+  g_mutex_unlock (&m->lock);
+}
+
 /* ---------------------------------------------------------------- the hearing's pipeline */
+
+/* The loudest peer's RMS in dB from a level message, or -120. */
+static double
+level_rms_db (const GstStructure *s)
+{
+  double db = -120;
+  const GValue *rms = gst_structure_get_value (s, "rms");
+  /* level's "rms" is still a GValueArray in 1.22 */
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  GValueArray *a = rms && G_VALUE_HOLDS (rms, g_value_array_get_type ()) ? g_value_get_boxed (rms) : NULL;
+  for (guint i = 0; a && i < a->n_values; i++)
+    db = MAX (db, g_value_get_double (g_value_array_get_nth (a, i)));
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  return db;
+}
+
+/* A loudness reading of one peer: pick the active speaker. Main thread. */
+static void
+on_level (HdMixer *m, GstObject *src, const GstStructure *s)
+{
+  char *changed = NULL;
+  gboolean relayout = FALSE;
+  g_mutex_lock (&m->lock);
+  GHashTableIter it;
+  gpointer v;
+  Peer *loudest = NULL, *current = m->speaker ? g_hash_table_lookup (m->peers, m->speaker) : NULL;
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    Peer *p = v;
+    if (GST_OBJECT (p->alevel) == src)
+      p->level_db = level_rms_db (s);
+    if (p->alevel && (!loudest || p->level_db > loudest->level_db))
+      loudest = p;
+  }
+  if (loudest && loudest != current && loudest->level_db > SPEECH_DB &&
+      (!current || loudest->level_db > current->level_db + SWITCH_MARGIN_DB)) {
+    if (g_strcmp0 (m->candidate, loudest->pid)) {
+      g_free (m->candidate);
+      m->candidate = g_strdup (loudest->pid);
+      m->candidate_hits = 0;
+    }
+    /* every peer posts a reading per interval: count intervals, not messages */
+    if (GST_OBJECT (loudest->alevel) == src && ++m->candidate_hits >= SWITCH_READINGS) {
+      g_free (m->speaker);
+      m->speaker = g_strdup (loudest->pid);
+      changed = g_strdup (m->speaker);
+      relayout = m->layout == HD_LAYOUT_SPEAKER;
+    }
+  } else if (loudest == current) {
+    g_clear_pointer (&m->candidate, g_free);
+  }
+  if (relayout)
+    layout (m);
+  g_mutex_unlock (&m->lock);
+  if (changed && m->cb.on_speaker)
+    m->cb.on_speaker (changed, m->user);
+  g_free (changed);
+}
 
 static gboolean
 on_bus (GstBus *bus, GstMessage *msg, gpointer data)
 {
   HdMixer *m = data;
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+  const GstStructure *s = gst_message_get_structure (msg);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && gst_structure_has_name (s, "level"))
+    on_level (m, GST_MESSAGE_SRC (msg), s);
+  else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     g_autoptr (GError) e = NULL;
     g_autofree char *dbg = NULL;
     gst_message_parse_error (msg, &e, &dbg);
@@ -758,6 +907,8 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->main = g_main_context_ref_thread_default ();
   m->hid = g_strdup (hid);
   m->cfg = *cfg;
+  m->h264 = !g_strcmp0 (cfg->video_codec, "h264");
+  m->cfg.video_codec = NULL;
   m->stun = cfg->stun_server && *cfg->stun_server ? g_strdup (cfg->stun_server) : NULL;
   m->public_address = cfg->public_address && *cfg->public_address ? g_strdup (cfg->public_address)
                                                                   : NULL;
@@ -782,19 +933,40 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
     make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
           2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
     make (NULL, "videoconvert", NULL),
-    make (NULL, "vp8enc", "deadline", (gint64) 1, "cpu-used", -6, "end-usage", 1 /* cbr */,
-          "target-bitrate", cfg->video_bitrate, "keyframe-max-dist", 300, "lag-in-frames", 0,
-          "error-resilient", 1, "threads", 2, NULL),
-    make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */, NULL),
-    make (NULL, "tee", "allow-not-linked", TRUE, NULL),
   };
+  /* the one encode: VP8 realtime, or H.264 (OpenH264: constrained baseline, packetization
+   * mode 1, what browsers and hardware decoders take) with its parameter sets before every
+   * keyframe for late joiners */
+  GstElement *enc[3];
+  gsize nenc = 0;
+  if (m->h264) {
+    enc[nenc++] = make (NULL, "openh264enc", "bitrate", (guint) cfg->video_bitrate, "gop-size",
+                        300u, "complexity", 0 /* low */, "rate-control", 1 /* bitrate */,
+                        "multi-thread", 2u, NULL);
+    enc[nenc++] = make (NULL, "h264parse", NULL);
+    enc[nenc++] = make (NULL, "rtph264pay", "pt", PT_H264, "config-interval", -1,
+                        "aggregate-mode", 1 /* zero-latency */, NULL);
+  } else {
+    enc[nenc++] = make (NULL, "vp8enc", "deadline", (gint64) 1, "cpu-used", -6, "end-usage",
+                        1 /* cbr */, "target-bitrate", cfg->video_bitrate, "keyframe-max-dist",
+                        300, "lag-in-frames", 0, "error-resilient", 1, "threads", 2, NULL);
+    enc[nenc++] = make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */,
+                        NULL);
+  }
+  m->vtee = make (NULL, "tee", "allow-not-linked", TRUE, NULL);
+  GstElement *chain[G_N_ELEMENTS (e) + G_N_ELEMENTS (enc) + 1];
+  gsize n = 0;
   for (gsize i = 0; i < G_N_ELEMENTS (e); i++)
-    gst_bin_add (GST_BIN (m->pipeline), e[i]);
+    chain[n++] = e[i];
+  for (gsize i = 0; i < nenc; i++)
+    chain[n++] = enc[i];
+  chain[n++] = m->vtee;
   gboolean ok = TRUE;
-  for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
-    ok = ok && gst_element_link (e[i], e[i + 1]);
+  for (gsize i = 0; i < n; i++)
+    gst_bin_add (GST_BIN (m->pipeline), chain[i]);
+  for (gsize i = 0; i + 1 < n; i++)
+    ok = ok && gst_element_link (chain[i], chain[i + 1]);
   m->comp = e[2];
-  m->vtee = e[10];
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_add_watch (bus, on_bus, m);
   gst_object_unref (bus);

@@ -25,10 +25,23 @@ typedef enum {
   HD_PEER_FAILED,            /* ICE failed, or the certificate did not match: cut off */
 } HdPeerState;
 
+/* How the composite is laid out. */
+typedef enum {
+  HD_LAYOUT_GRID,    /* everyone alike, in join order */
+  HD_LAYOUT_SPEAKER, /* whoever speaks large, the others in a strip below */
+  HD_LAYOUT_PINNED,  /* one chosen participant large, the others in a strip below */
+} HdLayout;
+
+/* "grid", "speaker", "pinned"; and back (-1 if unknown). */
+const char *hd_layout_name (HdLayout layout);
+int hd_layout_parse (const char *name);
+
 typedef struct {
   void (*on_local_sdp) (const char *pid, const char *sdp, gpointer user);
   void (*on_local_candidate) (const char *pid, const char *candidate, int mline, gpointer user);
   void (*on_state) (const char *pid, HdPeerState state, const char *detail, gpointer user);
+  /* The active speaker changed (NULL: nobody speaks). Optional. */
+  void (*on_speaker) (const char *pid, gpointer user);
 } HdMixerCallbacks;
 
 typedef struct {
@@ -36,6 +49,7 @@ typedef struct {
   const char *stun_server; /* stun://host:port or NULL */
   int width, height, fps;  /* composite */
   int video_bitrate;       /* bits/s */
+  const char *video_codec; /* "vp8" (default) or "h264": the composite's codec */
   int port_min, port_max;  /* UDP ports for ICE (0, 0: any) */
   const char *public_address; /* IPv4 to advertise besides host candidates (1:1 NAT), or NULL */
 } HdMixerConfig;
@@ -66,6 +80,9 @@ gboolean hd_mixer_add_candidate (HdMixer *mixer, const char *pid, const char *ca
 /* Mute is enforced in the mix: a muted participant's sound reaches nobody. */
 void hd_mixer_set_muted (HdMixer *mixer, const char *pid, gboolean audio, gboolean video);
 void hd_mixer_remove_peer (HdMixer *mixer, const char *pid);
+/* Lay the composite out. `pinned`: the participant shown large in HD_LAYOUT_PINNED (ignored
+ * otherwise); if they are not (or no longer) in the picture, the grid is shown. */
+void hd_mixer_set_layout (HdMixer *mixer, HdLayout layout, const char *pinned);
 guint hd_mixer_peer_count (HdMixer *mixer);
 
 G_END_DECLS

@@ -22,6 +22,7 @@ typedef enum {
   T_ICEURL,   /* empty, or stun:/turn:/turns: host[:port][?transport=udp|tcp] */
   T_IPV4,     /* empty, or an IPv4 address */
   T_IFACES,   /* empty, or a comma-separated list of interface names or IPv4 addresses */
+  T_CODEC,    /* vp8 or h264 */
 } KeyType;
 
 typedef struct {
@@ -79,8 +80,11 @@ static const Key keys[] = {
     "Height of the composite picture." },
   { "media", "composite_fps", T_INT, "30", 5, 60, OFF (composite_fps),
     "Frame rate of the composite picture." },
+  { "media", "video_codec", T_CODEC, "vp8", 0, 0, OFF (video_codec),
+    "Video codec of the hearing, both ways: vp8 (every browser) or h264 (OpenH264, for "
+    "devices that decode only H.264). Participants may send either; the composite uses this." },
   { "media", "video_bitrate", T_INT, "1500000", 100000, 20000000, OFF (video_bitrate),
-    "Bit rate of the composite's one VP8 encode (bits/s)." },
+    "Bit rate of the composite's one video encode (bits/s)." },
   { "ice", "stun_server", T_ICEURL, "", 0, 0, OFF (stun_server),
     "STUN server for the daemon and, in welcome, for clients: stun:host[:port]. Empty: none "
     "(peers on one network need none)." },
@@ -134,6 +138,12 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
 {
   char *base = (char *) cfg;
   switch (k->type) {
+  case T_CODEC:
+    if (g_strcmp0 (value, "vp8") && g_strcmp0 (value, "h264")) {
+      *reason = g_strdup ("must be vp8 or h264");
+      return FALSE;
+    }
+    /* fall through */
   case T_TEXT:
   case T_ICEURL:
   case T_IPV4:
@@ -449,6 +459,7 @@ type_hint (const Key *k)
   case T_ICEURL: return "stun:/turn:/turns: URL or empty";
   case T_IPV4: return "IPv4 address or empty";
   case T_IFACES: return "comma-separated list or empty";
+  case T_CODEC: return "vp8 or h264";
   case T_TEXT: return "text, may be empty";
   case T_STRING: return "text";
   case T_INT: return "integer";

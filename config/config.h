@@ -41,6 +41,7 @@ typedef struct {
   gboolean media_enabled;
   int jitter_latency_ms;
   int composite_width, composite_height, composite_fps, video_bitrate;
+  char *video_codec; /* "vp8" or "h264" */
   /* [ice] */
   char *stun_server;
   char *turn_server;

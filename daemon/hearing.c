@@ -25,6 +25,8 @@ typedef struct {
 struct Room {
   char *hid;
   GPtrArray *members; /* Member*, join order */
+  char *layout;       /* "grid", "speaker" or "pinned" */
+  char *pinned;       /* pid shown large in "pinned", or NULL */
 };
 
 struct HdCore {
@@ -66,6 +68,8 @@ static void
 room_free (Room *r)
 {
   g_free (r->hid);
+  g_free (r->layout);
+  g_free (r->pinned);
   g_ptr_array_unref (r->members);
   g_free (r);
 }
@@ -528,6 +532,31 @@ roster_json (Room *room)
 }
 
 static void
+set_layout (HdCore *core, Room *room, const char *mode, const char *pinned)
+{
+  g_free (room->layout);
+  g_free (room->pinned);
+  room->layout = g_strdup (mode);
+  room->pinned = g_strdup (pinned);
+  char *text = hd_protocol_layout (mode, pinned);
+  room_send_all (core, room, "layout", text);
+  free (text);
+  if (core->media && core->media->layout)
+    core->media->layout (room->hid, mode, pinned, core->media_user);
+}
+
+void
+hd_core_speaker (HdCore *core, const char *hid, const char *pid)
+{
+  Room *room = room_get (core, hid);
+  if (!room)
+    return;
+  char *text = hd_protocol_speaker (pid);
+  room_send_all (core, room, "speaker", text);
+  free (text);
+}
+
+static void
 broadcast_roster (HdCore *core, Room *room)
 {
   json_t *list = roster_json (room);
@@ -546,11 +575,16 @@ member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast)
     core->media->left (room->hid, m->pid, core->media_user);
   hd_core_audit (core, m->pid, "session.leave", room->hid,
                  json_pack ("{s:s, s:s}", "reason", why, "role", hd_role_name (m->role)));
+  gboolean unpinned = !g_strcmp0 (room->pinned, m->pid);
   g_hash_table_remove (core->members, m->conn); /* frees m */
-  if (room->members->len == 0)
+  if (room->members->len == 0) {
     g_hash_table_remove (core->rooms, room->hid);
-  else if (broadcast)
+    return;
+  }
+  if (broadcast)
     broadcast_roster (core, room);
+  if (unpinned) /* the pinned participant left: back to the grid, and everyone is told */
+    set_layout (core, room, "grid", NULL);
 }
 
 guint
@@ -630,6 +664,7 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
     room = g_new0 (Room, 1);
     room->hid = g_strdup (hid);
     room->members = g_ptr_array_new ();
+    room->layout = g_strdup ("grid");
     g_hash_table_insert (core->rooms, room->hid, room);
   }
   Member *m = g_new0 (Member, 1);
@@ -653,11 +688,12 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
   json_t *plist = json_array ();
   for (const char **p = names; *p; p++)
     json_array_append_new (plist, json_string (*p));
-  json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o}", "protocol",
-                            HD_PROTOCOL_NAME, "participant", "id", m->pid, "name", m->name,
-                            "role", hd_role_name (m->role), "permissions", plist, "hearing",
-                            hd_hearing_to_json (row), "ice_servers",
-                            hd_core_ice_servers (core, m->pid, hd_time_now ()));
+  json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:{s:s, s:s?}}",
+                            "protocol", HD_PROTOCOL_NAME, "participant", "id", m->pid, "name",
+                            m->name, "role", hd_role_name (m->role), "permissions", plist,
+                            "hearing", hd_hearing_to_json (row), "ice_servers",
+                            hd_core_ice_servers (core, m->pid, hd_time_now ()), "layout", "mode",
+                            room->layout, "participant", room->pinned);
   core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
   broadcast_roster (core, room);
   if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK))) {
@@ -705,16 +741,53 @@ on_mute (HdCore *core, Member *m, const HdMsg *msg)
     core->media->muted (m->room->hid, m->pid, m->audio_muted, m->video_muted, core->media_user);
 }
 
+static Member *
+room_member (Room *room, const char *pid)
+{
+  for (guint i = 0; i < room->members->len; i++)
+    if (g_str_equal (((Member *) room->members->pdata[i])->pid, pid))
+      return room->members->pdata[i];
+  return NULL;
+}
+
+static void
+on_layout (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!(hd_role_permissions (m->role) & HD_PERM_LAYOUT)) {
+    core->io.send (m->conn,
+                   hd_protocol_error ("forbidden", "only the judge lays out the picture", msg->id),
+                   core->io_user);
+    return;
+  }
+  gboolean pinned = g_str_equal (msg->mode, "pinned");
+  Member *who = pinned ? room_member (m->room, msg->participant) : NULL;
+  if (pinned && (!who || !(hd_role_permissions (who->role) & HD_PERM_SPEAK))) {
+    core->io.send (m->conn,
+                   hd_protocol_error ("unknown_participant",
+                                      "nobody of that id is in the picture of this hearing",
+                                      msg->id),
+                   core->io_user);
+    return;
+  }
+  set_layout (core, m->room, msg->mode, pinned ? msg->participant : NULL);
+  hd_core_audit (core, m->pid, "hearing.layout", m->room->hid,
+                 json_pack ("{s:s, s:s?}", "mode", msg->mode, "participant",
+                            pinned ? msg->participant : NULL));
+}
+
 void
 hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
 {
-  if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE) {
+  if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE ||
+      msg->type == HD_MSG_LAYOUT) {
     Member *m = g_hash_table_lookup (core->members, conn);
     if (!m)
       core->io.send (conn, hd_protocol_error ("not_joined", "join the hearing first", msg->id),
                      core->io_user);
     else if (msg->type == HD_MSG_MUTE)
       on_mute (core, m, msg);
+    else if (msg->type == HD_MSG_LAYOUT)
+      on_layout (core, m, msg);
     else
       on_media (core, conn, m, msg);
     return;
@@ -737,6 +810,7 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
   case HD_MSG_ANSWER:
   case HD_MSG_CANDIDATE:
   case HD_MSG_MUTE:
+  case HD_MSG_LAYOUT:
     return; /* handled above */
   }
 }

@@ -58,6 +58,8 @@ typedef struct {
   /* A participant's mute state changed. Optional. */
   void (*muted) (const char *hid, const char *participant_id, gboolean audio, gboolean video,
                  gpointer user);
+  /* The judge laid the composite out ("grid", "speaker", "pinned" with `pinned`). Optional. */
+  void (*layout) (const char *hid, const char *mode, const char *pinned, gpointer user);
 } HdCoreMedia;
 
 /* `store`, `signer` and `cfg` are borrowed and must outlive the core. */
@@ -79,6 +81,9 @@ const char *hd_core_base_url (HdCore *core);
 HdStore *hd_core_store (HdCore *core);
 HdSigner *hd_core_signer (HdCore *core);
 const HdConfig *hd_core_config (HdCore *core);
+
+/* The media side heard a new active speaker in hearing `hid` (NULL: nobody): everyone is told. */
+void hd_core_speaker (HdCore *core, const char *hid, const char *pid);
 
 /* A validated message from a session. */
 void hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg);

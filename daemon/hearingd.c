@@ -187,7 +187,15 @@ mx_state (const char *pid, HdPeerState state, const char *detail, gpointer user)
   hd_core_audit (h->d->core, pid, "media.cutoff", h->hid, json_pack ("{s:s}", "reason", detail));
 }
 
-static const HdMixerCallbacks mixer_cb = { mx_local_sdp, mx_local_candidate, mx_state };
+static void
+mx_speaker (const char *pid, gpointer user)
+{
+  Hearing *h = user;
+  hd_core_speaker (h->d->core, h->hid, pid);
+}
+
+static const HdMixerCallbacks mixer_cb = { mx_local_sdp, mx_local_candidate, mx_state,
+                                           mx_speaker };
 
 static void
 media_joined (const char *hid, const char *case_number, const char *pid, const char *label,
@@ -207,6 +215,7 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
     HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms, .stun_server = stun,
                          .width = d->cfg->composite_width, .height = d->cfg->composite_height,
                          .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate,
+                         .video_codec = d->cfg->video_codec,
                          .port_min = d->cfg->ice_port_min, .port_max = d->cfg->ice_port_max,
                          .public_address = d->cfg->ice_public_address };
     g_autoptr (GError) e = NULL;
@@ -243,6 +252,16 @@ media_muted (const char *hid, const char *pid, gboolean audio, gboolean video, g
   Hearing *h = g_hash_table_lookup (d->hearings, hid);
   if (h)
     hd_mixer_set_muted (h->mixer, pid, audio, video);
+}
+
+static void
+media_layout (const char *hid, const char *mode, const char *pinned, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  int layout = hd_layout_parse (mode);
+  if (h && layout >= 0)
+    hd_mixer_set_layout (h->mixer, (HdLayout) layout, pinned);
 }
 
 static Hearing *
@@ -305,7 +324,7 @@ media_candidate (gpointer conn, const char *pid, const char *candidate, int mlin
 }
 
 static const HdCoreMedia media_glue = { media_answer, media_candidate, media_joined, media_left,
-                                        media_muted };
+                                        media_muted, media_layout };
 
 static int
 sig_http (const HdHttpRequest *req, char **body, gpointer user)
@@ -496,7 +515,7 @@ main (int argc, char **argv)
     g_warning ("web root %s is not a folder: the web client will not be served", cfg->web_root);
 
   HdEngineReport rep;
-  if (!hd_engine_init (&rep, &e))
+  if (!hd_engine_init (cfg->video_codec, &rep, &e))
     die ("GStreamer: %s", e->message);
   if (rep.missing && rep.missing[0]) {
     g_autofree char *list = g_strjoinv (", ", rep.missing);

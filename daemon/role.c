@@ -7,7 +7,7 @@ static const struct {
 } roles[HD_ROLE_COUNT] = {
   [HD_ROLE_JUDGE] = { "judge", HD_PERM_SPEAK | HD_PERM_VIEW | HD_PERM_ADMIT | HD_PERM_MUTE_OTHERS |
                                    HD_PERM_CONTROL_STATE | HD_PERM_RECORD | HD_PERM_LOG_NOTE |
-                                   HD_PERM_JOIN_EARLY },
+                                   HD_PERM_JOIN_EARLY | HD_PERM_LAYOUT },
   [HD_ROLE_CLERK] = { "clerk", HD_PERM_SPEAK | HD_PERM_VIEW | HD_PERM_ADMIT | HD_PERM_RECORD |
                                    HD_PERM_LOG_NOTE | HD_PERM_JOIN_EARLY },
   [HD_ROLE_PARTY] = { "party", HD_PERM_SPEAK | HD_PERM_VIEW },
@@ -22,7 +22,7 @@ static const struct {
 
 static const char *perm_names[] = { "speak",   "view",       "admit",        "mute_others",
                                     "control_state", "record", "log_note", "manage",
-                                    "read_archive",  "join_early" };
+                                    "read_archive",  "join_early", "layout" };
 
 const char *
 hd_role_name (HdRole role)

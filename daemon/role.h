@@ -31,6 +31,7 @@ typedef enum {
   HD_PERM_MANAGE = 1 << 7,         /* create hearings, issue and revoke tokens (REST) */
   HD_PERM_READ_ARCHIVE = 1 << 8,   /* retrieve recordings */
   HD_PERM_JOIN_EARLY = 1 << 9,     /* join before the hearing is open */
+  HD_PERM_LAYOUT = 1 << 10,        /* lay out the composite, pin a participant */
 } HdPermission;
 
 /* The role's name in GLOSSARY.md, e.g. "judge"; static. */

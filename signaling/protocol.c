@@ -17,6 +17,8 @@ hd_msg_free (HdMsg *msg)
   g_free (msg->hearing);
   g_free (msg->sdp);
   g_free (msg->candidate);
+  g_free (msg->mode);
+  g_free (msg->participant);
   g_free (msg);
 }
 
@@ -78,7 +80,8 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   }
   const char *t = json_string_value (type);
   HdMsg *msg = g_new0 (HdMsg, 1);
-  const char *token = NULL, *hearing = NULL, *sdp = NULL, *cand = NULL;
+  const char *token = NULL, *hearing = NULL, *sdp = NULL, *cand = NULL, *mode = NULL,
+             *participant = NULL;
   json_int_t mline = 0;
   json_t *audio = NULL, *video = NULL;
   int rc;
@@ -112,6 +115,22 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
     if (rc == 0 && !audio && !video) {
       g_free (msg);
       fail (err, "bad_field", "mute message: give audio, video or both");
+      goto error;
+    }
+  } else if (g_str_equal (t, "layout")) {
+    msg->type = HD_MSG_LAYOUT;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s, s?s}", "type", &t, "id", &id,
+                         "mode", &mode, "participant", &participant);
+    if (rc == 0 && !g_str_equal (mode, "grid") && !g_str_equal (mode, "speaker") &&
+        !g_str_equal (mode, "pinned")) {
+      g_free (msg);
+      fail (err, "bad_field", "layout message: mode must be \"grid\", \"speaker\" or \"pinned\"");
+      goto error;
+    }
+    if (rc == 0 && g_str_equal (mode, "pinned") &&
+        (!participant || !*participant || strlen (participant) > HD_PROTOCOL_ID_MAX)) {
+      g_free (msg);
+      fail (err, "bad_field", "layout message: \"pinned\" needs the participant's id");
       goto error;
     }
   } else {
@@ -149,6 +168,8 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   msg->hearing = g_strdup (hearing);
   msg->sdp = g_strdup (sdp);
   msg->candidate = g_strdup (cand);
+  msg->mode = g_strdup (mode);
+  msg->participant = g_strdup (participant);
   msg->mline = (int) mline;
   msg->audio = audio ? json_is_true (audio) : -1;
   msg->video = video ? json_is_true (video) : -1;
@@ -216,6 +237,19 @@ hd_protocol_candidate (const char *candidate, int mline)
 {
   return dump (json_pack ("{s:s, s:s, s:i}", "type", "candidate", "candidate", candidate,
                           "sdpMLineIndex", mline));
+}
+
+char *
+hd_protocol_layout (const char *mode, const char *participant)
+{
+  return dump (json_pack ("{s:s, s:s, s:s?}", "type", "layout", "mode", mode, "participant",
+                          participant));
+}
+
+char *
+hd_protocol_speaker (const char *participant)
+{
+  return dump (json_pack ("{s:s, s:s?}", "type", "speaker", "participant", participant));
 }
 
 char *

@@ -17,6 +17,7 @@ typedef enum {
   HD_MSG_ANSWER,    /* the client's SDP answer to the server's offer */
   HD_MSG_CANDIDATE, /* a trickled ICE candidate ("" ends gathering) */
   HD_MSG_MUTE,      /* the client mutes or unmutes its audio and/or video */
+  HD_MSG_LAYOUT,    /* the judge lays out the composite: grid, speaker, pinned participant */
 } HdMsgType;
 
 #define HD_PROTOCOL_CANDIDATE_MAX 1024
@@ -33,6 +34,8 @@ typedef struct {
   int mline;      /* candidate: sdpMLineIndex */
   int audio;      /* mute: 1 muted, 0 unmuted, -1 absent */
   int video;      /* mute: likewise */
+  char *mode;     /* layout: "grid", "speaker" or "pinned" */
+  char *participant; /* layout: who is pinned (required for "pinned"); or NULL */
 } HdMsg;
 
 void hd_msg_free (HdMsg *msg);
@@ -62,5 +65,9 @@ char *hd_protocol_roster (json_t *participants);
 char *hd_protocol_bye (const char *reason, json_t *ref);
 char *hd_protocol_offer (const char *sdp);
 char *hd_protocol_candidate (const char *candidate, int mline);
+/* {"type":"layout","mode":…,"participant":…|null} to everyone in the hearing. */
+char *hd_protocol_layout (const char *mode, const char *participant);
+/* {"type":"speaker","participant":…|null}: who speaks now. */
+char *hd_protocol_speaker (const char *participant);
 
 G_END_DECLS

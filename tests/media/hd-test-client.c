@@ -28,7 +28,9 @@
 static char *opt_url, *opt_token, *opt_color = "ff0000", *opt_listen = "", *opt_colors = "";
 static int opt_freq = 440, opt_seconds = 6;
 static double opt_mute_at = -1;
-static gint64 opt_measure_at; /* g_get_real_time () µs; 0: half a second before the end */
+static gint64 opt_measure_at;
+static double opt_volume = 0.4;
+static char **opt_send; /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second before the end */
 static gboolean opt_no_video, opt_no_audio, opt_forge;
 
 static GstElement *pipe_, *webrtc;
@@ -54,6 +56,8 @@ static gint64 window_from, window_until;
 static float block[BLOCK];
 static int block_len;
 static int audio_pt = 111, video_pt = 96;
+static gboolean h264;             /* the offer's video is H.264 (else VP8) */
+static char video_codec[16] = ""; /* what the received video turned out to be */
 
 static void
 send_json (json_t *j)
@@ -196,7 +200,16 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
     g_autofree char *cs = gst_caps_to_string (caps);
     fprintf (stderr, "hd-test-client %s: receiving %s\n", opt_color, cs);
   }
+  const char *enc = gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name");
   if (!g_strcmp0 (media, "video"))
+    g_strlcpy (video_codec, enc ? enc : "?", sizeof video_codec);
+  if (!g_strcmp0 (media, "video") && !g_strcmp0 (enc, "H264"))
+    add_chain (pad,
+               "queue ! rtph264depay request-keyframe=true wait-for-keyframe=true ! h264parse ! "
+               "openh264dec ! videoconvert ! videoscale ! "
+               "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
+               G_CALLBACK (on_video));
+  else if (!g_strcmp0 (media, "video"))
     add_chain (pad,
                "queue ! rtpvp8depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
                "videoconvert ! videoscale ! "
@@ -250,10 +263,10 @@ add_senders (void)
   GError *e = NULL;
   if (!opt_no_audio) {
     g_autofree char *d = g_strdup_printf (
-        "audiotestsrc is-live=true wave=sine freq=%d volume=0.4 ! audioconvert ! audioresample ! "
+        "audiotestsrc is-live=true wave=sine freq=%d volume=%.3f ! audioconvert ! audioresample ! "
         "opusenc ! rtpopuspay pt=%d ! capsfilter caps=\"application/x-rtp,media=audio,"
         "encoding-name=OPUS,payload=%d,clock-rate=48000\"",
-        opt_freq, audio_pt, audio_pt);
+        opt_freq, opt_volume, audio_pt, audio_pt);
     GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
     if (!bin)
       g_error ("audio sender: %s", e->message);
@@ -265,10 +278,13 @@ add_senders (void)
     g_autofree char *d = g_strdup_printf (
         "videotestsrc is-live=true pattern=solid-color foreground-color=0xff%s ! "
         "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! "
-        "vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay pt=%d ! "
-        "capsfilter caps=\"application/x-rtp,media=video,encoding-name=VP8,payload=%d,"
-        "clock-rate=90000\"",
-        opt_color, video_pt, video_pt);
+        "%s pt=%d ! capsfilter caps=\"application/x-rtp,media=video,encoding-name=%s,"
+        "payload=%d,clock-rate=90000\"",
+        opt_color,
+        h264 ? "openh264enc complexity=low gop-size=60 ! h264parse ! rtph264pay "
+               "config-interval=-1 aggregate-mode=zero-latency"
+             : "vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay",
+        video_pt, h264 ? "H264" : "VP8", video_pt);
     GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
     if (!bin)
       g_error ("video sender: %s", e->message);
@@ -302,6 +318,10 @@ on_offer (const char *sdp)
         audio_pt = atoi (a->value);
       if (strstr (a->value, "VP8/"))
         video_pt = atoi (a->value);
+      if (strstr (a->value, "H264/")) {
+        video_pt = atoi (a->value);
+        h264 = TRUE;
+      }
     }
   }
   GstWebRTCSessionDescription *offer =
@@ -336,6 +356,10 @@ main (int argc, char **argv)
     { "listen", 0, 0, G_OPTION_ARG_STRING, &opt_listen, "frequencies to measure", NULL },
     { "colors", 0, 0, G_OPTION_ARG_STRING, &opt_colors, "colours to look for", NULL },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &opt_seconds, "how long to stay", NULL },
+    { "volume", 0, 0, G_OPTION_ARG_DOUBLE, &opt_volume, "tone amplitude (0-1, default 0.4)",
+      NULL },
+    { "send", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_send,
+      "S:JSON — send a message S seconds after joining (repeatable)", NULL },
     { "measure-at", 0, 0, G_OPTION_ARG_INT64, &opt_measure_at,
       "end of the measuring window, as g_get_real_time() microseconds", NULL },
     { "mute-at", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mute_at, "send mute audio after S s", NULL },
@@ -397,6 +421,8 @@ main (int argc, char **argv)
   g_mutex_unlock (&lock);
   gboolean muted = FALSE, welcomed = FALSE;
   int offers = 0;
+  guint sent = 0, nsend = opt_send ? g_strv_length (opt_send) : 0;
+  json_t *speakers = json_array (), *layouts = json_array ();
   json_t *errors = json_array ();
   while (g_get_monotonic_time () < end && !hd_ws_is_closed (ws)) {
     char *out;
@@ -423,8 +449,19 @@ main (int argc, char **argv)
                                  c);
       } else if (!g_strcmp0 (type, "error"))
         json_array_append (errors, json_object_get (j, "code"));
+      else if (!g_strcmp0 (type, "speaker"))
+        json_array_append (speakers, json_object_get (j, "participant"));
+      else if (!g_strcmp0 (type, "layout"))
+        json_array_append (layouts, json_object_get (j, "mode"));
       json_decref (j);
       g_free (in);
+    }
+    while (sent < nsend) { /* in the order given */
+      const char *colon = strchr (opt_send[sent], ':');
+      if (!colon || g_get_monotonic_time () < t0 + g_ascii_strtod (opt_send[sent], NULL) * G_USEC_PER_SEC)
+        break;
+      g_async_queue_push (outbox, g_strdup (colon + 1));
+      sent++;
     }
     if (opt_mute_at >= 0 && !muted && g_get_monotonic_time () > t0 + opt_mute_at * G_USEC_PER_SEC) {
       send_json (json_pack ("{s:s, s:b}", "type", "mute", "audio", 1));
@@ -452,7 +489,7 @@ main (int argc, char **argv)
     json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
   }
   json_t *report = json_pack (
-      "{s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "audio_seconds", audio_samples / (double) RATE, "offers", offers, "welcomed", welcomed, "frames", frames,
+      "{s:s, s:o, s:o, s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "video_codec", video_codec, "speakers", speakers, "layouts", layouts, "audio_seconds", audio_samples / (double) RATE, "offers", offers, "welcomed", welcomed, "frames", frames,
       "join_to_first_frame_ms", first_frame_at ? (first_frame_at - t0) / 1000.0 : -1.0,
       "fps_last_2s", recent / 2.0, "first_frame_ms",
       first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0, "colors", cols,
@@ -474,6 +511,7 @@ main (int argc, char **argv)
   for (int c = 0; c < ncolors; c++)
     g_array_unref (color_window[c]);
   g_free (color_window);
+  g_strfreev (opt_send);
   g_free (power_ring);
   return 0;
 }

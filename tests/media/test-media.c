@@ -46,17 +46,21 @@ new_hearing (void)
 }
 
 static char *
-token (const char *hid, const char *role, const char *name)
+token_for (const char *hid, const char *role, const char *name, const char *pid)
 {
   int st = 0;
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
-  g_autofree char *body = g_strdup_printf ("{\"role\":\"%s\",\"name\":\"%s\"}", role, name);
+  g_autofree char *body =
+      pid ? g_strdup_printf ("{\"role\":\"%s\",\"name\":\"%s\",\"participant_id\":\"%s\"}",
+                             role, name, pid)
+          : g_strdup_printf ("{\"role\":\"%s\",\"name\":\"%s\"}", role, name);
   json_t *t = hd_test_rest (d, "POST", path, op, body, &st);
   g_assert_cmpint (st, ==, 201);
   char *tok = g_strdup (json_string_value (json_object_get (t, "token")));
   json_decref (t);
   return tok;
 }
+
 
 /* The wall-clock time at which the clients of the running test measure what they receive
  * (hd-test-client --measure-at): the same instant for all, while all are present, however
@@ -75,11 +79,12 @@ typedef struct {
   int freq;
 } Client;
 
+/* A participant of `role` (id `pid`, or one the daemon picks) sending `color` and a tone. */
 static Client
-client (const char *hid, const char *name, const char *color, int freq, int seconds,
-        const char *extra)
+client_as (const char *hid, const char *role, const char *pid, const char *name,
+           const char *color, int freq, int seconds, const char *extra)
 {
-  g_autofree char *tok = token (hid, "party", name);
+  g_autofree char *tok = token_for (hid, role, name, pid);
   g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%d/ws", d->port);
   g_autofree char *fs = g_strdup_printf ("%d", freq);
   g_autofree char *secs = g_strdup_printf ("%d", seconds);
@@ -105,6 +110,13 @@ client (const char *hid, const char *name, const char *color, int freq, int seco
   g_ptr_array_unref (argv);
   g_assert_no_error (e);
   return c;
+}
+
+static Client
+client (const char *hid, const char *name, const char *color, int freq, int seconds,
+        const char *extra)
+{
+  return client_as (hid, "party", NULL, name, color, freq, seconds, extra);
 }
 
 static json_t *
@@ -280,6 +292,97 @@ test_two_hearings (void)
   json_decref (rb2);
 }
 
+static gboolean
+contains (json_t *list, const char *s)
+{
+  for (size_t i = 0; i < json_array_size (list); i++)
+    if (!g_strcmp0 (json_string_value (json_array_get (list, i)), s))
+      return TRUE;
+  return FALSE;
+}
+
+/* The judge lays the picture out: the active speaker large, then one participant pinned. A
+ * party may not. Tiles keep their proportions (4:3 pictures in 16:9 boxes). */
+static void
+test_layouts (void)
+{
+  g_autofree char *hid = new_hearing ();
+  /* the judge asks for "speaker" at 1 s and pins Blue at 5 s; a party tries to and is refused */
+  measure_in (8.5);
+  Client judge = client_as (hid, "judge", "judge-red", "Judge", "ff0000", 440, 9,
+                            "--volume=0.02 --send=1:{\"type\":\"layout\",\"mode\":\"speaker\"} "
+                            "--send=5:{\"type\":\"layout\",\"mode\":\"pinned\",\"participant\":\"blue\"}");
+  Client blue = client_as (hid, "party", "blue", "Blue", "0000ff", 880, 9,
+                           "--volume=0.02 --send=2:{\"type\":\"layout\",\"mode\":\"grid\"}");
+  measure_in (4.5);
+  Client green = client_as (hid, "party", "green", "Green", "00ff00", 660, 9, NULL);
+  measure_at = 0;
+  json_t *g = report (&green), *b = report (&blue), *j = report (&judge);
+  /* 1-4.5 s: Green speaks loudest and is shown large: a 4:3 picture in a 640x270 box is 42 %
+   * of the frame; the others in the strip below, 120x90 each (4.7 %) */
+  g_assert_true (contains (json_object_get (g, "speakers"), "green"));
+  g_assert_cmpfloat (num (g, "colors", "00ff00"), >, 0.30);
+  g_assert_cmpfloat (num (g, "colors", "ff0000"), >, 0.01);
+  g_assert_cmpfloat (num (g, "colors", "ff0000"), <, 0.10);
+  g_assert_cmpfloat (num (g, "colors", "0000ff"), >, 0.01);
+  g_assert_cmpfloat (num (g, "colors", "0000ff"), <, 0.10);
+  /* 5-8.5 s: Blue pinned large though Green is louder */
+  for (json_t *r = b; r; r = r == b ? j : NULL) {
+    g_assert_cmpfloat (num (r, "colors", "0000ff"), >, 0.30);
+    g_assert_cmpfloat (num (r, "colors", "00ff00"), <, 0.10);
+    g_assert_cmpfloat (num (r, "colors", "00ff00"), >, 0.01);
+    /* the party's "grid" changed nothing ("grid" comes only once Blue, pinned, has left) */
+    json_t *l = json_object_get (r, "layouts");
+    g_assert_cmpstr (json_string_value (json_array_get (l, 0)), ==, "speaker");
+    g_assert_cmpstr (json_string_value (json_array_get (l, 1)), ==, "pinned");
+  }
+  g_assert_true (contains (json_object_get (b, "errors"), "forbidden")); /* a party may not */
+  json_decref (g);
+  json_decref (b);
+  json_decref (j);
+}
+
+/* [media] video_codec = h264: the hearing's composite is H.264 both ways (OpenH264), for
+ * devices that decode nothing else. A second daemon, in the same namespace. */
+static void
+test_h264 (void)
+{
+  g_autofree char *state = g_build_filename (tmp_root, "state-h264", NULL);
+  const char *env[G_N_ELEMENTS (daemon_env) + 1];
+  gsize n = 0;
+  for (; daemon_env[n]; n++)
+    env[n] = daemon_env[n];
+  env[n++] = "HEARINGD_MEDIA_VIDEO_CODEC=h264";
+  env[n] = NULL;
+  HdTestDaemon *vp8_daemon = d;
+  char *vp8_op = op;
+  d = hd_test_daemon_start (state, FALSE, NULL, env);
+  g_assert_nonnull (d);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
+  g_strstrip (op);
+  g_autofree char *hid = new_hearing ();
+  measure_in (6);
+  Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
+  Client b = client (hid, "Blue", "0000ff", 880, 7, NULL);
+  json_t *ra = report (&a), *rb = report (&b);
+  for (json_t *r = ra; r; r = r == ra ? rb : NULL) {
+    g_assert_cmpstr (json_string_value (json_object_get (r, "video_codec")), ==, "H264");
+    g_assert_cmpfloat (num (r, NULL, "fps_last_2s"), >=, 25);
+    g_assert_cmpfloat (num (r, "colors", "ff0000"), >, 0.10); /* each one's H.264 decoded */
+    g_assert_cmpfloat (num (r, "colors", "0000ff"), >, 0.10);
+  }
+  g_assert_cmpfloat (num (ra, "power_db", "880"), >, -30);
+  g_assert_cmpfloat (num (rb, "power_db", "440"), >, -30);
+  json_decref (ra);
+  json_decref (rb);
+  g_assert_cmpint (hd_test_daemon_stop (d), ==, 0);
+  hd_test_daemon_free (d);
+  g_free (op);
+  d = vp8_daemon;
+  op = vp8_op;
+}
+
 static void
 test_chromium (void)
 {
@@ -357,6 +460,8 @@ main (int argc, char **argv)
   g_test_add_func ("/media/mute-and-kill", test_mute_and_kill);
   g_test_add_func ("/media/forged-fingerprint", test_forged_fingerprint);
   g_test_add_func ("/media/two-hearings", test_two_hearings);
+  g_test_add_func ("/media/layouts", test_layouts);
+  g_test_add_func ("/media/h264", test_h264);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   int rc = g_test_run ();
   if (rc != 0) {

@@ -394,6 +394,70 @@ test_mute_and_media (Fix *f, gconstpointer data)
   fake_free (stranger);
 }
 
+static char last_layout[64];
+
+static void
+fake_layout (const char *hid, const char *mode, const char *pinned, gpointer user)
+{
+  g_snprintf (last_layout, sizeof last_layout, "%s/%s", mode, pinned ? pinned : "-");
+}
+
+/* The judge lays out the composite; nobody else may; the pinned one leaving means the grid. */
+static void
+test_layout (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  static const HdCoreMedia media = { .layout = fake_layout };
+  hd_core_set_media (f->core, &media, NULL);
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge", "j", NULL);
+  g_autofree char *tp = token_for (f, HD_ROLE_PARTY, "Party", "p", NULL);
+  g_autofree char *to = token_for (f, HD_ROLE_OBSERVER, "Press", "o", NULL);
+  Fake *judge = fake_new (), *party = fake_new (), *press = fake_new ();
+  join (f, judge, tj);
+  join (f, party, tp);
+  join (f, press, to);
+  json_t *w = last_of (press, "welcome");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "layout"), "mode")),
+                   ==, "grid");
+  json_decref (w);
+  HdMsg speaker = { .type = HD_MSG_LAYOUT, .mode = "speaker" };
+  hd_core_message (f->core, party, &speaker);
+  g_assert_cmpstr (last_error_code (party), ==, "forbidden");
+  g_assert_cmpstr (last_layout, ==, "");
+  hd_core_message (f->core, judge, &speaker);
+  g_assert_cmpstr (last_layout, ==, "speaker/-");
+  json_t *l = last_of (press, "layout");
+  g_assert_cmpstr (json_string_value (json_object_get (l, "mode")), ==, "speaker");
+  json_decref (l);
+  /* an observer is never in the picture: cannot be pinned; nor can a stranger */
+  HdMsg pin_o = { .type = HD_MSG_LAYOUT, .mode = "pinned", .participant = "o" };
+  hd_core_message (f->core, judge, &pin_o);
+  g_assert_cmpstr (last_error_code (judge), ==, "unknown_participant");
+  HdMsg pin_x = { .type = HD_MSG_LAYOUT, .mode = "pinned", .participant = "nobody" };
+  hd_core_message (f->core, judge, &pin_x);
+  g_assert_cmpstr (last_error_code (judge), ==, "unknown_participant");
+  g_assert_cmpstr (last_layout, ==, "speaker/-");
+  HdMsg pin = { .type = HD_MSG_LAYOUT, .mode = "pinned", .participant = "p" };
+  hd_core_message (f->core, judge, &pin);
+  g_assert_cmpstr (last_layout, ==, "pinned/p");
+  l = last_of (press, "layout");
+  g_assert_cmpstr (json_string_value (json_object_get (l, "participant")), ==, "p");
+  json_decref (l);
+  /* the media side's active speaker reaches everyone */
+  hd_core_speaker (f->core, f->row->id, "p");
+  json_t *sp = last_of (press, "speaker");
+  g_assert_cmpstr (json_string_value (json_object_get (sp, "participant")), ==, "p");
+  json_decref (sp);
+  hd_core_closed (f->core, party);
+  g_assert_cmpstr (last_layout, ==, "grid/-");
+  l = last_of (judge, "layout");
+  g_assert_cmpstr (json_string_value (json_object_get (l, "mode")), ==, "grid");
+  json_decref (l);
+  fake_free (judge);
+  fake_free (party);
+  fake_free (press);
+}
+
 static void
 test_ice_servers (Fix *f, gconstpointer data)
 {
@@ -436,6 +500,7 @@ main (int argc, char **argv)
   g_test_add ("/hearing/reconnect-and-revoke", Fix, NULL, fix_setup, test_reconnect_and_revoke,
               fix_teardown);
   g_test_add ("/hearing/mute-and-media", Fix, NULL, fix_setup, test_mute_and_media, fix_teardown);
+  g_test_add ("/hearing/layout", Fix, NULL, fix_setup, test_layout, fix_teardown);
   g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);
   return g_test_run ();
 }

@@ -65,6 +65,15 @@ test_media_messages (void)
   g_autoptr (HdMsg) m5 = hd_protocol_parse (mv, strlen (mv), &err);
   g_assert_cmpint (m5->audio, ==, 0);
   g_assert_cmpint (m5->video, ==, 1);
+  const char *lp = "{\"type\":\"layout\",\"mode\":\"pinned\",\"participant\":\"p-1\"}";
+  g_autoptr (HdMsg) m6 = hd_protocol_parse (lp, strlen (lp), &err);
+  g_assert_cmpint (m6->type, ==, HD_MSG_LAYOUT);
+  g_assert_cmpstr (m6->mode, ==, "pinned");
+  g_assert_cmpstr (m6->participant, ==, "p-1");
+  const char *lg = "{\"type\":\"layout\",\"mode\":\"grid\"}";
+  g_autoptr (HdMsg) m7 = hd_protocol_parse (lg, strlen (lg), &err);
+  g_assert_cmpstr (m7->mode, ==, "grid");
+  g_assert_null (m7->participant);
 
   expect_error ("{\"type\":\"answer\"}", "bad_field", "sdp", FALSE);
   expect_error ("{\"type\":\"answer\",\"sdp\":\"\"}", "bad_field", "must not be empty", FALSE);
@@ -76,6 +85,15 @@ test_media_messages (void)
   expect_error ("{\"type\":\"mute\"}", "bad_field", "give audio, video or both", FALSE);
   expect_error ("{\"type\":\"mute\",\"audio\":1}", "bad_field", "true or false", FALSE);
   expect_error ("{\"type\":\"mute\",\"audio\":true,\"screen\":true}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"layout\",\"mode\":\"mosaic\"}", "bad_field", "grid", FALSE);
+  expect_error ("{\"type\":\"layout\",\"mode\":\"pinned\"}", "bad_field", "participant", FALSE);
+  expect_error ("{\"type\":\"layout\",\"mode\":\"pinned\",\"participant\":\"\"}", "bad_field",
+                "participant", FALSE);
+  expect_error ("{\"type\":\"layout\"}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"layout\",\"mode\":\"grid\",\"size\":2}", "bad_field", NULL, FALSE);
+  char *ls = hd_protocol_layout ("speaker", NULL);
+  g_assert_cmpstr (ls, ==, "{\"type\":\"layout\",\"mode\":\"speaker\",\"participant\":null}");
+  free (ls);
   char *o = hd_protocol_offer ("v=0");
   g_assert_cmpstr (o, ==, "{\"type\":\"offer\",\"sdp\":\"v=0\"}");
   free (o);
