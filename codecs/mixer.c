@@ -11,6 +11,7 @@
 #include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
+#include <nice/agent.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -64,6 +65,8 @@ struct HdMixer {
   char *hid;
   HdMixerConfig cfg;
   char *stun;
+  char *turn;
+  char **local_addresses;
   char *public_address;
   HdMixerCallbacks cb;
   gpointer user;
@@ -122,6 +125,8 @@ mixer_unref (HdMixer *m)
   g_main_context_unref (m->main);
   g_free (m->hid);
   g_free (m->stun);
+  g_free (m->turn);
+  g_strfreev (m->local_addresses);
   g_free (m->public_address);
   g_free (m->pinned);
   g_free (m->speaker);
@@ -630,7 +635,24 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
                     "latency", (guint) m->cfg.latency_ms, NULL);
   if (m->stun)
     g_object_set (p->webrtc, "stun-server", m->stun, NULL);
+  if (m->turn)
+    g_object_set (p->webrtc, "turn-server", m->turn, NULL);
   hd_engine_webrtcbin_defaults (p->webrtc);
+  if (m->local_addresses) {
+    /* [ice] interfaces: libnice gathers only on the addresses it is given */
+    GObject *ice = NULL, *agent = NULL;
+    g_object_get (p->webrtc, "ice-agent", &ice, NULL);
+    if (ice)
+      g_object_get (ice, "agent", &agent, NULL);
+    for (char **a = m->local_addresses; agent && *a; a++) {
+      NiceAddress addr;
+      nice_address_init (&addr);
+      if (nice_address_set_from_string (&addr, *a))
+        nice_agent_add_local_address (NICE_AGENT (agent), &addr);
+    }
+    g_clear_object (&agent);
+    g_clear_object (&ice);
+  }
   if (m->cfg.port_min > 0) {
     GObject *ice = NULL;
     g_object_get (p->webrtc, "ice-agent", &ice, NULL);
@@ -808,6 +830,15 @@ hd_mixer_set_muted (HdMixer *m, const char *pid, gboolean audio, gboolean video)
 }
 
 void
+hd_mixer_set_turn_server (HdMixer *m, const char *uri)
+{
+  g_mutex_lock (&m->lock);
+  g_free (m->turn);
+  m->turn = uri && *uri ? g_strdup (uri) : NULL;
+  g_mutex_unlock (&m->lock);
+}
+
+void
 hd_mixer_set_layout (HdMixer *m, HdLayout mode, const char *pinned)
 {
   g_mutex_lock (&m->lock);
@@ -912,8 +943,10 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->stun = cfg->stun_server && *cfg->stun_server ? g_strdup (cfg->stun_server) : NULL;
   m->public_address = cfg->public_address && *cfg->public_address ? g_strdup (cfg->public_address)
                                                                   : NULL;
+  m->local_addresses = cfg->local_addresses ? g_strdupv ((char **) cfg->local_addresses) : NULL;
   m->cfg.stun_server = NULL;
   m->cfg.public_address = NULL; /* the copies above are the ones kept */
+  m->cfg.local_addresses = NULL;
   m->cb = *cb;
   m->user = user;
   m->peers = g_hash_table_new (g_str_hash, g_str_equal);

@@ -52,6 +52,7 @@ typedef struct {
   const char *video_codec; /* "vp8" (default) or "h264": the composite's codec */
   int port_min, port_max;  /* UDP ports for ICE (0, 0: any) */
   const char *public_address; /* IPv4 to advertise besides host candidates (1:1 NAT), or NULL */
+  const char *const *local_addresses; /* gather only on these IPv4 addresses; NULL: all */
 } HdMixerConfig;
 
 /* `candidate` ("candidate:… ADDRESS PORT typ host …") with its address replaced by `address`,
@@ -66,6 +67,9 @@ typedef struct HdMixer HdMixer;
 HdMixer *hd_mixer_new (const char *hearing_id, const char *caption, const HdMixerConfig *cfg,
                        const HdMixerCallbacks *cb, gpointer user, GError **error);
 void hd_mixer_free (HdMixer *mixer);
+/* TURN relay for the peers added from now on: turn(s)://USER:PASS@HOST:PORT (escaped), or NULL.
+ * (Time-limited TURN REST credentials are renewed by calling this before each add.) */
+void hd_mixer_set_turn_server (HdMixer *mixer, const char *uri);
 
 /* Add a participant: creates their webrtcbin and starts the offer (on_local_sdp). */
 /* `sends`: the participant's picture and sound are mixed (FALSE for observers, who only

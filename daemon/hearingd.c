@@ -16,8 +16,11 @@
 #include "daemon/util.h"
 #include "signaling/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <locale.h>
+#include <gio/gio.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -37,6 +40,7 @@ typedef struct {
   gboolean stopping;
   gint64 stop_deadline;
   GHashTable *hearings; /* hid -> Hearing*: hearings with media running */
+  char **ice_addresses; /* [ice] interfaces resolved to IPv4 addresses, or NULL: all */
 } Daemon;
 
 /* ---------------------------------------------------------------- logging */
@@ -197,6 +201,70 @@ mx_speaker (const char *pid, gpointer user)
 static const HdMixerCallbacks mixer_cb = { mx_local_sdp, mx_local_candidate, mx_state,
                                            mx_speaker };
 
+/* webrtcbin's turn-server URI for the daemon's own side: turn(s)://USER:PASS@HOST:PORT, with
+ * fresh TURN REST credentials when a shared secret is configured; NULL without TURN. */
+static char *
+daemon_turn_uri (Daemon *d)
+{
+  json_t *servers = hd_core_ice_servers (d->core, "hearingd", hd_time_now ());
+  char *uri = NULL;
+  for (size_t i = 0; i < json_array_size (servers) && !uri; i++) {
+    json_t *s = json_array_get (servers, i);
+    const char *url = json_string_value (json_array_get (json_object_get (s, "urls"), 0));
+    const char *user = json_string_value (json_object_get (s, "username"));
+    const char *cred = json_string_value (json_object_get (s, "credential"));
+    gboolean tls = g_str_has_prefix (url, "turns:");
+    if (!user || !(tls || g_str_has_prefix (url, "turn:")))
+      continue;
+    g_autofree char *u = g_uri_escape_string (user, NULL, FALSE);
+    g_autofree char *c = g_uri_escape_string (cred ? cred : "", NULL, FALSE);
+    uri = g_strdup_printf ("%s://%s:%s@%s", tls ? "turns" : "turn", u, c, url + (tls ? 6 : 5));
+  }
+  json_decref (servers);
+  return uri;
+}
+
+/* [ice] interfaces ("eth0,10.0.0.5") as IPv4 addresses; NULL for all interfaces. */
+static char **
+resolve_interfaces (const char *list, GError **error)
+{
+  if (!list || !*list)
+    return NULL;
+  struct ifaddrs *ifs = NULL;
+  if (getifaddrs (&ifs) != 0) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "getifaddrs: %s",
+                 g_strerror (errno));
+    return NULL;
+  }
+  GPtrArray *out = g_ptr_array_new ();
+  g_auto (GStrv) names = g_strsplit (list, ",", -1);
+  for (char **n = names; *n; n++) {
+    g_autoptr (GInetAddress) lit = g_inet_address_new_from_string (*n);
+    if (lit) {
+      g_ptr_array_add (out, g_strdup (*n));
+      continue;
+    }
+    gboolean found = FALSE;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
+      if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && g_str_equal (i->ifa_name, *n)) {
+        char buf[INET_ADDRSTRLEN];
+        inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, buf, sizeof buf);
+        g_ptr_array_add (out, g_strdup (buf));
+        found = TRUE;
+      }
+    if (!found) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "[ice] interfaces: no interface \"%s\" with an IPv4 address", *n);
+      freeifaddrs (ifs);
+      g_ptr_array_free (out, TRUE);
+      return NULL;
+    }
+  }
+  freeifaddrs (ifs);
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
 static void
 media_joined (const char *hid, const char *case_number, const char *pid, const char *label,
               gboolean sends, gpointer user)
@@ -217,7 +285,8 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
                          .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate,
                          .video_codec = d->cfg->video_codec,
                          .port_min = d->cfg->ice_port_min, .port_max = d->cfg->ice_port_max,
-                         .public_address = d->cfg->ice_public_address };
+                         .public_address = d->cfg->ice_public_address,
+                         .local_addresses = (const char *const *) d->ice_addresses };
     g_autoptr (GError) e = NULL;
     h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
     if (!h->mixer) {
@@ -229,6 +298,8 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
     g_hash_table_insert (d->hearings, h->hid, h);
   }
   g_autoptr (GError) e = NULL;
+  g_autofree char *turn = daemon_turn_uri (d);
+  hd_mixer_set_turn_server (h->mixer, turn);
   if (!hd_mixer_add_peer (h->mixer, pid, label, sends, &e))
     g_warning ("hearing %s: %s", hid, e->message);
 }
@@ -499,6 +570,9 @@ main (int argc, char **argv)
   raise_fd_limit ();
 
   Daemon d = { .cfg = cfg };
+  d.ice_addresses = resolve_interfaces (cfg->ice_interfaces, &e);
+  if (e)
+    die ("%s", e->message);
   prepare_state_dir (cfg->state_dir);
   g_autofree char *key_path = g_build_filename (cfg->state_dir, "signing-key.pem", NULL);
   g_autofree char *db_path = g_build_filename (cfg->state_dir, "hearingd.db", NULL);
@@ -574,6 +648,7 @@ main (int argc, char **argv)
 
   hd_server_free (d.server);
   g_hash_table_unref (d.hearings);
+  g_strfreev (d.ice_addresses);
   hd_core_free (d.core);
   hd_store_close (d.store);
   hd_signer_free (d.signer);

@@ -784,6 +784,10 @@ test_startup_errors (void)
   expect_start_failure (a5, NULL, "is not a PEM Ed25519 private key");
   const char *const a6[] = { "--state-dir", dir, "--nonsense", NULL };
   expect_start_failure (a6, NULL, "Unknown option --nonsense");
+  g_autofree char *dir7 = g_build_filename (tmp_root, "bad-iface", NULL);
+  const char *const a7[] = { "--state-dir", dir7, "--listen", "127.0.0.1:0", "--plain-http", NULL };
+  const char *const e7[] = { "HEARINGD_ICE_INTERFACES=lo,nosuch0", NULL };
+  expect_start_failure (a7, e7, "[ice] interfaces: no interface \"nosuch0\" with an IPv4 address");
 }
 
 static void
