@@ -1,9 +1,14 @@
-/* bench-media — media figures of one hearing, measured inside a private network namespace that
- * the benchmark makes itself (root; unshare -n, lo, veth 10.77.0.1/24): join → first decoded
- * composite frame (from sending join), the daemon's CPU for a hearing of 2, 4 and 6
- * participants (C test clients sending 320x240 VP8 + Opus; 1280x720 composite at 30 fps), and
- * resident memory per participant. Medians over RUNS (argument, default 3). Prints figures;
- * never fails on time. Bounded: every client lives a fixed number of seconds. */
+/* bench-media — media figures, measured inside a private network namespace that the benchmark
+ * makes itself (root; unshare -n, lo, veth 10.77.0.1/24); nothing leaves it:
+ *  - join → first decoded composite frame (a 4th participant joining a running hearing);
+ *  - mouth-to-ear: a beep sent by one participant → heard by another, through the mixer;
+ *  - the daemon's CPU for a hearing of 2, 4, 6 and 9 participants (640x360 VP8 + Opus in,
+ *    1280x720 at 30 fps out), against its floor: the same decode → compositor → one encode and
+ *    per-participant Opus mix-minus run bare with gst-launch-1.0 in the same invocation (ratio);
+ *  - resident memory per participant (9 in one hearing);
+ *  - how many 4-participant hearings at once still deliver every composite frame (≥ 29 fps).
+ * Medians over RUNS (argument, default 3). Prints figures; never fails on time. Bounded: every
+ * client and floor pipeline lives a fixed number of seconds. */
 #define _GNU_SOURCE
 #include "tests/integration/harness.h"
 
@@ -37,8 +42,9 @@ new_hearing (void)
   return hid;
 }
 
+/* A participant: C test client with `extra` options (space-separated), living `seconds`. */
 static GSubprocess *
-client (const char *hid, int seconds, int freq)
+client (const char *hid, int seconds, int freq, const char *extra)
 {
   int st = 0;
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
@@ -46,10 +52,20 @@ client (const char *hid, int seconds, int freq)
   g_autofree char *url = g_strdup_printf ("ws://127.0.0.1:%d/ws", d->port);
   g_autofree char *secs = g_strdup_printf ("%d", seconds);
   g_autofree char *f = g_strdup_printf ("%d", freq);
-  const char *argv[] = { g_getenv ("HD_TEST_CLIENT"), "--url", url, "--token",
+  GPtrArray *argv = g_ptr_array_new ();
+  const char *base[] = { g_getenv ("HD_TEST_CLIENT"), "--url", url, "--token",
                          json_string_value (json_object_get (t, "token")), "--seconds", secs,
-                         "--freq", f, NULL };
-  GSubprocess *p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL);
+                         "--freq", f };
+  for (gsize i = 0; i < G_N_ELEMENTS (base); i++)
+    g_ptr_array_add (argv, (gpointer) base[i]);
+  g_auto (GStrv) more = g_strsplit (extra ? extra : "", " ", -1);
+  for (char **m = more; *m; m++)
+    if (**m)
+      g_ptr_array_add (argv, *m);
+  g_ptr_array_add (argv, NULL);
+  GSubprocess *p = g_subprocess_newv ((const char *const *) argv->pdata,
+                                      G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL);
+  g_ptr_array_unref (argv);
   json_decref (t);
   return p;
 }
@@ -64,9 +80,8 @@ finish (GSubprocess *p)
 }
 
 static void
-proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib)
+pid_stat (const char *pid, double *cpu_s, long *rss_kib)
 {
-  const char *pid = g_subprocess_get_identifier (p);
   g_autofree char *sp = g_strdup_printf ("/proc/%s/stat", pid);
   g_autofree char *st = NULL, *status = NULL;
   g_autofree char *stp = g_strdup_printf ("/proc/%s/status", pid);
@@ -85,9 +100,17 @@ proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib)
   }
 }
 
+static void
+proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib)
+{
+  pid_stat (g_subprocess_get_identifier (p), cpu_s, rss_kib);
+}
+
 static double
 median (double *v, int n)
 {
+  if (n <= 0)
+    return -1;
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++)
       if (v[j] < v[i]) {
@@ -97,6 +120,97 @@ median (double *v, int n)
       }
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+static GSubprocess *
+gst_launch (const char *desc)
+{
+  g_auto (GStrv) words = NULL;
+  g_autofree char *cmd = g_strdup_printf ("gst-launch-1.0 -q %s", desc);
+  if (!g_shell_parse_argv (cmd, NULL, &words, NULL))
+    return NULL;
+  return g_subprocess_newv ((const char *const *) words, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, NULL);
+}
+
+/* The floor of a hearing of n: what the daemon must at least do, bare. A second gst-launch
+ * (not measured) sends n 640x360 VP8 and n Opus streams to it over loopback UDP. Returns the
+ * floor's CPU in % of one core over 6 s. */
+static double
+floor_cpu (int n, int port0)
+{
+  GString *src = g_string_new (NULL), *fl = g_string_new (NULL);
+  for (int i = 0; i < n; i++) {
+    g_string_append_printf (src,
+        " videotestsrc is-live=true pattern=solid-color foreground-color=0xff%06x !"
+        " video/x-raw,width=640,height=360,framerate=30/1 ! videoconvert !"
+        " vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay pt=96 !"
+        " udpsink host=127.0.0.1 port=%d sync=false"
+        " audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! audioresample ! opusenc !"
+        " rtpopuspay pt=111 ! udpsink host=127.0.0.1 port=%d sync=false",
+        0x3355aa * (i + 1) & 0xffffff, port0 + 2 * i, 300 + 100 * i, port0 + 2 * i + 1);
+    g_string_append_printf (fl,
+        " udpsrc port=%d caps=\"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
+        "payload=96\" ! rtpjitterbuffer latency=50 ! rtpvp8depay ! vp8dec ! videoconvert ! comp."
+        " udpsrc port=%d caps=\"application/x-rtp,media=audio,encoding-name=OPUS,"
+        "clock-rate=48000,payload=111\" ! rtpjitterbuffer latency=50 ! rtpopusdepay ! opusdec !"
+        " audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=2 !"
+        " tee name=t%d allow-not-linked=true"
+        " audiotestsrc is-live=true wave=silence ! audiomixer name=m%d latency=40000000 !"
+        " audioconvert ! opusenc bitrate=48000 ! rtpopuspay ! fakesink sync=false",
+        port0 + 2 * i, port0 + 2 * i + 1, i, i);
+  }
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      if (i != j)
+        g_string_append_printf (fl, " t%d. ! queue ! m%d.", i, j);
+  g_string_append (fl,
+      " videotestsrc is-live=true pattern=black ! video/x-raw,width=1280,height=720,framerate=30/1"
+      " ! compositor name=comp background=black latency=40000000 !"
+      " video/x-raw,width=1280,height=720,framerate=30/1 ! videoconvert !"
+      " vp8enc deadline=1 cpu-used=-6 end-usage=cbr target-bitrate=1500000"
+      " keyframe-max-dist=300 lag-in-frames=0 error-resilient=1 threads=2 !"
+      " rtpvp8pay pt=96 ! fakesink sync=false");
+  GSubprocess *f = gst_launch (fl->str), *s = gst_launch (src->str);
+  g_string_free (src, TRUE);
+  g_string_free (fl, TRUE);
+  double cpu = -1;
+  if (f && s) {
+    g_usleep (3 * G_USEC_PER_SEC);
+    double a, b;
+    long rss;
+    proc_stat (f, &a, &rss);
+    g_usleep (6 * G_USEC_PER_SEC);
+    proc_stat (f, &b, &rss);
+    if (a >= 0 && b >= 0)
+      cpu = (b - a) / 6.0 * 100.0;
+  }
+  for (GSubprocess **p = (GSubprocess *[]){ f, s, NULL }; *p; p++) {
+    g_subprocess_force_exit (*p);
+    g_subprocess_wait (*p, NULL, NULL);
+    g_object_unref (*p);
+  }
+  return cpu;
+}
+
+/* Beep → onset delays (ms) from a sender's and a listener's reports, appended to `out`. */
+static int
+mouth_to_ear (json_t *sender, json_t *listener, double *out, int max)
+{
+  int n = 0;
+  json_t *beeps = json_object_get (sender, "beeps"), *ons = json_object_get (listener, "onsets");
+  for (size_t i = 0; i < json_array_size (beeps) && n < max; i++) {
+    gint64 b = json_integer_value (json_array_get (beeps, i));
+    for (size_t k = 0; k < json_array_size (ons); k++) {
+      gint64 o = json_integer_value (json_array_get (ons, k));
+      if (o >= b && o < b + G_USEC_PER_SEC) {
+        out[n++] = (o - b) / 1000.0;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+#define CLIENT_OPTS "--no-decode --size=640x360"
 
 int
 main (int argc, char **argv)
@@ -109,8 +223,11 @@ main (int argc, char **argv)
     return 1;
   }
   hd_client_quiet ();
-  static const int sizes[] = { 2, 4, 6 };
-  double first[16], cpu[3][16], rss[16];
+  static const int sizes[] = { 2, 4, 6, 9 };
+  enum { NS = G_N_ELEMENTS (sizes) };
+  double first[9], cpu[NS][9], flo[NS][9], ratio[NS][9], fps[NS][9], rss[9], m2e[9 * 16];
+  int nm2e = 0, held = 0;
+  double held_cpu = -1;
   for (int r = 0; r < runs; r++) {
     g_autofree char *root = g_dir_make_tmp ("hd-bench-media-XXXXXX", NULL);
     g_autofree char *state = g_build_filename (root, "state", NULL);
@@ -123,45 +240,97 @@ main (int argc, char **argv)
     double c0;
     long rss0;
     proc_stat (d->proc, &c0, &rss0);
-    for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++) {
+
+    /* mouth-to-ear: a 300 ms beep every second from one participant, heard by the other */
+    {
+      g_autofree char *hid = new_hearing ();
+      GSubprocess *a = client (hid, 11, 1000, "--beep-every=1 --no-decode");
+      GSubprocess *b = client (hid, 11, 300, "--onsets=1000 --no-decode --latency=20");
+      json_t *ja = finish (a), *jb = finish (b);
+      nm2e += mouth_to_ear (ja, jb, m2e + nm2e, 16);
+      json_decref (ja);
+      json_decref (jb);
+      g_usleep (G_USEC_PER_SEC);
+    }
+    for (int k = 0; k < NS; k++) {
       g_autofree char *hid = new_hearing ();
       int n = sizes[k];
-      GSubprocess *cl[8];
+      GSubprocess *cl[16];
       for (int i = 0; i < n; i++)
-        cl[i] = client (hid, 14, 300 + 100 * i);
-      g_usleep (4 * G_USEC_PER_SEC); /* everyone connected */
+        cl[i] = client (hid, 14, 300 + 100 * i, CLIENT_OPTS);
+      g_usleep (5 * G_USEC_PER_SEC); /* everyone connected */
       double a, b;
       long rss_n;
       proc_stat (d->proc, &a, &rss_n);
       g_usleep (6 * G_USEC_PER_SEC);
       proc_stat (d->proc, &b, &rss_n);
       cpu[k][r] = (b - a) / 6.0 * 100.0;
-      if (n == 6)
+      if (n == 9)
         rss[r] = (double) (rss_n - rss0) / 1024.0 / n;
+      fps[k][r] = 1000;
       for (int i = 0; i < n; i++) {
         json_t *j = finish (cl[i]);
-        if (k == 1 && i == n - 1) /* the last of 4 to join: joined a running hearing */
+        fps[k][r] = MIN (fps[k][r], json_number_value (json_object_get (j, "fps_last_2s")));
+        if (n == 4 && i == n - 1) /* the last of 4 to join: joined a running hearing */
           first[r] = json_number_value (json_object_get (j, "join_to_first_frame_ms"));
         json_decref (j);
       }
       g_usleep (G_USEC_PER_SEC);
+      flo[k][r] = floor_cpu (n, 45000);
+      ratio[k][r] = flo[k][r] > 0 ? cpu[k][r] / flo[k][r] : -1;
     }
-    fprintf (stderr, "run %d/%d: first frame %.0f ms; CPU %.0f%% / %.0f%% / %.0f%% of a core; "
-             "%.1f MiB per participant\n", r + 1, runs, first[r], cpu[0][r], cpu[1][r], cpu[2][r],
-             rss[r]);
+    fprintf (stderr, "run %d/%d: first frame %.0f ms; CPU (floor) 2: %.0f%% (%.0f%%), 4: %.0f%% "
+             "(%.0f%%), 6: %.0f%% (%.0f%%), 9: %.0f%% (%.0f%%); %.1f MiB per participant\n",
+             r + 1, runs, first[r], cpu[0][r], flo[0][r], cpu[1][r], flo[1][r], cpu[2][r],
+             flo[2][r], cpu[3][r], flo[3][r], rss[r]);
+
+    if (r == runs - 1) {
+      /* concurrent 4-participant hearings: 2, 3, 4 … until a composite drops frames */
+      for (int k = 2; k <= 8; k++) {
+        GSubprocess *cl[32];
+        for (int h = 0; h < k; h++) {
+          g_autofree char *hid = new_hearing ();
+          for (int i = 0; i < 4; i++)
+            cl[h * 4 + i] = client (hid, 14, 300 + 100 * i, CLIENT_OPTS);
+        }
+        g_usleep (6 * G_USEC_PER_SEC);
+        double a, b;
+        long x;
+        proc_stat (d->proc, &a, &x);
+        g_usleep (5 * G_USEC_PER_SEC);
+        proc_stat (d->proc, &b, &x);
+        double worst = 1000;
+        for (int i = 0; i < 4 * k; i++) {
+          json_t *j = finish (cl[i]);
+          worst = MIN (worst, json_number_value (json_object_get (j, "fps_last_2s")));
+          json_decref (j);
+        }
+        fprintf (stderr, "%d hearings of 4 at once: slowest composite %.1f fps, daemon CPU %.0f%%\n",
+                 k, worst, (b - a) / 5.0 * 100.0);
+        g_usleep (2 * G_USEC_PER_SEC);
+        if (worst < 29)
+          break;
+        held = k;
+        held_cpu = (b - a) / 5.0 * 100.0;
+      }
+    }
     hd_test_daemon_stop (d);
     hd_test_daemon_free (d);
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
     if (system (cmd) != 0)
       fprintf (stderr, "could not remove %s\n", root);
   }
-  printf ("bench-media: %d runs, medians (1280x720@30 composite, 320x240 VP8 + Opus per client)\n",
+  printf ("bench-media: %d runs, medians (1280x720@30 composite, 640x360 VP8 + Opus per client)\n",
           runs);
   printf ("join -> first composite frame decoded (4th joiner): %.0f ms\n", median (first, runs));
-  for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
-    printf ("daemon CPU, hearing of %d participants: %.0f %% of one core\n", sizes[k],
-            median (cpu[k], runs));
-  printf ("daemon resident memory per participant (6 in one hearing): %.1f MiB\n",
+  printf ("mouth-to-ear through the mixer (%d beeps): %.0f ms\n", nm2e, median (m2e, nm2e));
+  for (int k = 0; k < NS; k++)
+    printf ("hearing of %d: daemon CPU %.0f %% of one core, floor %.0f %%, ratio %.2f; "
+            "slowest composite %.1f fps\n", sizes[k], median (cpu[k], runs), median (flo[k], runs),
+            median (ratio[k], runs), median (fps[k], runs));
+  printf ("daemon resident memory per participant (9 in one hearing): %.1f MiB\n",
           median (rss, runs));
+  printf ("4-participant hearings held at once at >= 29 fps: %d (daemon CPU %.0f %%)\n", held,
+          held_cpu);
   return 0;
 }

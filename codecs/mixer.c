@@ -3,7 +3,7 @@
  * daemon to the main context with g_main_context_invoke_full, holding a mixer reference. */
 #define G_LOG_DOMAIN "hd-media"
 
-#include "codecs/mixer.h"
+#include "codecs/mixer-private.h"
 #include "codecs/engine.h"
 
 #include <gst/gst.h>
@@ -25,63 +25,6 @@ G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
 #define PT_OPUS 111
 /* Room the mixers leave for network inputs beyond the jitter buffer (ms). */
 #define MIX_LATENCY_MS 40
-#define PT_VP8 96
-#define PT_H264 102
-
-typedef struct Peer Peer;
-
-/* One mix-minus feed: source peer's decoded audio → queue → destination peer's audiomixer. */
-typedef struct {
-  Peer *from, *to;
-  GstPad *tee_pad, *mix_pad;
-  GstElement *queue;
-} Feed;
-
-struct Peer {
-  struct HdMixer *mixer;
-  char *pid, *label;
-  GstElement *webrtc;
-  GstElement *amix;      /* this peer's mix-minus */
-  GstElement *atee;      /* this peer's decoded sound, once it arrives */
-  GstElement *avol;      /* mute: volume 0 */
-  GstElement *vqueue;    /* composite → this peer */
-  GstPad *vtee_pad;
-  GstPad *comp_pad;      /* this peer's tile */
-  GstElement *vlabel;
-  GstElement *alevel;    /* loudness of this peer's (post-mute) sound, for the active speaker */
-  double level_db;       /* its last reading */
-  GPtrArray *elements;   /* everything of this peer's in the pipeline */
-  char *fp_hash, *fp_value;
-  gboolean verified, rejected, audio_muted, video_muted;
-  gboolean sends; /* FALSE: an observer, never in the picture or the sound */
-  guint seq;      /* join order: tiles keep their places as others come and go */
-};
-
-struct HdMixer {
-  gint refs;
-  gboolean closed;
-  GMutex lock;
-  GMainContext *main;
-  char *hid;
-  HdMixerConfig cfg;
-  char *stun;
-  char *turn;
-  char **local_addresses;
-  char *public_address;
-  HdMixerCallbacks cb;
-  gpointer user;
-  GstElement *pipeline, *comp, *vtee;
-  GHashTable *peers; /* pid -> Peer* */
-  GPtrArray *feeds;  /* Feed* */
-  guint next_seq;
-  gboolean h264;     /* the composite is H.264 (else VP8) */
-  HdLayout layout;
-  char *pinned;      /* pid shown large in HD_LAYOUT_PINNED */
-  char *speaker;     /* pid of the active speaker, or NULL */
-  char *candidate;   /* who is about to become it */
-  int candidate_hits;
-};
-
 /* Active speaker: readings every LEVEL_INTERVAL_MS; someone louder than SPEECH_DB who has been
  * the loudest by SWITCH_MARGIN_DB for SWITCH_READINGS readings in a row takes over. Coughs and
  * short interjections do not flip the picture. */
@@ -182,8 +125,8 @@ to_main (HdMixer *m, int kind, const char *pid, const char *text, int num)
 
 /* ---------------------------------------------------------------- helpers */
 
-static GstElement *
-make (Peer *p, const char *factory, const char *first_prop, ...)
+GstElement *
+hd_mixer_make (Peer *p, const char *factory, const char *first_prop, ...)
 {
   GstElement *e = gst_element_factory_make (factory, NULL);
   if (!e)
@@ -261,8 +204,8 @@ layout (HdMixer *m)
   g_ptr_array_unref (tiles);
 }
 
-static void
-force_keyframe (HdMixer *m)
+void
+hd_mixer_force_keyframe (HdMixer *m)
 {
   GstPad *pad = gst_element_get_static_pad (m->vtee, "sink");
   gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
@@ -270,18 +213,18 @@ force_keyframe (HdMixer *m)
   gst_object_unref (pad);
 }
 
-/* Link `from`'s decoded sound into `to`'s mix-minus. Under lock. */
-static void
-feed_add (HdMixer *m, Peer *from, Peer *to)
+void
+hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix)
 {
   Feed *f = g_new0 (Feed, 1);
   f->from = from;
   f->to = to;
+  f->amix = amix;
   f->queue = gst_element_factory_make ("queue", NULL);
   g_object_set (f->queue, "max-size-time", (guint64) 200 * GST_MSECOND, "max-size-buffers", 0,
                 "max-size-bytes", 0, NULL);
   gst_bin_add (GST_BIN (m->pipeline), f->queue);
-  f->mix_pad = gst_element_request_pad_simple (to->amix, "sink_%u");
+  f->mix_pad = gst_element_request_pad_simple (amix, "sink_%u");
   GstPad *qsrc = gst_element_get_static_pad (f->queue, "src");
   GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
   /* downstream first, sync state, then the tee pad last (DESIGN.md) */
@@ -294,8 +237,8 @@ feed_add (HdMixer *m, Peer *from, Peer *to)
   g_ptr_array_add (m->feeds, f);
 }
 
-static void
-feed_remove (HdMixer *m, Feed *f)
+void
+hd_mixer_feed_remove (HdMixer *m, Feed *f)
 {
   GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
   gst_pad_unlink (f->tee_pad, qsink);
@@ -303,7 +246,7 @@ feed_remove (HdMixer *m, Feed *f)
   gst_object_unref (f->tee_pad);
   gst_object_unref (qsink);
   gst_element_set_state (f->queue, GST_STATE_NULL);
-  gst_element_release_request_pad (f->to->amix, f->mix_pad);
+  gst_element_release_request_pad (f->amix, f->mix_pad);
   gst_object_unref (f->mix_pad);
   gst_bin_remove (GST_BIN (m->pipeline), f->queue);
   g_ptr_array_remove (m->feeds, f);
@@ -404,54 +347,67 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     if (!p->rejected)
       to_main (m, 2, p->pid, "dtls_fingerprint_mismatch", HD_PEER_FAILED);
     p->rejected = TRUE;
-    GstElement *sink = make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
+    GstElement *sink = hd_mixer_make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
     gst_element_sync_state_with_parent (sink);
     link_chain (pad, sink);
   } else if (p->sends && !g_strcmp0 (media, "audio") &&
              !g_ascii_strcasecmp (enc ? enc : "", "OPUS") && !p->atee) {
-    /* Depayloaders and decoders only for what was negotiated. */
+    /* Depayloaders and decoders only for what was negotiated. The tee after the depayloader
+     * hands the sound as received to the recorder. */
     GstElement *e[] = {
-      make (p, "queue", NULL), make (p, "rtpopusdepay", NULL), make (p, "opusdec", NULL),
-      make (p, "audioconvert", NULL), make (p, "audioresample", NULL),
-      make (p, "capsfilter", "caps",
-            gst_caps_from_string ("audio/x-raw,format=S16LE,rate=48000,channels=2"), NULL),
-      make (p, "volume", "mute", p->audio_muted, NULL),
-      make (p, "level", "interval", (guint64) LEVEL_INTERVAL_MS * GST_MSECOND, "post-messages",
-            TRUE, NULL),
-      make (p, "tee", "allow-not-linked", TRUE, NULL),
+      hd_mixer_make (p, "queue", NULL),
+      hd_mixer_make (p, "rtpopusdepay", NULL),
+      hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL), /* decodes in its thread */
+      hd_mixer_make (p, "opusdec", NULL),
+      hd_mixer_make (p, "audioconvert", NULL),
+      hd_mixer_make (p, "audioresample", NULL),
+      hd_mixer_make (p, "capsfilter", "caps",
+                     gst_caps_from_string ("audio/x-raw,format=S16LE,rate=48000,channels=2"),
+                     NULL),
+      hd_mixer_make (p, "volume", "mute", p->audio_muted, NULL),
+      hd_mixer_make (p, "level", "interval", (guint64) LEVEL_INTERVAL_MS * GST_MSECOND,
+                     "post-messages", TRUE, NULL),
+      hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL),
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
-    p->avol = e[6];
-    p->alevel = e[7];
+    p->adepay_tee = e[2];
+    p->avol = e[7];
+    p->alevel = e[8];
     p->level_db = -120;
-    p->atee = e[8];
+    p->atee = e[9];
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
     g_hash_table_iter_init (&it, m->peers);
     while (g_hash_table_iter_next (&it, NULL, &v))
       if (v != p)
-        feed_add (m, p, v);
+        hd_mixer_feed_add (m, p, v, ((Peer *) v)->amix);
+    hd_recorder_peer_stream (m, p, FALSE);
+    hd_recorder_peer_sound (m, p);
     latency_changed = TRUE;
   } else if (p->sends && !g_strcmp0 (media, "video") && !p->comp_pad &&
              (!g_ascii_strcasecmp (enc ? enc : "", "VP8") ||
               !g_ascii_strcasecmp (enc ? enc : "", "H264"))) {
     gboolean vp8 = !g_ascii_strcasecmp (enc, "VP8");
+    p->video_h264 = !vp8;
     GstElement *e[] = {
       /* after a lost packet: no broken picture, and a keyframe asked of the sender (PLI) */
-      make (p, "queue", NULL),
-      make (p, vp8 ? "rtpvp8depay" : "rtph264depay", "request-keyframe", TRUE,
-            "wait-for-keyframe", TRUE, NULL),
-      make (p, vp8 ? "identity" : "h264parse", NULL), /* H.264: whole access units */
-      make (p, vp8 ? "vp8dec" : "openh264dec", NULL),
-      make (p, "videoconvert", NULL),
-      make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
-            0 /* left */, "font-desc", "Sans 20", "shaded-background", TRUE, NULL),
-      make (p, "videoconvert", NULL),
+      hd_mixer_make (p, "queue", NULL),
+      hd_mixer_make (p, vp8 ? "rtpvp8depay" : "rtph264depay", "request-keyframe", TRUE,
+                     "wait-for-keyframe", TRUE, NULL),
+      hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL), /* as received: recorded */
+      hd_mixer_make (p, vp8 ? "identity" : "h264parse", NULL), /* H.264: whole access units */
+      hd_mixer_make (p, vp8 ? "vp8dec" : "openh264dec", NULL),
+      hd_mixer_make (p, "videoconvert", NULL),
+      hd_mixer_make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */,
+                     "halignment", 0 /* left */, "font-desc", "Sans 20", "shaded-background",
+                     TRUE, NULL),
+      hd_mixer_make (p, "videoconvert", NULL),
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
-    p->vlabel = e[5];
+    p->vdepay_tee = e[2];
+    p->vlabel = e[6];
     p->comp_pad = gst_element_request_pad_simple (m->comp, "sink_%u");
     /* faces keep their proportions whatever the tile's shape */
     g_object_set (p->comp_pad, "zorder", 1u, "sizing-policy", 1 /* keep-aspect-ratio */, NULL);
@@ -461,9 +417,10 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     layout (m);
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
+    hd_recorder_peer_stream (m, p, TRUE);
     latency_changed = TRUE;
   } else {
-    GstElement *sink = make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
+    GstElement *sink = hd_mixer_make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
     gst_element_sync_state_with_parent (sink);
     link_chain (pad, sink);
   }
@@ -583,7 +540,7 @@ on_connection_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
   GstWebRTCPeerConnectionState st;
   g_object_get (webrtc, "connection-state", &st, NULL);
   if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
-    force_keyframe (r->mixer);
+    hd_mixer_force_keyframe (r->mixer);
 }
 
 static void
@@ -594,7 +551,7 @@ on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
   g_object_get (webrtc, "ice-connection-state", &st, NULL);
   if (st == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
       st == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
-    force_keyframe (r->mixer); /* the newcomer decodes a picture at once */
+    hd_mixer_force_keyframe (r->mixer); /* the newcomer decodes a picture at once */
     to_main (r->mixer, 2, r->pid, "connected", HD_PEER_CONNECTED);
   } else if (st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) {
     to_main (r->mixer, 2, r->pid, "ice_failed", HD_PEER_FAILED);
@@ -631,7 +588,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   p->sends = sends;
   p->seq = m->next_seq++;
   p->elements = g_ptr_array_new_with_free_func (gst_object_unref);
-  p->webrtc = make (p, "webrtcbin", "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
+  p->webrtc = hd_mixer_make (p, "webrtcbin", "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                     "latency", (guint) m->cfg.latency_ms, NULL);
   if (m->stun)
     g_object_set (p->webrtc, "stun-server", m->stun, NULL);
@@ -673,21 +630,21 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
 
   /* sound to this peer: everyone else's (feeds) over a live silence, so it always runs */
   GstElement *a[] = {
-    make (p, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL),
+    hd_mixer_make (p, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL),
     /* Inputs come from the network through jitter buffers: give the aggregator room, or it
      * drops them as late (a participant silently missing from someone's mix). */
-    make (p, "audiomixer", "start-time-selection", 1 /* first */, "latency",
+    hd_mixer_make (p, "audiomixer", "start-time-selection", 1 /* first */, "latency",
           (guint64) MIX_LATENCY_MS * GST_MSECOND, NULL),
-    make (p, "audioconvert", NULL), make (p, "audioresample", NULL),
-    make (p, "opusenc", "bitrate", 48000, NULL),
-    make (p, "rtpopuspay", "pt", PT_OPUS, NULL),
+    hd_mixer_make (p, "audioconvert", NULL), hd_mixer_make (p, "audioresample", NULL),
+    hd_mixer_make (p, "opusenc", "bitrate", 48000, "frame-size", 10 /* ms: latency */, NULL),
+    hd_mixer_make (p, "rtpopuspay", "pt", PT_OPUS, NULL),
   };
   p->amix = a[1];
   for (gsize i = 0; i + 1 < G_N_ELEMENTS (a); i++)
     gst_element_link (a[i], a[i + 1]);
   gst_element_link_pads (a[5], "src", p->webrtc, "sink_0");
   /* the one composite encode */
-  p->vqueue = make (p, "queue", "max-size-time", (guint64) 100 * GST_MSECOND, "max-size-buffers",
+  p->vqueue = hd_mixer_make (p, "queue", "max-size-time", (guint64) 100 * GST_MSECOND, "max-size-buffers",
                     0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
   gst_element_link_pads (p->vqueue, "src", p->webrtc, "sink_1");
   /* Downstream first: a live source pushing into an element that is not PLAYING yet gets
@@ -707,7 +664,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   g_hash_table_iter_init (&it, m->peers);
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (v != p && ((Peer *) v)->atee)
-      feed_add (m, v, p);
+      hd_mixer_feed_add (m, v, p, p->amix);
   g_mutex_unlock (&m->lock);
   return TRUE;
 }
@@ -722,6 +679,7 @@ hd_mixer_remove_peer (HdMixer *m, const char *pid)
     return;
   }
   g_hash_table_steal (m->peers, pid);
+  hd_recorder_peer_removed (m, p);
   if (!g_strcmp0 (m->speaker, pid))
     g_clear_pointer (&m->speaker, g_free);
   if (!g_strcmp0 (m->candidate, pid))
@@ -729,7 +687,7 @@ hd_mixer_remove_peer (HdMixer *m, const char *pid)
   for (guint i = m->feeds->len; i-- > 0;) {
     Feed *f = m->feeds->pdata[i];
     if (f->from == p || f->to == p)
-      feed_remove (m, f);
+      hd_mixer_feed_remove (m, f);
   }
   GstPad *qsink = gst_element_get_static_pad (p->vqueue, "sink");
   gst_pad_unlink (p->vtee_pad, qsink);
@@ -914,6 +872,8 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
 {
   HdMixer *m = data;
   const GstStructure *s = gst_message_get_structure (msg);
+  if (hd_recorder_on_message (m, msg))
+    return G_SOURCE_CONTINUE;
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && gst_structure_has_name (s, "level"))
     on_level (m, GST_MESSAGE_SRC (msg), s);
   else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
@@ -954,18 +914,20 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->pipeline = gst_pipeline_new (hid);
   g_autofree char *caps = g_strdup_printf ("video/x-raw,width=%d,height=%d,framerate=%d/1",
                                            cfg->width, cfg->height, cfg->fps);
+  g_autofree char *i420 = g_strdup_printf ("video/x-raw,format=I420,width=%d,height=%d,"
+                                           "framerate=%d/1", cfg->width, cfg->height, cfg->fps);
   GstElement *e[] = {
-    make (NULL, "videotestsrc", "pattern", 2 /* black */, "is-live", TRUE, NULL),
-    make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
-    make (NULL, "compositor", "background", 1 /* black */, "latency",
+    hd_mixer_make (NULL, "videotestsrc", "pattern", 2 /* black */, "is-live", TRUE, NULL),
+    hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
+    hd_mixer_make (NULL, "compositor", "background", 1 /* black */, "latency",
           (guint64) MIX_LATENCY_MS * GST_MSECOND, NULL),
-    make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
-    make (NULL, "videoconvert", NULL),
-    make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2 /* right */,
+    /* I420 straight out of the compositor: what the overlays and the encoder take, with no
+     * conversion (AYUV and two videoconverts cost as much again as the encode, measured) */
+    hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (i420), NULL),
+    hd_mixer_make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2 /* right */,
           "valignment", 2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
-    make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
+    hd_mixer_make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
           2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
-    make (NULL, "videoconvert", NULL),
   };
   /* the one encode: VP8 realtime, or H.264 (OpenH264: constrained baseline, packetization
    * mode 1, what browsers and hardware decoders take) with its parameter sets before every
@@ -973,20 +935,20 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   GstElement *enc[3];
   gsize nenc = 0;
   if (m->h264) {
-    enc[nenc++] = make (NULL, "openh264enc", "bitrate", (guint) cfg->video_bitrate, "gop-size",
+    enc[nenc++] = hd_mixer_make (NULL, "openh264enc", "bitrate", (guint) cfg->video_bitrate, "gop-size",
                         300u, "complexity", 0 /* low */, "rate-control", 1 /* bitrate */,
                         "multi-thread", 2u, NULL);
-    enc[nenc++] = make (NULL, "h264parse", NULL);
-    enc[nenc++] = make (NULL, "rtph264pay", "pt", PT_H264, "config-interval", -1,
+    enc[nenc++] = hd_mixer_make (NULL, "h264parse", NULL);
+    enc[nenc++] = hd_mixer_make (NULL, "rtph264pay", "pt", PT_H264, "config-interval", -1,
                         "aggregate-mode", 1 /* zero-latency */, NULL);
   } else {
-    enc[nenc++] = make (NULL, "vp8enc", "deadline", (gint64) 1, "cpu-used", -6, "end-usage",
+    enc[nenc++] = hd_mixer_make (NULL, "vp8enc", "deadline", (gint64) 1, "cpu-used", -6, "end-usage",
                         1 /* cbr */, "target-bitrate", cfg->video_bitrate, "keyframe-max-dist",
                         300, "lag-in-frames", 0, "error-resilient", 1, "threads", 2, NULL);
-    enc[nenc++] = make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */,
+    enc[nenc++] = hd_mixer_make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */,
                         NULL);
   }
-  m->vtee = make (NULL, "tee", "allow-not-linked", TRUE, NULL);
+  m->vtee = hd_mixer_make (NULL, "tee", "allow-not-linked", TRUE, NULL);
   GstElement *chain[G_N_ELEMENTS (e) + G_N_ELEMENTS (enc) + 1];
   gsize n = 0;
   for (gsize i = 0; i < G_N_ELEMENTS (e); i++)
@@ -1018,6 +980,7 @@ hd_mixer_free (HdMixer *m)
   if (!m)
     return;
   m->closed = TRUE;
+  hd_recorder_free (m);
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_remove_watch (bus);
   gst_object_unref (bus);

@@ -42,6 +42,12 @@ typedef struct {
   void (*on_state) (const char *pid, HdPeerState state, const char *detail, gpointer user);
   /* The active speaker changed (NULL: nobody speaks). Optional. */
   void (*on_speaker) (const char *pid, gpointer user);
+  /* A recording segment is closed: `file` is relative to the recording folder; `start_ms` its
+   * offset from the recording's start, on the timebase all tracks share. Optional. */
+  void (*on_segment) (const char *track, const char *file, gint64 start_ms, gint64 duration_ms,
+                      gpointer user);
+  /* hd_mixer_record_stop() has finished: every track's last segment was reported. Optional. */
+  void (*on_recording_stopped) (gpointer user);
 } HdMixerCallbacks;
 
 typedef struct {
@@ -84,6 +90,17 @@ gboolean hd_mixer_add_candidate (HdMixer *mixer, const char *pid, const char *ca
 /* Mute is enforced in the mix: a muted participant's sound reaches nobody. */
 void hd_mixer_set_muted (HdMixer *mixer, const char *pid, gboolean audio, gboolean video);
 void hd_mixer_remove_peer (HdMixer *mixer, const char *pid);
+/* Record into `dir` (created) in segments of `segment_ms`: the track "composite" (the
+ * composite as sent, with everyone's sound) and, per participant, "<pid>-audio" and
+ * "<pid>-video" as received, none re-encoded. Segments are reported with on_segment as they
+ * close. Participants who join later are recorded from when their media arrives. */
+gboolean hd_mixer_record_start (HdMixer *mixer, const char *dir, int segment_ms,
+                                GError **error);
+/* Finish the open segments (reported) and stop; on_recording_stopped follows. */
+void hd_mixer_record_stop (HdMixer *mixer);
+gboolean hd_mixer_recording (HdMixer *mixer);
+/* Milliseconds since the recording started, on its timebase (0 when not recording). */
+gint64 hd_mixer_record_offset_ms (HdMixer *mixer);
 /* Lay the composite out. `pinned`: the participant shown large in HD_LAYOUT_PINNED (ignored
  * otherwise); if they are not (or no longer) in the picture, the grid is shown. */
 void hd_mixer_set_layout (HdMixer *mixer, HdLayout layout, const char *pinned);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -140,6 +141,52 @@ hd_signer_free (HdSigner *signer)
     return;
   EVP_PKEY_free (signer->key);
   g_free (signer);
+}
+
+char *
+hd_signer_sign_b64 (HdSigner *signer, const void *data, gsize len)
+{
+  guint8 sig[64];
+  size_t siglen = sizeof sig;
+  EVP_MD_CTX *md = EVP_MD_CTX_new ();
+  if (!md || EVP_DigestSignInit (md, NULL, NULL, NULL, signer->key) != 1 ||
+      EVP_DigestSign (md, sig, &siglen, data, len) != 1)
+    g_error ("Ed25519 signing failed");
+  EVP_MD_CTX_free (md);
+  return g_base64_encode (sig, siglen);
+}
+
+char *
+hd_signer_public_pem (HdSigner *signer)
+{
+  BIO *bio = BIO_new (BIO_s_mem ());
+  char *pem = NULL;
+  if (bio && PEM_write_bio_PUBKEY (bio, signer->key) == 1) {
+    BUF_MEM *mem = NULL;
+    BIO_get_mem_ptr (bio, &mem);
+    pem = g_strndup (mem->data, mem->length);
+  }
+  BIO_free (bio);
+  return pem;
+}
+
+gboolean
+hd_ed25519_verify (const char *public_pem, const void *data, gsize len, const char *sig_b64)
+{
+  BIO *bio = BIO_new_mem_buf (public_pem, -1);
+  EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL) : NULL;
+  BIO_free (bio);
+  gsize siglen = 0;
+  g_autofree guint8 *sig = sig_b64 && *sig_b64 ? g_base64_decode (sig_b64, &siglen) : NULL;
+  gboolean ok = FALSE;
+  if (key && EVP_PKEY_get_id (key) == EVP_PKEY_ED25519 && sig && siglen == 64) {
+    EVP_MD_CTX *md = EVP_MD_CTX_new ();
+    ok = md && EVP_DigestVerifyInit (md, NULL, NULL, NULL, key) == 1 &&
+         EVP_DigestVerify (md, sig, siglen, data, len) == 1;
+    EVP_MD_CTX_free (md);
+  }
+  EVP_PKEY_free (key);
+  return ok;
 }
 
 void

@@ -43,6 +43,13 @@ HdSigner *hd_signer_new_from_seed (const guint8 seed[32]);
 /* The raw 32-byte public key (tests forge HS256 tokens keyed with it). */
 gboolean hd_signer_public_raw (HdSigner *signer, guint8 out[32]);
 void hd_signer_free (HdSigner *signer);
+/* Ed25519 signature of `data`, base64 (standard alphabet). Caller frees. */
+char *hd_signer_sign_b64 (HdSigner *signer, const void *data, gsize len);
+/* The public key as PEM (SubjectPublicKeyInfo), to publish. Caller frees. */
+char *hd_signer_public_pem (HdSigner *signer);
+/* TRUE if `sig_b64` is a valid Ed25519 signature of `data` by the PEM public key. */
+gboolean hd_ed25519_verify (const char *public_pem, const void *data, gsize len,
+                            const char *sig_b64);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdSigner, hd_signer_free)
 
 typedef struct {

@@ -31,7 +31,14 @@ static double opt_mute_at = -1;
 static gint64 opt_measure_at;
 static double opt_volume = 0.4;
 static char **opt_send; /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second before the end */
-static gboolean opt_no_video, opt_no_audio, opt_forge;
+static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode;
+static char *opt_size = "320x240";  /* picture sent, WIDTHxHEIGHT */
+static int opt_latency = 50;       /* jitter buffer, ms */
+static double opt_beep_every;      /* > 0: the tone sounds 300 ms every so many seconds */
+static int opt_onsets;             /* > 0: note when this frequency starts being heard */
+static GstElement *tone_volume;    /* the sender's volume, for beeps */
+static GArray *beeps, *onsets;     /* g_get_real_time () µs of each beep sent / onset heard */
+static gboolean onset_on;
 
 static GstElement *pipe_, *webrtc;
 static GAsyncQueue *outbox;   /* char* messages for the WebSocket */
@@ -69,6 +76,22 @@ send_json (json_t *j)
 }
 
 /* ---------------------------------------------------------------- what we receive */
+
+/* --no-decode: count the composite's frames as they arrive (a benchmark's cheap client) */
+static GstFlowReturn
+on_frame (GstAppSink *sink, gpointer data)
+{
+  GstSample *s = gst_app_sink_pull_sample (sink);
+  g_mutex_lock (&lock);
+  gint64 now = g_get_monotonic_time ();
+  if (!frames)
+    first_frame_at = now;
+  frames++;
+  g_array_append_val (frame_times, now);
+  g_mutex_unlock (&lock);
+  gst_sample_unref (s);
+  return GST_FLOW_OK;
+}
 
 static GstFlowReturn
 on_video (GstAppSink *sink, gpointer data)
@@ -111,6 +134,15 @@ on_video (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+static json_t *
+times_json (GArray *t)
+{
+  json_t *a = json_array ();
+  for (guint i = 0; i < t->len; i++)
+    json_array_append_new (a, json_integer (g_array_index (t, gint64, i)));
+  return a;
+}
+
 static int
 cmp_double (gconstpointer a, gconstpointer b)
 {
@@ -151,6 +183,16 @@ on_audio (GstAppSink *sink, gpointer data)
     gsize n = map.size / sizeof (float);
     g_mutex_lock (&lock);
     audio_samples += n;
+    if (opt_onsets > 0 && n >= 240) {
+      /* per buffer (20 ms of Opus): the tone's power, with hysteresis between -40 and -20 dB */
+      double db = 10 * log10 (goertzel (x, (int) n, opt_onsets) + 1e-12);
+      if (!onset_on && db > -20) {
+        gint64 now = g_get_real_time ();
+        g_array_append_val (onsets, now);
+        onset_on = TRUE;
+      } else if (onset_on && db < -40)
+        onset_on = FALSE;
+    }
     for (gsize i = 0; i < n; i++) {
       block[block_len++] = x[i];
       if (block_len == BLOCK) {
@@ -203,7 +245,9 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
   const char *enc = gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name");
   if (!g_strcmp0 (media, "video"))
     g_strlcpy (video_codec, enc ? enc : "?", sizeof video_codec);
-  if (!g_strcmp0 (media, "video") && !g_strcmp0 (enc, "H264"))
+  if (!g_strcmp0 (media, "video") && opt_no_decode)
+    add_chain (pad, "queue ! rtpvp8depay ! appsink name=out sync=false", G_CALLBACK (on_frame));
+  else if (!g_strcmp0 (media, "video") && !g_strcmp0 (enc, "H264"))
     add_chain (pad,
                "queue ! rtph264depay request-keyframe=true wait-for-keyframe=true ! h264parse ! "
                "openh264dec ! videoconvert ! videoscale ! "
@@ -263,24 +307,28 @@ add_senders (void)
   GError *e = NULL;
   if (!opt_no_audio) {
     g_autofree char *d = g_strdup_printf (
-        "audiotestsrc is-live=true wave=sine freq=%d volume=%.3f ! audioconvert ! audioresample ! "
-        "opusenc ! rtpopuspay pt=%d ! capsfilter caps=\"application/x-rtp,media=audio,"
-        "encoding-name=OPUS,payload=%d,clock-rate=48000\"",
-        opt_freq, opt_volume, audio_pt, audio_pt);
+        "audiotestsrc is-live=true wave=sine freq=%d samplesperbuffer=480 ! volume name=vol "
+        "volume=%.3f ! audioconvert ! audioresample ! opusenc frame-size=10 ! rtpopuspay pt=%d ! "
+        "capsfilter caps=\"application/x-rtp,media=audio,encoding-name=OPUS,payload=%d,"
+        "clock-rate=48000\"",
+        opt_freq, opt_beep_every > 0 ? 0.0 : opt_volume, audio_pt, audio_pt);
     GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
     if (!bin)
       g_error ("audio sender: %s", e->message);
     gst_bin_add (GST_BIN (pipe_), bin);
     gst_element_link_pads (bin, "src", webrtc, "sink_0");
+    tone_volume = gst_bin_get_by_name (GST_BIN (bin), "vol");
     gst_element_sync_state_with_parent (bin);
   }
   if (!opt_no_video) {
+    int width = 320, height = 240;
+    sscanf (opt_size, "%dx%d", &width, &height);
     g_autofree char *d = g_strdup_printf (
         "videotestsrc is-live=true pattern=solid-color foreground-color=0xff%s ! "
-        "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! "
+        "video/x-raw,width=%d,height=%d,framerate=30/1 ! videoconvert ! "
         "%s pt=%d ! capsfilter caps=\"application/x-rtp,media=video,encoding-name=%s,"
         "payload=%d,clock-rate=90000\"",
-        opt_color,
+        opt_color, width, height,
         h264 ? "openh264enc complexity=low gop-size=60 ! h264parse ! rtph264pay "
                "config-interval=-1 aggregate-mode=zero-latency"
              : "vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay",
@@ -356,6 +404,14 @@ main (int argc, char **argv)
     { "listen", 0, 0, G_OPTION_ARG_STRING, &opt_listen, "frequencies to measure", NULL },
     { "colors", 0, 0, G_OPTION_ARG_STRING, &opt_colors, "colours to look for", NULL },
     { "seconds", 0, 0, G_OPTION_ARG_INT, &opt_seconds, "how long to stay", NULL },
+    { "latency", 0, 0, G_OPTION_ARG_INT, &opt_latency, "jitter buffer in ms (50)", NULL },
+    { "no-decode", 0, 0, G_OPTION_ARG_NONE, &opt_no_decode,
+      "count the composite's frames without decoding them (VP8)", NULL },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &opt_size, "picture sent, WIDTHxHEIGHT (320x240)", NULL },
+    { "beep-every", 0, 0, G_OPTION_ARG_DOUBLE, &opt_beep_every,
+      "sound the tone for 300 ms every S seconds (else continuously)", NULL },
+    { "onsets", 0, 0, G_OPTION_ARG_INT, &opt_onsets,
+      "note the times this frequency starts being heard", NULL },
     { "volume", 0, 0, G_OPTION_ARG_DOUBLE, &opt_volume, "tone amplitude (0-1, default 0.4)",
       NULL },
     { "send", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_send,
@@ -385,6 +441,8 @@ main (int argc, char **argv)
     color_window[c] = g_array_new (FALSE, FALSE, sizeof (double));
   power_ring = g_malloc0 (sizeof *power_ring * (nfreqs + 1));
   frame_times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  beeps = g_array_new (FALSE, FALSE, sizeof (gint64));
+  onsets = g_array_new (FALSE, FALSE, sizeof (gint64));
   outbox = g_async_queue_new_full (g_free);
 
   /* The first DTLS set-up in a process costs 110-550 ms (certificate generation): pay it now,
@@ -392,7 +450,8 @@ main (int argc, char **argv)
   gst_object_unref (gst_element_factory_make ("dtlsdec", NULL));
   pipe_ = gst_pipeline_new ("client");
   webrtc = gst_element_factory_make ("webrtcbin", NULL);
-  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50, NULL);
+  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
+                (guint) opt_latency, NULL);
   gst_bin_add (GST_BIN (pipe_), webrtc);
   hd_engine_webrtcbin_defaults (webrtc); /* no UPnP router search from the tests either */
   g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
@@ -456,6 +515,25 @@ main (int argc, char **argv)
       json_decref (j);
       g_free (in);
     }
+    if (opt_beep_every > 0 && tone_volume) {
+      /* a 300 ms beep every --beep-every seconds from 2 s on; the sound leaves the source
+       * within one 10 ms buffer of the volume change */
+      static gint64 next_beep, beep_off;
+      gint64 now = g_get_monotonic_time ();
+      if (!next_beep)
+        next_beep = t0 + 2 * G_USEC_PER_SEC;
+      if (now >= next_beep) {
+        g_object_set (tone_volume, "volume", opt_volume, NULL);
+        gint64 wall = g_get_real_time ();
+        g_array_append_val (beeps, wall);
+        beep_off = now + 300000;
+        next_beep += (gint64) (opt_beep_every * G_USEC_PER_SEC);
+      }
+      if (beep_off && now >= beep_off) {
+        g_object_set (tone_volume, "volume", 0.0, NULL);
+        beep_off = 0;
+      }
+    }
     while (sent < nsend) { /* in the order given */
       const char *colon = strchr (opt_send[sent], ':');
       if (!colon || g_get_monotonic_time () < t0 + g_ascii_strtod (opt_send[sent], NULL) * G_USEC_PER_SEC)
@@ -489,7 +567,7 @@ main (int argc, char **argv)
     json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
   }
   json_t *report = json_pack (
-      "{s:s, s:o, s:o, s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "video_codec", video_codec, "speakers", speakers, "layouts", layouts, "audio_seconds", audio_samples / (double) RATE, "offers", offers, "welcomed", welcomed, "frames", frames,
+      "{s:o, s:o, s:s, s:o, s:o, s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "beeps", times_json (beeps), "onsets", times_json (onsets), "video_codec", video_codec, "speakers", speakers, "layouts", layouts, "audio_seconds", audio_samples / (double) RATE, "offers", offers, "welcomed", welcomed, "frames", frames,
       "join_to_first_frame_ms", first_frame_at ? (first_frame_at - t0) / 1000.0 : -1.0,
       "fps_last_2s", recent / 2.0, "first_frame_ms",
       first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0, "colors", cols,
@@ -512,6 +590,9 @@ main (int argc, char **argv)
     g_array_unref (color_window[c]);
   g_free (color_window);
   g_strfreev (opt_send);
+  g_clear_object (&tone_volume);
+  g_array_unref (beeps);
+  g_array_unref (onsets);
   g_free (power_ring);
   return 0;
 }
