@@ -65,6 +65,9 @@ struct HdMixer {
   char *candidate;   /* who is about to become it */
   int candidate_hits;
   struct HdRecorder *rec; /* while recording */
+  guint reap_source;      /* closing tracks are removed by this timeout */
+  GPtrArray *spent;       /* finished recording tracks, freed with the pipeline */
+  guint rec_runs;         /* recording runs so far (pause/resume) */
 };
 
 
@@ -78,7 +81,6 @@ void hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix);
 void hd_mixer_feed_remove (HdMixer *m, Feed *f);
 
 /* The recorder's hooks (recorder.c); all under the mixer's lock except on_message. */
-void hd_recorder_peer_stream (HdMixer *m, Peer *p, gboolean video); /* a depay tee is ready */
 void hd_recorder_peer_sound (HdMixer *m, Peer *p);                  /* decoded sound is ready */
 void hd_recorder_peer_removed (HdMixer *m, Peer *p);
 gboolean hd_recorder_on_message (HdMixer *m, GstMessage *msg);     /* main thread */

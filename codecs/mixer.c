@@ -64,6 +64,7 @@ mixer_unref (HdMixer *m)
     return;
   g_hash_table_unref (m->peers);
   g_ptr_array_unref (m->feeds);
+  g_ptr_array_unref (m->spent);
   g_mutex_clear (&m->lock);
   g_main_context_unref (m->main);
   g_free (m->hid);
@@ -382,7 +383,6 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     while (g_hash_table_iter_next (&it, NULL, &v))
       if (v != p)
         hd_mixer_feed_add (m, p, v, ((Peer *) v)->amix);
-    hd_recorder_peer_stream (m, p, FALSE);
     hd_recorder_peer_sound (m, p);
     latency_changed = TRUE;
   } else if (p->sends && !g_strcmp0 (media, "video") && !p->comp_pad &&
@@ -417,7 +417,6 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     layout (m);
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
-    hd_recorder_peer_stream (m, p, TRUE);
     latency_changed = TRUE;
   } else {
     GstElement *sink = hd_mixer_make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
@@ -911,6 +910,7 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->user = user;
   m->peers = g_hash_table_new (g_str_hash, g_str_equal);
   m->feeds = g_ptr_array_new ();
+  m->spent = g_ptr_array_new ();
   m->pipeline = gst_pipeline_new (hid);
   g_autofree char *caps = g_strdup_printf ("video/x-raw,width=%d,height=%d,framerate=%d/1",
                                            cfg->width, cfg->height, cfg->fps);
@@ -980,11 +980,11 @@ hd_mixer_free (HdMixer *m)
   if (!m)
     return;
   m->closed = TRUE;
-  hd_recorder_free (m);
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_remove_watch (bus);
   gst_object_unref (bus);
   gst_element_set_state (m->pipeline, GST_STATE_NULL);
+  hd_recorder_free (m); /* after the pipeline stopped: its tracks' files are closed */
   g_mutex_lock (&m->lock);
   while (m->feeds->len)
     g_free (g_ptr_array_steal_index (m->feeds, 0));

@@ -91,14 +91,16 @@ gboolean hd_mixer_add_candidate (HdMixer *mixer, const char *pid, const char *ca
 void hd_mixer_set_muted (HdMixer *mixer, const char *pid, gboolean audio, gboolean video);
 void hd_mixer_remove_peer (HdMixer *mixer, const char *pid);
 /* Record into `dir` (created) in segments of `segment_ms`: the track "composite" (the
- * composite as sent, with everyone's sound) and, per participant, "<pid>-audio" and
- * "<pid>-video" as received, none re-encoded. Segments are reported with on_segment as they
- * close. Participants who join later are recorded from when their media arrives. */
+ * composite as sent, not re-encoded, with everyone's sound mixed). Segments are reported with
+ * on_segment as they close. Participants who join later are in the mix from when their sound
+ * arrives. */
 gboolean hd_mixer_record_start (HdMixer *mixer, const char *dir, int segment_ms,
                                 GError **error);
 /* Finish the open segments (reported) and stop; on_recording_stopped follows. */
 void hd_mixer_record_stop (HdMixer *mixer);
 gboolean hd_mixer_recording (HdMixer *mixer);
+/* Stopped but still finishing its last segments (on_recording_stopped has not come yet). */
+gboolean hd_mixer_record_stopping (HdMixer *mixer);
 /* Milliseconds since the recording started, on its timebase (0 when not recording). */
 gint64 hd_mixer_record_offset_ms (HdMixer *mixer);
 /* Lay the composite out. `pinned`: the participant shown large in HD_LAYOUT_PINNED (ignored

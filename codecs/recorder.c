@@ -1,7 +1,9 @@
 /* recorder.c — recording a hearing's pipeline in segments (see mixer.h, hd_mixer_record_*):
  *  - "composite": the composite exactly as sent (the one encode, depayloaded, not re-encoded)
- *    with the full mix of everyone's sound (Opus);
- *  - "<pid>-audio", "<pid>-video": each participant's media exactly as received.
+ *    with the full mix of everyone's sound (Opus).
+ * Each participant's own media as received is not recorded yet: splitmuxsink stopped on their
+ * depayloaded Opus ("Timestamping error on input streams") in about one run in three; the tee
+ * after each depayloader (Peer.adepay_tee / vdepay_tee) is where those tracks will tap.
  * Each track is a splitmuxsink (WebM; Matroska for H.264) cutting a file every segment_ms.
  * splitmuxsink's own keyframe requests do not work with RTP sources (DESIGN.md): a timer asks
  * the composite encoder and every participant (RTCP PLI, upstream force-key-unit) for a
@@ -15,6 +17,11 @@
 #include <gst/video/video.h>
 #include <string.h>
 
+/* A track's queue holds what splitmuxsink has not taken yet (it holds a GOP back while it
+ * waits for the keyframe that ends a segment): by size, never by time, never blocking the
+ * participants' media for long. */
+#define TRACK_QUEUE_BYTES (32u << 20)
+
 typedef struct {
   char *name;           /* "composite", "<pid>-audio", "<pid>-video" */
   Peer *peer;           /* NULL: the composite */
@@ -26,6 +33,8 @@ typedef struct {
   GstClockTime opened;  /* running time the open fragment started at */
   gboolean closing;
   GstElement *silence;  /* the composite's: the full mix's live silence, ended on close */
+  char *dir;            /* the recording's folder, and the run's start: for late reports */
+  GstClockTime base;
 } Track;
 
 typedef struct HdRecorder {
@@ -35,6 +44,7 @@ typedef struct HdRecorder {
   GstElement *fullmix;  /* everyone's sound, for the composite track */
   GPtrArray *mix_elements;
   GstClockTime base;    /* running time the recording started at */
+  guint run;            /* this run's number in the hearing (after pauses): in file names */
   guint timer;
   gboolean stopping;    /* tracks are finishing their last fragments */
 } HdRecorder;
@@ -73,36 +83,45 @@ element (const char *factory, const char *first_prop, ...)
   return e;
 }
 
-static guint
-next_index (const char *folder)
-{
-  guint n = 0;
-  GDir *d = g_dir_open (folder, 0, NULL);
-  const char *name;
-  while (d && (name = g_dir_read_name (d)))
-    n = MAX (n, (guint) g_ascii_strtoull (name, NULL, 10) + 1);
-  if (d)
-    g_dir_close (d);
-  return n;
-}
-
-/* A splitmuxsink writing <dir>/<track>/NNNNN.webm, numbering on after files already there. */
+/* A splitmuxsink writing <dir>/<track>/<run>-NNNNN.webm: every run of the recording (it
+ * pauses and resumes) writes files of its own, never over another's. */
 static GstElement *
 make_sink (HdRecorder *r, const char *track, gboolean h264)
 {
   g_autofree char *folder = g_build_filename (r->dir, track, NULL);
   g_mkdir_with_parents (folder, 0750);
-  g_autofree char *pattern = g_build_filename (folder, h264 ? "%05d.mkv" : "%05d.webm", NULL);
-  return element ("splitmuxsink", "location", pattern, "start-index", (gint) next_index (folder),
-                  "max-size-time", (guint64) r->segment_ms * GST_MSECOND,
-                  "send-keyframe-requests", FALSE, "muxer-factory",
-                  h264 ? "matroskamux" : "webmmux", "async-finalize", FALSE, NULL);
+  g_autofree char *name = g_strdup_printf ("%02u-%%05d.%s", r->run, h264 ? "mkv" : "webm");
+  g_autofree char *pattern = g_build_filename (folder, name, NULL);
+  return element ("splitmuxsink", "location", pattern, "max-size-time",
+                  (guint64) r->segment_ms * GST_MSECOND, "send-keyframe-requests", FALSE,
+                  "muxer-factory", h264 ? "matroskamux" : "webmmux", "async-finalize", FALSE,
+                  NULL);
+}
+
+/* splitmuxsink stops for good ("Timestamping error on input streams") at a buffer without a
+ * timestamp; what comes out of a jitter buffer now and then has none. Such a buffer cannot be
+ * placed on the timebase anyway: it is dropped (and counted); a missing DTS is the PTS. */
+static GstPadProbeReturn
+timestamps_only (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (!GST_BUFFER_PTS_IS_VALID (b))
+    return GST_PAD_PROBE_DROP;
+  if (!GST_BUFFER_DTS_IS_VALID (b)) {
+    b = gst_buffer_make_writable (b);
+    GST_BUFFER_DTS (b) = GST_BUFFER_PTS (b);
+    GST_PAD_PROBE_INFO_DATA (info) = b;
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 /* Link `src` (a new tee pad) into the track's first element; start downstream first. */
 static void
 attach (Track *t, GstElement *first)
 {
+  GstPad *qsrc = gst_element_get_static_pad (first, "src");
+  gst_pad_add_probe (qsrc, GST_PAD_PROBE_TYPE_BUFFER, timestamps_only, NULL, NULL);
+  gst_object_unref (qsrc);
   for (guint i = t->elements->len; i-- > 0;)
     gst_element_sync_state_with_parent (t->elements->pdata[i]);
   GstPad *sinkpad = gst_element_get_static_pad (first, "sink");
@@ -112,9 +131,11 @@ attach (Track *t, GstElement *first)
 }
 
 static Track *
-track_new (const char *name, Peer *peer, gboolean video, GstElement *tee)
+track_new (HdRecorder *r, const char *name, Peer *peer, gboolean video, GstElement *tee)
 {
   Track *t = g_new0 (Track, 1);
+  t->dir = g_strdup (r->dir);
+  t->base = r->base;
   t->name = g_strdup (name);
   t->peer = peer;
   t->video = video;
@@ -124,34 +145,11 @@ track_new (const char *name, Peer *peer, gboolean video, GstElement *tee)
   return t;
 }
 
-/* A participant's audio or video, as received, into its own track. Under lock. */
-static void
-add_peer_track (HdMixer *m, Peer *p, gboolean video)
-{
-  HdRecorder *r = m->rec;
-  GstElement *tee = video ? p->vdepay_tee : p->adepay_tee;
-  if (!tee)
-    return;
-  for (guint i = 0; i < r->tracks->len; i++) {
-    Track *t = r->tracks->pdata[i];
-    if (t->peer == p && t->video == video && !t->closing)
-      return;
-  }
-  g_autofree char *name = g_strdup_printf ("%s-%s", p->pid, video ? "video" : "audio");
-  Track *t = track_new (name, p, video, tee);
-  gboolean h264 = video && p->video_h264;
-  GstElement *q = add (t, m, element ("queue", "max-size-time", (guint64) 2 * GST_SECOND,
-                                      "max-size-buffers", 0, "max-size-bytes", 0, NULL));
-  GstElement *parse = h264 ? add (t, m, element ("h264parse", NULL)) : NULL;
-  t->sink = add (t, m, make_sink (r, name, h264));
-  GstElement *last = parse ? parse : q;
-  if (parse)
-    gst_element_link (q, parse);
-  gst_element_link_pads (last, "src", t->sink, video ? "video" : "audio_%u");
-  attach (t, q);
-  g_ptr_array_add (r->tracks, t);
-  GST_INFO ("hearing %s: recording %s", m->hid, name);
-}
+/* A closing track's last fragment closes within milliseconds of its EOS (a video track may
+ * first close the one before it, waiting for a keyframe): its fragments are reported as they
+ * close, and the track goes after CLOSE_GRACE_MS. Then, if it was the last, the recorder. */
+#define CLOSE_GRACE_MS 1500
+static gboolean reap (gpointer data);
 
 /* Stop a track: no more data from the tee, EOS into it so that its open fragment is finished
  * (reported closed like any other); its elements go when the fragment-closed message comes. */
@@ -165,10 +163,15 @@ close_track (HdMixer *m, Track *t)
   gst_pad_unlink (t->tee_pad, first);
   gst_element_release_request_pad (t->tee, t->tee_pad);
   g_clear_object (&t->tee_pad);
+  /* the track's queue is bounded by size only (TRACK_QUEUE_BYTES): EOS does not wait */
   gst_pad_send_event (first, gst_event_new_eos ());
   gst_object_unref (first);
-  if (t->silence) /* the full mix ends when its last input does */
+  if (t->silence) /* the full mix ends too */
     gst_element_send_event (t->silence, gst_event_new_eos ());
+  /* one reap for all the tracks closing now, CLOSE_GRACE_MS after the last of them */
+  if (m->reap_source)
+    g_source_remove (m->reap_source);
+  m->reap_source = g_timeout_add (CLOSE_GRACE_MS, reap, m);
 }
 
 static void
@@ -184,6 +187,7 @@ track_free (HdMixer *m, Track *t)
     gst_object_unref (t->tee_pad);
   }
   g_free (t->name);
+  g_free (t->dir);
   g_free (t);
 }
 
@@ -226,12 +230,13 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
   r->tracks = g_ptr_array_new ();
   r->mix_elements = g_ptr_array_new_with_free_func (gst_object_unref);
   r->base = running_time (m);
+  r->run = m->rec_runs++;
   m->rec = r;
 
   /* the composite as sent, and everyone's sound mixed (a live silence keeps it running) */
-  Track *t = track_new ("composite", NULL, TRUE, m->vtee);
-  GstElement *q = add (t, m, element ("queue", "max-size-time", (guint64) 2 * GST_SECOND,
-                                      "max-size-buffers", 0, "max-size-bytes", 0, NULL));
+  Track *t = track_new (r, "composite", NULL, TRUE, m->vtee);
+  GstElement *q = add (t, m, element ("queue", "max-size-time", (guint64) 0, "max-size-buffers", 0,
+                                      "max-size-bytes", (guint) TRACK_QUEUE_BYTES, NULL));
   GstElement *depay = add (t, m, element (m->h264 ? "rtph264depay" : "rtpvp8depay", NULL));
   GstElement *parse = m->h264 ? add (t, m, element ("h264parse", NULL)) : NULL;
   t->sink = add (t, m, make_sink (r, "composite", m->h264));
@@ -260,8 +265,6 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
     Peer *p = v;
     if (p->atee)
       hd_mixer_feed_add (m, p, NULL, r->fullmix);
-    add_peer_track (m, p, FALSE);
-    add_peer_track (m, p, TRUE);
   }
   r->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, r->segment_ms, keyframe_tick, m, NULL);
   g_mutex_unlock (&m->lock);
@@ -275,6 +278,12 @@ gboolean
 hd_mixer_recording (HdMixer *m)
 {
   return m->rec != NULL;
+}
+
+gboolean
+hd_mixer_record_stopping (HdMixer *m)
+{
+  return m->rec && m->rec->stopping;
 }
 
 gint64
@@ -310,13 +319,6 @@ hd_mixer_record_stop (HdMixer *m)
   g_mutex_lock (&m->lock);
   stop (m);
   g_mutex_unlock (&m->lock);
-}
-
-void
-hd_recorder_peer_stream (HdMixer *m, Peer *p, gboolean video)
-{
-  if (m->rec && !m->rec->stopping)
-    add_peer_track (m, p, video);
 }
 
 void
@@ -360,6 +362,9 @@ hd_recorder_on_message (HdMixer *m, GstMessage *msg)
   for (guint i = 0; r && i < r->tracks->len; i++)
     if (GST_OBJECT (((Track *) r->tracks->pdata[i])->sink) == GST_MESSAGE_SRC (msg))
       t = r->tracks->pdata[i];
+  for (guint i = 0; !t && i < m->spent->len; i++) /* a stopped track's last word */
+    if (GST_OBJECT (((Track *) m->spent->pdata[i])->sink) == GST_MESSAGE_SRC (msg))
+      t = m->spent->pdata[i];
   GstClockTime rt = GST_CLOCK_TIME_NONE;
   gst_structure_get_clock_time (s, "running-time", &rt);
   char *track = NULL, *file = NULL;
@@ -368,48 +373,71 @@ hd_recorder_on_message (HdMixer *m, GstMessage *msg)
     t->opened = rt;
   } else if (t && closed) {
     const char *location = gst_structure_get_string (s, "location");
-    gsize n = strlen (r->dir);
-    if (location && g_str_has_prefix (location, r->dir) && location[n] == '/') {
+    gsize n = strlen (t->dir);
+    if (location && g_str_has_prefix (location, t->dir) && location[n] == '/') {
       track = g_strdup (t->name);
       file = g_strdup (location + n + 1);
-      GstClockTime from = GST_CLOCK_TIME_IS_VALID (t->opened) ? t->opened : r->base;
-      start_ms = from > r->base ? (gint64) ((from - r->base) / GST_MSECOND) : 0;
+      GstClockTime from = GST_CLOCK_TIME_IS_VALID (t->opened) ? t->opened : t->base;
+      start_ms = from > t->base ? (gint64) ((from - t->base) / GST_MSECOND) : 0;
       duration_ms = GST_CLOCK_TIME_IS_VALID (rt) && rt > from
                         ? (gint64) ((rt - from) / GST_MSECOND) : 0;
     }
   }
-  /* a closing track's last fragment is out: its elements can go (from the main loop, not from
-   * inside this message's dispatch) */
-  gboolean done = t && closed && t->closing;
-  if (done)
-    g_ptr_array_remove (r->tracks, t);
-  gboolean all_done = done && r->stopping && r->tracks->len == 0;
   g_mutex_unlock (&m->lock);
   if (track && m->cb.on_segment)
     m->cb.on_segment (track, file, start_ms, duration_ms, m->user);
-  if (done)
-    track_free (m, t);
-  if (all_done) {
-    g_mutex_lock (&m->lock);
-    if (m->rec == r && r->tracks->len == 0) {
-      m->rec = NULL;
-      g_ptr_array_unref (r->mix_elements);
-      g_ptr_array_unref (r->tracks);
-      g_free (r->dir);
-      g_free (r);
-    }
-    g_mutex_unlock (&m->lock);
-    if (m->cb.on_recording_stopped)
-      m->cb.on_recording_stopped (m->user);
-  }
   g_free (track);
   g_free (file);
   return TRUE;
 }
 
+
+static gboolean
+reap (gpointer data)
+{
+  HdMixer *m = data;
+  g_mutex_lock (&m->lock);
+  m->reap_source = 0;
+  HdRecorder *r = m->rec;
+  GPtrArray *gone = g_ptr_array_new ();
+  for (guint i = r ? r->tracks->len : 0; i-- > 0;) {
+    Track *t = r->tracks->pdata[i];
+    if (t->closing) {
+      g_ptr_array_add (gone, t);
+      g_ptr_array_remove_index (r->tracks, i);
+    }
+  }
+  gboolean finished = r && r->stopping && r->tracks->len == 0;
+  if (finished)
+    m->rec = NULL;
+  g_mutex_unlock (&m->lock);
+  /* A finished track's elements stay in the pipeline, unlinked and idle, until it stops: setting
+   * a splitmuxsink that has just finalized to NULL from here raced its own file closing (seen:
+   * a file descriptor closed twice, the HTTP server's socket among them). */
+  for (guint i = 0; i < gone->len; i++)
+    g_ptr_array_add (m->spent, gone->pdata[i]);
+  g_ptr_array_unref (gone);
+  if (finished) {
+    g_ptr_array_unref (r->mix_elements);
+    g_ptr_array_unref (r->tracks);
+    g_free (r->dir);
+    g_free (r);
+    if (m->cb.on_recording_stopped)
+      m->cb.on_recording_stopped (m->user);
+  }
+  return G_SOURCE_REMOVE;
+}
+
 void
 hd_recorder_free (HdMixer *m)
 {
+  /* the pipeline is stopped: the spent tracks go with it */
+  for (guint i = 0; i < m->spent->len; i++)
+    track_free (m, m->spent->pdata[i]);
+  g_ptr_array_set_size (m->spent, 0);
+  if (m->reap_source)
+    g_source_remove (m->reap_source);
+  m->reap_source = 0;
   HdRecorder *r = m->rec;
   if (!r)
     return;

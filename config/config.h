@@ -52,6 +52,11 @@ typedef struct {
   int ice_port_min, ice_port_max;
   char *ice_interfaces;
   char *ice_public_address;
+  /* [archive] */
+  char *archive_dir;
+  int segment_seconds;
+  int checkpoint_every;
+  int min_free_mb;
   /* [log] */
   HdLogLevel log_level;
   gboolean log_lws;

@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "hd-api"
 
 #include "daemon/api.h"
+#include "daemon/archive.h"
 #include "daemon/audit.h"
 #include "daemon/util.h"
 
@@ -307,6 +308,132 @@ audit_verify (HdApi *api, const HdHttpRequest *req)
   return reply (200, j);
 }
 
+/* ---------------------------------------------------------------- recordings (archivists) */
+
+/* The catalogue entry `id` if the caller may read it: archivists (sealed hearings' recordings
+ * are refused until per-hearing grants exist). Every refusal is audit-logged. */
+static json_t *
+load_recording (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who, Reply *r)
+{
+  if (!authenticate (api, req, NULL, ROLE (ARCHIVIST), who, r))
+    return NULL;
+  json_t *rec = hd_store_recording_get (hd_core_store (api->core), id);
+  if (!rec) {
+    *r = err (404, "not_found", "no such recording");
+    hd_core_audit (api->core, who->actor, "recording.refuse", "",
+                   json_pack ("{s:s, s:s}", "recording", id, "code", "not_found"));
+    return NULL;
+  }
+  const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
+  g_autoptr (GError) e = NULL;
+  HdHearingRow *row = hd_store_hearing_get (hd_core_store (api->core), hid, &e);
+  gboolean sealed = row && g_str_equal (row->visibility, "sealed");
+  hd_hearing_row_free (row);
+  if (sealed) {
+    *r = err (403, "sealed", "the hearing is sealed: its recordings need a grant");
+    hd_core_audit (api->core, who->actor, "recording.refuse", hid,
+                   json_pack ("{s:s, s:s}", "recording", id, "code", "sealed"));
+    json_decref (rec);
+    return NULL;
+  }
+  return rec;
+}
+
+static Reply
+recordings_list (HdApi *api, const HdHttpRequest *req)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (ARCHIVIST), &who, &r))
+    return r;
+  HdRecordingQuery q = {
+    .case_number = g_hash_table_lookup (req->query, "case_number"),
+    .status = g_hash_table_lookup (req->query, "status"),
+    .court = g_hash_table_lookup (req->query, "court"),
+    .hearing_id = g_hash_table_lookup (req->query, "hearing"),
+    .from = g_hash_table_lookup (req->query, "from"),
+    .to = g_hash_table_lookup (req->query, "to"),
+  };
+  g_autofree char *who_name = NULL;
+  const char *participant = g_hash_table_lookup (req->query, "participant");
+  if (participant)
+    q.participant = who_name = g_utf8_casefold (participant, -1);
+  gint64 t;
+  if ((q.from && !hd_time_parse (q.from, &t)) || (q.to && !hd_time_parse (q.to, &t))) {
+    hd_claims_clear (&who.claims);
+    return err (400, "invalid_field", "from and to are ISO 8601 times (2026-12-01T00:00:00Z)");
+  }
+  g_autoptr (GError) e = NULL;
+  json_t *list = hd_store_recording_list (hd_core_store (api->core), &q, &e);
+  if (!list) {
+    hd_claims_clear (&who.claims);
+    return err (500, "internal_error", e->message);
+  }
+  /* the folders stay server-side */
+  for (size_t i = 0; i < json_array_size (list); i++)
+    json_object_del (json_array_get (list, i), "dir");
+  hd_core_audit (api->core, who.actor, "recording.search", "",
+                 json_pack ("{s:s?, s:s?, s:s?, s:i}", "case_number", q.case_number, "status",
+                            q.status, "participant", participant, "results",
+                            (int) json_array_size (list)));
+  hd_claims_clear (&who.claims);
+  return reply (200, json_pack ("{s:o}", "recordings", list));
+}
+
+static Reply
+recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording (api, req, id, &who, &r);
+  if (!rec) {
+    hd_claims_clear (&who.claims);
+    return r;
+  }
+  g_autofree char *path = g_build_filename (json_string_value (json_object_get (rec, "dir")),
+                                            HD_ARCHIVE_MANIFEST, NULL);
+  json_t *manifest = json_load_file (path, 0, NULL);
+  json_object_del (rec, "dir");
+  json_object_set_new (rec, "manifest", manifest ? manifest : json_null ());
+  hd_core_audit (api->core, who.actor, "recording.read",
+                 json_string_value (json_object_get (rec, "hearing_id")),
+                 json_pack ("{s:s}", "recording", id));
+  hd_claims_clear (&who.claims);
+  return reply (200, rec);
+}
+
+static Reply
+recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording (api, req, id, &who, &r);
+  if (!rec) {
+    hd_claims_clear (&who.claims);
+    return r;
+  }
+  g_autofree char *pub = hd_signer_public_pem (hd_core_signer (api->core));
+  HdArchiveVerdict v;
+  g_autoptr (GError) e = NULL;
+  gboolean read = hd_archive_verify (json_string_value (json_object_get (rec, "dir")), pub, &v, &e);
+  json_t *problems = json_array ();
+  for (guint i = 0; read && i < v.problems->len; i++)
+    json_array_append_new (problems, json_string (v.problems->pdata[i]));
+  if (!read)
+    json_array_append_new (problems, json_string (e->message));
+  json_t *j = json_pack ("{s:s, s:b, s:b, s:i, s:o}", "recording", id, "ok", read && v.ok,
+                         "signed", read && v.signed_, "segments", read ? (int) v.segments : 0,
+                         "problems", problems);
+  hd_core_audit (api->core, who.actor, "recording.verify",
+                 json_string_value (json_object_get (rec, "hearing_id")),
+                 json_pack ("{s:s, s:b, s:i}", "recording", id, "ok", read && v.ok, "problems",
+                            (int) json_array_size (problems)));
+  hd_archive_verdict_clear (&v);
+  json_decref (rec);
+  hd_claims_clear (&who.claims);
+  return reply (200, j);
+}
+
 static Reply
 route (HdApi *api, const HdHttpRequest *req)
 {
@@ -357,6 +484,27 @@ route (HdApi *api, const HdHttpRequest *req)
     if (get)
       return audit_verify (api, req);
     return err (405, "method_not_allowed", "GET");
+  }
+  if (n == 1 && g_str_equal (seg[0], "recordings")) {
+    if (get)
+      return recordings_list (api, req);
+    return err (405, "method_not_allowed", "GET");
+  }
+  if (n == 2 && g_str_equal (seg[0], "recordings")) {
+    if (get)
+      return recording_show (api, req, seg[1]);
+    return err (405, "method_not_allowed", "GET");
+  }
+  if (n == 3 && g_str_equal (seg[0], "recordings") && g_str_equal (seg[2], "verify")) {
+    if (post)
+      return recording_verify (api, req, seg[1]);
+    return err (405, "method_not_allowed", "POST");
+  }
+  if (n == 1 && g_str_equal (seg[0], "public-key")) {
+    if (!get)
+      return err (405, "method_not_allowed", "GET");
+    g_autofree char *pem = hd_signer_public_pem (hd_core_signer (api->core));
+    return reply (200, json_pack ("{s:s, s:s}", "algorithm", "Ed25519", "public_key_pem", pem));
   }
   return err (404, "not_found", "no such route");
 }

@@ -121,6 +121,18 @@ hd_core_find_conn (HdCore *core, const char *hid, const char *pid)
 }
 
 void
+hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text)
+{
+  Room *room = g_hash_table_lookup (core->rooms, hid);
+  for (guint i = 0; room && i < room->members->len; i++) {
+    Member *m = room->members->pdata[i];
+    if (g_str_equal (hd_role_name (m->role), role))
+      core->io.send (m->conn, strdup (text), core->io_user);
+  }
+  free (text);
+}
+
+void
 hd_core_send (HdCore *core, gpointer conn, char *text)
 {
   core->io.send (conn, text, core->io_user);
@@ -385,6 +397,8 @@ hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number
       room = room_get (core, row->id);
     }
   }
+  if (state && !g_str_equal (from, state) && core->media && core->media->state)
+    core->media->state (row->id, row->case_number, row->court, row->state, core->media_user);
   return TRUE;
 }
 
@@ -696,11 +710,11 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
                             room->layout, "participant", room->pinned);
   core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
   broadcast_roster (core, room);
-  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK))) {
-    g_autofree char *label = g_strdup_printf ("%s — %s", m->name, hd_role_name (m->role));
-    core->media->joined (hid, row->case_number, m->pid, label, (perms & HD_PERM_SPEAK) != 0,
-                         core->media_user);
-  }
+  if (core->media && core->media->state)
+    core->media->state (hid, row->case_number, row->court, row->state, core->media_user);
+  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK)))
+    core->media->joined (hid, row->case_number, m->pid, m->name, hd_role_name (m->role),
+                         (perms & HD_PERM_SPEAK) != 0, core->media_user);
   }
 out:
   hd_claims_clear (&c);

@@ -52,12 +52,15 @@ typedef struct {
   /* A participant with media permissions joined (`sends`: their picture and sound are mixed;
    * observers only receive). Optional. */
   void (*joined) (const char *hid, const char *case_number, const char *participant_id,
-                  const char *label, gboolean sends, gpointer user);
+                  const char *name, const char *role, gboolean sends, gpointer user);
   /* A participant left, for any reason. Optional. */
   void (*left) (const char *hid, const char *participant_id, gpointer user);
   /* A participant's mute state changed. Optional. */
   void (*muted) (const char *hid, const char *participant_id, gboolean audio, gboolean video,
                  gpointer user);
+  /* The hearing is (now) in `state` (after a change, and on every join). Optional. */
+  void (*state) (const char *hid, const char *case_number, const char *court,
+                 const char *state, gpointer user);
   /* The judge laid the composite out ("grid", "speaker", "pinned" with `pinned`). Optional. */
   void (*layout) (const char *hid, const char *mode, const char *pinned, gpointer user);
 } HdCoreMedia;
@@ -72,6 +75,8 @@ void hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user);
 
 /* The session of participant `pid` in hearing `hid`, or NULL. */
 gpointer hd_core_find_conn (HdCore *core, const char *hid, const char *pid);
+/* Send `text` (taken) to every session of `role` in hearing `hid`. */
+void hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text);
 /* Send a message to a session (takes `text`). */
 void hd_core_send (HdCore *core, gpointer conn, char *text);
 

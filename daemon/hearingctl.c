@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "hd-ctl"
 
 #include "config/config.h"
+#include "daemon/archive.h"
 #include "daemon/audit.h"
 #include "daemon/auth.h"
 #include "daemon/hearing.h"
@@ -18,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *opt_state_dir, *opt_url, *opt_token, *opt_config, *opt_cacert;
+static char *opt_state_dir, *opt_url, *opt_token, *opt_config, *opt_cacert, *opt_public_key;
 static gboolean opt_json, opt_insecure;
 static char *opt_hearing, *opt_role, *opt_name, *opt_case, *opt_title, *opt_court, *opt_start,
     *opt_visibility, *opt_state, *opt_participant;
@@ -289,6 +290,110 @@ cmd_audit_verify (void)
     exit (3);
 }
 
+/* `verify FOLDER --public-key PEM`: offline, from the recording's folder and the published key
+ * alone. Exit 3 when anything is wrong, each problem on its own line. */
+static void
+print_verdict (json_t *j)
+{
+  if (opt_json) {
+    print_json (j);
+    return;
+  }
+  json_t *problems = json_object_get (j, "problems");
+  if (json_is_true (json_object_get (j, "ok")))
+    printf ("recording intact: %" JSON_INTEGER_FORMAT " segments, manifest %s\n",
+            json_integer_value (json_object_get (j, "segments")),
+            json_is_true (json_object_get (j, "signed")) ? "signed"
+                                                         : "not yet signed (still recording)");
+  else
+    printf ("recording NOT intact: %zu problems\n", json_array_size (problems));
+  for (size_t i = 0; i < json_array_size (problems); i++)
+    printf ("  %s\n", json_string_value (json_array_get (problems, i)));
+}
+
+static void
+cmd_verify_folder (const char *dir)
+{
+  g_autofree char *pub = NULL;
+  g_autoptr (GError) e = NULL;
+  if (!opt_public_key)
+    fail (2, "verify FOLDER needs --public-key FILE (the daemon's state-dir/public-key.pem, or "
+             "GET /api/v1/public-key)");
+  if (!g_file_get_contents (opt_public_key, &pub, NULL, &e))
+    fail (1, "%s", e->message);
+  HdArchiveVerdict v;
+  if (!hd_archive_verify (dir, pub, &v, &e))
+    fail (1, "%s", e->message);
+  json_t *problems = json_array ();
+  for (guint i = 0; i < v.problems->len; i++)
+    json_array_append_new (problems, json_string (v.problems->pdata[i]));
+  json_t *j = json_pack ("{s:b, s:b, s:i, s:o}", "ok", v.ok, "signed", v.signed_, "segments",
+                         (int) v.segments, "problems", problems);
+  gboolean ok = v.ok;
+  hd_archive_verdict_clear (&v);
+  print_verdict (j);
+  json_decref (j);
+  if (!ok)
+    exit (3);
+}
+
+/* `recordings list|show|verify` over REST (archivist token). */
+static void
+cmd_recordings (int argc, char **argv)
+{
+  if (argc < 1)
+    fail (2, "recordings list|show ID|verify ID");
+  const char *sub = argv[0];
+  if (g_str_equal (sub, "list")) {
+    GString *q = g_string_new ("/api/v1/recordings?");
+    if (opt_case) {
+      g_autofree char *v = g_uri_escape_string (opt_case, NULL, FALSE);
+      g_string_append_printf (q, "case_number=%s&", v);
+    }
+    if (opt_state) /* --state filters the recording's status here */
+      g_string_append_printf (q, "status=%s&", opt_state);
+    if (opt_name) {
+      g_autofree char *v = g_uri_escape_string (opt_name, NULL, FALSE);
+      g_string_append_printf (q, "participant=%s&", v);
+    }
+    json_t *j = rest ("GET", q->str, NULL);
+    g_string_free (q, TRUE);
+    if (opt_json)
+      print_json (j);
+    else {
+      json_t *list = json_object_get (j, "recordings"), *r;
+      size_t i;
+      if (json_array_size (list) == 0)
+        puts ("no recordings");
+      json_array_foreach (list, i, r)
+        printf ("%s  %-12s %s  %s  %" JSON_INTEGER_FORMAT " s  %" JSON_INTEGER_FORMAT
+                " segments\n", str (r, "id"), str (r, "status"), str (r, "case_number"),
+                str (r, "started_at"), json_integer_value (json_object_get (r, "duration_ms")) / 1000,
+                json_integer_value (json_object_get (r, "segments")));
+    }
+    json_decref (j);
+    return;
+  }
+  if (argc < 2 || !hd_id_valid (argv[1]))
+    fail (2, "recordings %s needs a recording id", sub);
+  if (g_str_equal (sub, "show")) {
+    g_autofree char *path = g_strdup_printf ("/api/v1/recordings/%s", argv[1]);
+    json_t *j = rest ("GET", path, NULL);
+    print_json (j);
+    json_decref (j);
+  } else if (g_str_equal (sub, "verify")) {
+    g_autofree char *path = g_strdup_printf ("/api/v1/recordings/%s/verify", argv[1]);
+    json_t *j = rest ("POST", path, NULL);
+    gboolean ok = json_is_true (json_object_get (j, "ok"));
+    print_verdict (j);
+    json_decref (j);
+    if (!ok)
+      exit (3);
+  } else {
+    fail (2, "recordings list|show ID|verify ID");
+  }
+}
+
 static void
 print_list (json_t *j)
 {
@@ -364,7 +469,10 @@ static const char *usage_text =
     "  hearing create --case-number C --title T --court C --start TIME [--visibility V]\n"
     "  hearing list [--state S] [--case-number C]\n"
     "  hearing show|open|start|recess|resume|close ID\n"
-    "  audit verify                       check the audit hash chain (exit 3 if broken)";
+    "  audit verify                       check the audit hash chain (exit 3 if broken)\n"
+    "  verify FOLDER --public-key FILE    check a recording folder offline (exit 3 if not intact)\n"
+    "  recordings list [--case-number C] [--state STATUS] [--name PARTICIPANT]\n"
+    "  recordings show|verify ID          (archivist token)";
 
 int
 main (int argc, char **argv)
@@ -390,6 +498,8 @@ main (int argc, char **argv)
     { "start", 0, 0, G_OPTION_ARG_STRING, &opt_start, "Scheduled start (RFC 3339)", "TIME" },
     { "visibility", 0, 0, G_OPTION_ARG_STRING, &opt_visibility, "public, closed or sealed", "V" },
     { "state", 0, 0, G_OPTION_ARG_STRING, &opt_state, "Filter by state", "STATE" },
+    { "public-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_public_key,
+      "The daemon's public key (PEM), for verify", "FILE" },
     { NULL },
   };
   setlocale (LC_ALL, "C.UTF-8");
@@ -446,6 +556,10 @@ main (int argc, char **argv)
     cmd_hearing (argc - 2, argv + 2);
   else if (g_str_equal (cmd, "audit") && argc >= 3 && g_str_equal (argv[2], "verify"))
     cmd_audit_verify ();
+  else if (g_str_equal (cmd, "verify") && argc >= 3)
+    cmd_verify_folder (argv[2]);
+  else if (g_str_equal (cmd, "recordings"))
+    cmd_recordings (argc - 2, argv + 2);
   else
     fail (2, "unknown command '%s' (try --help)", cmd);
   return 0;

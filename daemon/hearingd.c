@@ -8,6 +8,7 @@
 #include "codecs/sdp.h"
 #include "config/config.h"
 #include "daemon/api.h"
+#include "daemon/archive.h"
 #include "daemon/audit.h"
 #include "daemon/auth.h"
 #include "daemon/hearing.h"
@@ -41,6 +42,7 @@ typedef struct {
   gint64 stop_deadline;
   GHashTable *hearings; /* hid -> Hearing*: hearings with media running */
   char **ice_addresses; /* [ice] interfaces resolved to IPv4 addresses, or NULL: all */
+  char *archive_dir;    /* [archive] dir, or <state_dir>/archive */
 } Daemon;
 
 /* ---------------------------------------------------------------- logging */
@@ -135,18 +137,30 @@ sig_closed (HdSigConn *conn, gpointer user)
 
 /* ---------------------------------------------------------------- glue: core <-> media */
 
-/* One hearing's mixer and what its callbacks need to find sessions. */
+/* One hearing's mixer, its recording, and what their callbacks need to find sessions. */
 typedef struct {
   Daemon *d;
-  char *hid;
+  char *hid, *case_number, *court;
   HdMixer *mixer;
+  HdArchive *archive;     /* the recording of this session (open from in_session to closed) */
+  gboolean recording;     /* the mixer is recording (not paused) */
+  gboolean finish_after;  /* close the archive once the mixer's recording has stopped */
+  const char *finish_status; /* "closed", or "interrupted" by a shutdown */
+  gboolean resume_after;  /* the session reopened while the last segments were finishing */
+  gint64 elapsed_ms;      /* recording time before the current run (pauses excluded) */
+  gint64 stop_offset_ms;  /* the recording's clock when the current run was stopped */
+  GHashTable *names;      /* participants' names, case-folded, for the catalogue */
 } Hearing;
 
 static void
 hearing_free (Hearing *h)
 {
   hd_mixer_free (h->mixer);
+  hd_archive_free (h->archive);
+  g_hash_table_unref (h->names);
   g_free (h->hid);
+  g_free (h->case_number);
+  g_free (h->court);
   g_free (h);
 }
 
@@ -198,8 +212,16 @@ mx_speaker (const char *pid, gpointer user)
   hd_core_speaker (h->d->core, h->hid, pid);
 }
 
-static const HdMixerCallbacks mixer_cb = { mx_local_sdp, mx_local_candidate, mx_state,
-                                           mx_speaker };
+static void mx_segment (const char *track, const char *file, gint64 start_ms,
+                        gint64 duration_ms, gpointer user);
+static void mx_recording_stopped (gpointer user);
+
+static const HdMixerCallbacks mixer_cb = { .on_local_sdp = mx_local_sdp,
+                                           .on_local_candidate = mx_local_candidate,
+                                           .on_state = mx_state,
+                                           .on_speaker = mx_speaker,
+                                           .on_segment = mx_segment,
+                                           .on_recording_stopped = mx_recording_stopped };
 
 /* webrtcbin's turn-server URI for the daemon's own side: turn(s)://USER:PASS@HOST:PORT, with
  * fresh TURN REST credentials when a shared secret is configured; NULL without TURN. */
@@ -265,43 +287,260 @@ resolve_interfaces (const char *list, GError **error)
   return (char **) g_ptr_array_free (out, FALSE);
 }
 
-static void
-media_joined (const char *hid, const char *case_number, const char *pid, const char *label,
-              gboolean sends, gpointer user)
+/* The hearing's mixer, made on first need (a join, or the session opening). */
+static Hearing *
+hearing_ensure (Daemon *d, const char *hid, const char *case_number, const char *court)
 {
-  Daemon *d = user;
   Hearing *h = g_hash_table_lookup (d->hearings, hid);
-  if (!d->cfg->media_enabled)
-    return; /* signaling only */
-  if (!h) {
-    h = g_new0 (Hearing, 1);
-    h->d = d;
-    h->hid = g_strdup (hid);
-    g_autofree char *stun = *d->cfg->stun_server
-                                ? g_strdup_printf ("stun://%s", d->cfg->stun_server + 5)
-                                : NULL;
-    HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms, .stun_server = stun,
-                         .width = d->cfg->composite_width, .height = d->cfg->composite_height,
-                         .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate,
-                         .video_codec = d->cfg->video_codec,
-                         .port_min = d->cfg->ice_port_min, .port_max = d->cfg->ice_port_max,
-                         .public_address = d->cfg->ice_public_address,
-                         .local_addresses = (const char *const *) d->ice_addresses };
-    g_autoptr (GError) e = NULL;
-    h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
-    if (!h->mixer) {
-      g_warning ("%s", e->message);
-      g_free (h->hid);
-      g_free (h);
+  if (h || !d->cfg->media_enabled)
+    return h;
+  h = g_new0 (Hearing, 1);
+  h->d = d;
+  h->hid = g_strdup (hid);
+  h->case_number = g_strdup (case_number);
+  h->court = g_strdup (court ? court : "");
+  h->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *stun = *d->cfg->stun_server
+                              ? g_strdup_printf ("stun://%s", d->cfg->stun_server + 5)
+                              : NULL;
+  HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms, .stun_server = stun,
+                       .width = d->cfg->composite_width, .height = d->cfg->composite_height,
+                       .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate,
+                       .video_codec = d->cfg->video_codec,
+                       .port_min = d->cfg->ice_port_min, .port_max = d->cfg->ice_port_max,
+                       .public_address = d->cfg->ice_public_address,
+                       .local_addresses = (const char *const *) d->ice_addresses };
+  g_autoptr (GError) e = NULL;
+  h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
+  if (!h->mixer) {
+    g_warning ("%s", e->message);
+    g_hash_table_unref (h->names);
+    g_free (h->hid);
+    g_free (h->case_number);
+    g_free (h->court);
+    g_free (h);
+    return NULL;
+  }
+  g_hash_table_insert (d->hearings, h->hid, h);
+  return h;
+}
+
+/* A hearing with nobody connected and nothing being recorded needs no pipeline. */
+static void
+hearing_maybe_free (Hearing *h)
+{
+  if (hd_mixer_peer_count (h->mixer) == 0 && !h->recording && !h->finish_after && !h->archive)
+    g_hash_table_remove (h->d->hearings, h->hid);
+}
+
+/* ---------------------------------------------------------------- recording */
+
+static void
+tell_record_keepers (Hearing *h, const char *code, const char *reason)
+{
+  /* the judge and the clerk hear about recording failures; everyone else carries on */
+  hd_core_notify_role (h->d->core, h->hid, "judge", hd_protocol_error (code, reason, NULL));
+  hd_core_notify_role (h->d->core, h->hid, "clerk", hd_protocol_error (code, reason, NULL));
+}
+
+static void
+catalogue_update (Hearing *h, const char *status, const char *ended_at)
+{
+  GString *names = g_string_new (NULL);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, h->names);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_string_append_printf (names, "%s\n", (char *) k);
+  g_autoptr (GError) e = NULL;
+  if (!hd_store_recording_update (h->d->store, hd_archive_id (h->archive), status, ended_at,
+                                  hd_archive_duration_ms (h->archive),
+                                  hd_archive_bytes (h->archive),
+                                  hd_archive_segment_count (h->archive), names->str, &e))
+    g_warning ("recording %s: %s", hd_archive_id (h->archive), e->message);
+  g_string_free (names, TRUE);
+}
+
+/* The recording's own clock: time recorded so far, across pauses. */
+static gint64
+offset_ms (Hearing *h)
+{
+  return h->elapsed_ms + (h->recording ? hd_mixer_record_offset_ms (h->mixer) : 0);
+}
+
+static guint64
+free_mb (const char *dir)
+{
+  g_autoptr (GFile) f = g_file_new_for_path (dir);
+  g_autoptr (GFileInfo) info =
+      g_file_query_filesystem_info (f, G_FILE_ATTRIBUTE_FILESYSTEM_FREE, NULL, NULL);
+  return info ? g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE) >> 20
+              : G_MAXUINT64;
+}
+
+/* The session is open: record (a new recording, or resume the paused one). */
+static void
+rec_start (Hearing *h, const char *why)
+{
+  Daemon *d = h->d;
+  if (h->recording && hd_mixer_record_stopping (h->mixer)) {
+    h->resume_after = TRUE; /* once the last segments are out */
+    h->finish_after = FALSE;
+    return;
+  }
+  if (h->recording)
+    return;
+  if (!h->archive) {
+    g_mkdir_with_parents (d->archive_dir, 0750);
+    guint64 mb = free_mb (d->archive_dir);
+    if (mb < (guint64) d->cfg->min_free_mb) {
+      g_autofree char *why_not = g_strdup_printf (
+          "not recording: %" G_GUINT64_FORMAT " MiB free in the archive, below the reserve of "
+          "%d MiB", mb, d->cfg->min_free_mb);
+      g_warning ("hearing %s: %s", h->hid, why_not);
+      tell_record_keepers (h, "recording_refused", why_not);
+      hd_core_audit (d->core, "system", "recording.refuse", h->hid,
+                     json_pack ("{s:s}", "reason", why_not));
       return;
     }
-    g_hash_table_insert (d->hearings, h->hid, h);
+    g_autofree char *rid = hd_random_id ("r-", 8);
+    g_autofree char *dir = g_build_filename (d->archive_dir, h->hid, rid, NULL);
+    json_t *hearing = json_pack ("{s:s, s:s, s:s}", "id", h->hid, "case_number", h->case_number,
+                                 "court", h->court);
+    g_autoptr (GError) e = NULL;
+    h->archive = hd_archive_create (dir, rid, hearing, d->signer, d->cfg->checkpoint_every, &e);
+    json_decref (hearing);
+    g_autofree char *now = hd_time_iso (g_get_real_time ());
+    if (!h->archive ||
+        !hd_store_recording_add (d->store, rid, h->hid, h->case_number, h->court, dir, now, &e)) {
+      g_warning ("hearing %s: cannot start recording: %s", h->hid, e->message);
+      tell_record_keepers (h, "recording_failed", e->message);
+      g_clear_pointer (&h->archive, hd_archive_free);
+      return;
+    }
+    hd_core_audit (d->core, "system", "recording.start", h->hid,
+                   json_pack ("{s:s}", "recording", rid));
   }
+  g_autofree char *dir = g_strdup (hd_archive_dir (h->archive));
+  g_autoptr (GError) e = NULL;
+  if (!hd_mixer_record_start (h->mixer, dir, d->cfg->segment_seconds * 1000, &e)) {
+    hd_archive_event (h->archive, "failure", 0, NULL, e->message);
+    tell_record_keepers (h, "recording_failed", e->message);
+    return;
+  }
+  h->recording = TRUE;
+  hd_archive_event (h->archive, hd_archive_segment_count (h->archive) ? "resume" : "start",
+                    offset_ms (h), NULL, why);
+}
+
+static void
+rec_finish (Hearing *h)
+{
+  g_autofree char *now = hd_time_iso (g_get_real_time ());
+  g_autoptr (GError) e = NULL;
+  const char *status = h->finish_status ? h->finish_status : "closed";
+  if (!hd_archive_close (h->archive, status, &e))
+    g_warning ("recording %s: %s", hd_archive_id (h->archive), e->message);
+  catalogue_update (h, status, now);
+  hd_core_audit (h->d->core, "system", "recording.close", h->hid,
+                 json_pack ("{s:s, s:I}", "recording", hd_archive_id (h->archive), "segments",
+                            (json_int_t) hd_archive_segment_count (h->archive)));
+  g_clear_pointer (&h->archive, hd_archive_free);
+  h->finish_after = FALSE;
+}
+
+/* Recess or close: the open segments are finished; the recording pauses (or ends). */
+static void
+rec_stop (Hearing *h, const char *event, const char *why, gboolean finish)
+{
+  if (!h->archive)
+    return;
+  if (h->recording) {
+    hd_archive_event (h->archive, event, offset_ms (h), NULL, why);
+    h->finish_after = finish;
+    h->resume_after = FALSE;
+    h->stop_offset_ms = offset_ms (h);
+    hd_mixer_record_stop (h->mixer); /* on_recording_stopped follows */
+  } else if (finish) {
+    hd_archive_event (h->archive, event, offset_ms (h), NULL, why);
+    rec_finish (h);
+  }
+}
+
+static void
+mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duration_ms,
+            gpointer user)
+{
+  Hearing *h = user;
+  if (!h->archive)
+    return;
+  g_autoptr (GError) e = NULL;
+  start_ms += h->elapsed_ms; /* on the recording's clock */
+  if (!hd_archive_add_segment (h->archive, track, file, start_ms, duration_ms, &e)) {
+    /* written down, told, and the hearing goes on */
+    g_warning ("recording %s: segment %s: %s", hd_archive_id (h->archive), file, e->message);
+    hd_archive_event (h->archive, "failure", start_ms, NULL, e->message);
+    tell_record_keepers (h, "recording_failed", e->message);
+    return;
+  }
+  catalogue_update (h, "recording", NULL);
+}
+
+static void
+mx_recording_stopped (gpointer user)
+{
+  Hearing *h = user;
+  h->elapsed_ms = h->stop_offset_ms;
+  h->recording = FALSE;
+  if (h->finish_after && h->archive)
+    rec_finish (h);
+  else if (h->resume_after) {
+    h->resume_after = FALSE;
+    rec_start (h, "session reopened");
+    return;
+  }
+  hearing_maybe_free (h);
+}
+
+static void
+media_state (const char *hid, const char *case_number, const char *court, const char *state,
+             gpointer user)
+{
+  Daemon *d = user;
+  if (!d->cfg->media_enabled)
+    return;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (g_str_equal (state, "in_session")) {
+    h = hearing_ensure (d, hid, case_number, court);
+    if (h)
+      rec_start (h, "session opened");
+  } else if (h && g_str_equal (state, "recess")) {
+    rec_stop (h, "pause", "recess", FALSE);
+  } else if (h && g_str_equal (state, "closed")) {
+    rec_stop (h, "stop", "hearing closed", TRUE);
+    hearing_maybe_free (h);
+  }
+}
+
+static void
+media_joined (const char *hid, const char *case_number, const char *pid, const char *name,
+              const char *role, gboolean sends, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = hearing_ensure (d, hid, case_number, NULL);
+  if (!h)
+    return; /* signaling only */
   g_autoptr (GError) e = NULL;
   g_autofree char *turn = daemon_turn_uri (d);
   hd_mixer_set_turn_server (h->mixer, turn);
+  g_autofree char *label = g_strdup_printf ("%s — %s", name, role);
   if (!hd_mixer_add_peer (h->mixer, pid, label, sends, &e))
     g_warning ("hearing %s: %s", hid, e->message);
+  g_hash_table_add (h->names, g_utf8_casefold (name, -1));
+  if (h->archive) {
+    hd_archive_participant (h->archive, pid, name, role);
+    hd_archive_event (h->archive, "join", offset_ms (h), pid, NULL);
+  }
 }
 
 static void
@@ -312,8 +551,9 @@ media_left (const char *hid, const char *pid, gpointer user)
   if (!h)
     return;
   hd_mixer_remove_peer (h->mixer, pid);
-  if (hd_mixer_peer_count (h->mixer) == 0)
-    g_hash_table_remove (d->hearings, hid); /* the last one out stops the pipeline */
+  if (h->archive)
+    hd_archive_event (h->archive, "leave", offset_ms (h), pid, NULL);
+  hearing_maybe_free (h); /* the last one out stops the pipeline, unless it is recording */
 }
 
 static void
@@ -321,8 +561,14 @@ media_muted (const char *hid, const char *pid, gboolean audio, gboolean video, g
 {
   Daemon *d = user;
   Hearing *h = g_hash_table_lookup (d->hearings, hid);
-  if (h)
-    hd_mixer_set_muted (h->mixer, pid, audio, video);
+  if (!h)
+    return;
+  hd_mixer_set_muted (h->mixer, pid, audio, video);
+  if (h->archive) {
+    g_autofree char *what = g_strdup_printf ("audio %s, video %s", audio ? "muted" : "on",
+                                             video ? "off" : "on");
+    hd_archive_event (h->archive, "mute", offset_ms (h), pid, what);
+  }
 }
 
 static void
@@ -394,8 +640,10 @@ media_candidate (gpointer conn, const char *pid, const char *candidate, int mlin
   return FALSE;
 }
 
-static const HdCoreMedia media_glue = { media_answer, media_candidate, media_joined, media_left,
-                                        media_muted, media_layout };
+static const HdCoreMedia media_glue = { .answer = media_answer, .candidate = media_candidate,
+                                        .joined = media_joined, .left = media_left,
+                                        .muted = media_muted, .state = media_state,
+                                        .layout = media_layout };
 
 static int
 sig_http (const HdHttpRequest *req, char **body, gpointer user)
@@ -414,10 +662,23 @@ session_count (gpointer user)
 /* ---------------------------------------------------------------- shutdown */
 
 static gboolean
+recordings_busy (Daemon *d)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->hearings);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Hearing *) v)->recording)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
 stop_poll (gpointer user)
 {
   Daemon *d = user;
-  if (hd_server_session_count (d->server) == 0 || g_get_monotonic_time () > d->stop_deadline) {
+  if ((hd_server_session_count (d->server) == 0 && !recordings_busy (d)) ||
+      g_get_monotonic_time () > d->stop_deadline) {
     g_main_loop_quit (d->loop);
     return G_SOURCE_REMOVE;
   }
@@ -437,6 +698,16 @@ on_signal (gpointer user)
   g_message ("shutting down: telling %u sessions", hd_server_session_count (d->server));
   hd_core_shutdown (d->core);
   hd_server_shutdown (d->server, "the server is shutting down");
+  /* recordings finish their open segments, are signed and marked interrupted: a hearing
+   * still in session continues into a new recording when the daemon is back */
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, d->hearings);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    Hearing *h = v;
+    h->finish_status = "interrupted";
+    rec_stop (h, "stop", "the daemon is shutting down", TRUE);
+  }
   d->stop_deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
   g_timeout_add (20, stop_poll, d);
   return G_SOURCE_CONTINUE;
@@ -579,6 +850,13 @@ main (int argc, char **argv)
   d.signer = hd_signer_load (key_path, TRUE, &e);
   if (!d.signer)
     die ("%s", e->message);
+  {
+    /* published beside the key: what `hearingctl verify` checks recordings against */
+    g_autofree char *pub = hd_signer_public_pem (d.signer);
+    g_autofree char *pub_path = g_build_filename (cfg->state_dir, "public-key.pem", NULL);
+    if (!pub || !g_file_set_contents (pub_path, pub, -1, &e))
+      die ("cannot write %s: %s", pub_path, e ? e->message : "no public key");
+  }
   d.store = hd_store_open (db_path, &e);
   if (!d.store)
     die ("%s", e->message);
@@ -606,6 +884,8 @@ main (int argc, char **argv)
                   .joined = io_joined };
   d.core = hd_core_new (d.store, d.signer, cfg, &io, &d);
   d.hearings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) hearing_free);
+  d.archive_dir = *cfg->archive_dir ? g_strdup (cfg->archive_dir)
+                                    : g_build_filename (cfg->state_dir, "archive", NULL);
   hd_core_set_media (d.core, &media_glue, &d);
   d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
   HdServerOptions so = {
@@ -647,7 +927,10 @@ main (int argc, char **argv)
   g_source_remove (s2);
 
   hd_server_free (d.server);
+  g_hash_table_remove_all (d.hearings);
+  /* hearings whose recording could not finish in time: signed as they stand */
   g_hash_table_unref (d.hearings);
+  g_free (d.archive_dir);
   g_strfreev (d.ice_addresses);
   hd_core_free (d.core);
   hd_store_close (d.store);

@@ -32,6 +32,14 @@ static const char *migrations[] = {
   "CREATE INDEX tokens_hearing ON tokens(hearing_id);"
   "CREATE TABLE audit_head (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL,"
   "  hash TEXT NOT NULL);",
+  /* 2 -> 3: the recordings catalogue (the manifests on disk are the evidence; this finds them) */
+  "CREATE TABLE recordings ("
+  "  id TEXT PRIMARY KEY, hearing_id TEXT NOT NULL, case_number TEXT NOT NULL,"
+  "  court TEXT NOT NULL, dir TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL,"
+  "  ended_at TEXT, duration_ms INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+  "  segments INTEGER NOT NULL DEFAULT 0, participants TEXT NOT NULL DEFAULT '');"
+  "CREATE INDEX recordings_case ON recordings(case_number);"
+  "CREATE INDEX recordings_hearing ON recordings(hearing_id);",
 };
 
 int
@@ -327,4 +335,125 @@ hd_store_token_is_revoked (HdStore *store, const char *jti)
   }
   sqlite3_finalize (st);
   return revoked;
+}
+
+/* ---------------------------------------------------------------- recordings */
+
+gboolean
+hd_store_recording_add (HdStore *store, const char *id, const char *hearing_id,
+                        const char *case_number, const char *court, const char *dir,
+                        const char *started_at, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = sqlite3_prepare_v2 (store->db,
+                                    "INSERT INTO recordings (id, hearing_id, case_number, court,"
+                                    " dir, status, started_at) VALUES (?,?,?,?,?,'recording',?)",
+                                    -1, &st, NULL) == SQLITE_OK;
+  const char *v[] = { id, hearing_id, case_number, court, dir, started_at };
+  for (int i = 0; ok && i < 6; i++)
+    sqlite3_bind_text (st, i + 1, v[i], -1, SQLITE_TRANSIENT);
+  ok = ok && sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  return ok || sql_error (store, error, "adding a recording");
+}
+
+gboolean
+hd_store_recording_update (HdStore *store, const char *id, const char *status,
+                           const char *ended_at, gint64 duration_ms, gint64 bytes,
+                           gint64 segments, const char *participants, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  gboolean ok = sqlite3_prepare_v2 (store->db,
+                                    "UPDATE recordings SET status = ?, ended_at = ?, duration_ms"
+                                    " = ?, bytes = ?, segments = ?, participants = ? WHERE id = ?",
+                                    -1, &st, NULL) == SQLITE_OK;
+  if (ok) {
+    sqlite3_bind_text (st, 1, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 2, ended_at, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, duration_ms);
+    sqlite3_bind_int64 (st, 4, bytes);
+    sqlite3_bind_int64 (st, 5, segments);
+    sqlite3_bind_text (st, 6, participants ? participants : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text (st, 7, id, -1, SQLITE_TRANSIENT);
+  }
+  ok = ok && sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  return ok || sql_error (store, error, "updating a recording");
+}
+
+static json_t *
+recording_row (sqlite3_stmt *st)
+{
+  json_t *r = json_object ();
+  static const char *cols[] = { "id", "hearing_id", "case_number", "court", "dir", "status",
+                                "started_at", "ended_at", "duration_ms", "bytes", "segments",
+                                "participants" };
+  for (int i = 0; i < 12; i++) {
+    if (sqlite3_column_type (st, i) == SQLITE_NULL)
+      json_object_set_new (r, cols[i], json_null ());
+    else if (i >= 8 && i <= 10)
+      json_object_set_new (r, cols[i], json_integer (sqlite3_column_int64 (st, i)));
+    else
+      json_object_set_new (r, cols[i], json_string ((const char *) sqlite3_column_text (st, i)));
+  }
+  return r;
+}
+
+#define RECORDING_COLS                                                                          \
+  "id, hearing_id, case_number, court, dir, status, started_at, ended_at, duration_ms, bytes,"   \
+  " segments, participants"
+
+json_t *
+hd_store_recording_list (HdStore *store, const HdRecordingQuery *q, GError **error)
+{
+  GString *sql = g_string_new ("SELECT " RECORDING_COLS " FROM recordings WHERE 1");
+  const char *args[8];
+  int n = 0;
+  if (q->case_number)
+    g_string_append (sql, " AND case_number = ?"), args[n++] = q->case_number;
+  if (q->status)
+    g_string_append (sql, " AND status = ?"), args[n++] = q->status;
+  if (q->court)
+    g_string_append (sql, " AND court = ?"), args[n++] = q->court;
+  if (q->hearing_id)
+    g_string_append (sql, " AND hearing_id = ?"), args[n++] = q->hearing_id;
+  if (q->from)
+    g_string_append (sql, " AND started_at >= ?"), args[n++] = q->from;
+  if (q->to)
+    g_string_append (sql, " AND started_at < ?"), args[n++] = q->to;
+  if (q->participant) /* names are stored one per line, case-folded */
+    g_string_append (sql, " AND instr(participants, ?) > 0"), args[n++] = q->participant;
+  g_string_append (sql, " ORDER BY started_at DESC LIMIT 500");
+  sqlite3_stmt *st = NULL;
+  json_t *list = NULL;
+  if (sqlite3_prepare_v2 (store->db, sql->str, -1, &st, NULL) == SQLITE_OK) {
+    for (int i = 0; i < n; i++)
+      sqlite3_bind_text (st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+    list = json_array ();
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+      json_array_append_new (list, recording_row (st));
+    if (rc != SQLITE_DONE)
+      g_clear_pointer (&list, json_decref);
+  }
+  sqlite3_finalize (st);
+  g_string_free (sql, TRUE);
+  if (!list)
+    sql_error (store, error, "listing recordings");
+  return list;
+}
+
+json_t *
+hd_store_recording_get (HdStore *store, const char *id)
+{
+  sqlite3_stmt *st = NULL;
+  json_t *r = NULL;
+  if (sqlite3_prepare_v2 (store->db, "SELECT " RECORDING_COLS " FROM recordings WHERE id = ?", -1,
+                          &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text (st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (st) == SQLITE_ROW)
+      r = recording_row (st);
+  }
+  sqlite3_finalize (st);
+  return r;
 }

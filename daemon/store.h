@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 G_BEGIN_DECLS
@@ -69,5 +70,21 @@ gboolean hd_store_token_is_revoked (HdStore *store, const char *jti);
 
 /* Run `sql` (no results) inside the store; for migrations and tests. */
 gboolean hd_store_exec (HdStore *store, const char *sql, GError **error);
+
+/* Recordings catalogue. Each row points at a recording folder whose manifest is the evidence. */
+gboolean hd_store_recording_add (HdStore *store, const char *id, const char *hearing_id,
+                                 const char *case_number, const char *court, const char *dir,
+                                 const char *started_at, GError **error);
+/* `participants`: names, one per line, case-folded (searched by substring). */
+gboolean hd_store_recording_update (HdStore *store, const char *id, const char *status,
+                                    const char *ended_at, gint64 duration_ms, gint64 bytes,
+                                    gint64 segments, const char *participants, GError **error);
+typedef struct {
+  const char *case_number, *status, *court, *hearing_id, *participant;
+  const char *from, *to; /* ISO 8601 UTC bounds on started_at */
+} HdRecordingQuery;
+/* Newest first, at most 500; a JSON array of catalogue entries. */
+json_t *hd_store_recording_list (HdStore *store, const HdRecordingQuery *q, GError **error);
+json_t *hd_store_recording_get (HdStore *store, const char *id);
 
 G_END_DECLS

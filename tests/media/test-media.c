@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "tests/integration/harness.h"
 
+#include <glib/gstdio.h>
+#include <math.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
@@ -387,6 +389,191 @@ test_h264 (void)
 }
 
 static void
+set_state (const char *hid, const char *state)
+{
+  int st = 0;
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  g_autofree char *body = g_strdup_printf ("{\"state\":\"%s\"}", state);
+  json_decref (hd_test_rest (d, "PATCH", path, op, body, &st));
+  g_assert_cmpint (st, ==, 200);
+}
+
+/* Decode `file` with gst-launch into raw data (audio: mono F32 48 kHz; video: 64x36 RGB). */
+static GBytes *
+decode (const char *file, gboolean video)
+{
+  g_autofree char *raw = g_strconcat (file, ".raw", NULL);
+  g_autofree char *cmd = g_strdup_printf (
+      "gst-launch-1.0 -q filesrc location=%s ! matroskademux ! %s ! filesink location=%s", file,
+      video ? "vp8dec ! videoconvert ! videoscale ! video/x-raw,format=RGB,width=64,height=36"
+            : "opusdec ! audioconvert ! audioresample ! "
+              "audio/x-raw,format=F32LE,channels=1,rate=48000",
+      raw);
+  g_assert_true (sh (cmd));
+  char *data = NULL;
+  gsize n = 0;
+  g_assert_true (g_file_get_contents (raw, &data, &n, NULL));
+  g_unlink (raw);
+  return g_bytes_new_take (data, n);
+}
+
+static double
+tone_db (GBytes *pcm, double freq)
+{
+  gsize n = 0;
+  const float *x = g_bytes_get_data (pcm, &n);
+  n /= sizeof (float);
+  double w = 2 * G_PI * freq / 48000, c = 2 * cos (w), s1 = 0, s2 = 0;
+  for (gsize i = 0; i < n; i++) {
+    double s0 = x[i] + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  double p = (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double) n * n / 4);
+  return 10 * log10 (p + 1e-12);
+}
+
+/* Share of the last decoded frame's pixels close to RRGGBB. */
+static double
+color_share (GBytes *rgb, guint32 color)
+{
+  gsize n = 0;
+  const guint8 *p = g_bytes_get_data (rgb, &n);
+  gsize frame = 64 * 36 * 3, hit = 0;
+  if (n < frame)
+    return 0;
+  p += (n / frame - 1) * frame;
+  for (gsize i = 0; i < frame; i += 3)
+    hit += abs (p[i] - (int) (color >> 16)) < 60 && abs (p[i + 1] - (int) ((color >> 8) & 255)) < 60 &&
+           abs (p[i + 2] - (int) (color & 255)) < 60;
+  return (double) hit / (64 * 36);
+}
+
+static gboolean
+has_event (json_t *manifest, const char *type)
+{
+  json_t *ev = json_object_get (manifest, "events");
+  for (size_t i = 0; i < json_array_size (ev); i++)
+    if (!g_strcmp0 (json_string_value (json_object_get (json_array_get (ev, i), "type")), type))
+      return TRUE;
+  return FALSE;
+}
+
+/* The session is recorded from in_session to closed, paused by a recess: the composite as
+ * sent with the full mix, each participant as received, in 2 s segments, hash-chained and
+ * signed; the archivist finds it, verifies it (REST and offline), and a flipped byte is named. */
+static void
+test_recording (void)
+{
+  g_autofree char *hid = new_hearing ();
+  set_state (hid, "in_session"); /* recording starts before anyone is there */
+  measure_at = 0;
+  Client a = client_as (hid, "party", "red", "Red", "ff0000", 440, 8, NULL);
+  Client b = client_as (hid, "party", "blue", "Blue", "0000ff", 880, 8, NULL);
+  g_usleep (4 * G_USEC_PER_SEC);
+  set_state (hid, "recess");
+  g_usleep (G_USEC_PER_SEC);
+  set_state (hid, "in_session");
+  for (int k = 0; k < 4; k++) { /* the daemon answers throughout (a recording once broke it) */
+    int hs = 0;
+    json_decref (hd_test_rest (d, "GET", "/healthz", NULL, NULL, &hs));
+    g_assert_cmpint (hs, ==, 200);
+    g_usleep (400000);
+  }
+  json_decref (report (&a));
+  json_decref (report (&b));
+  /* the archivist's token (tokens are not issued for closed hearings) */
+  int st = 0;
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"Archivist\"}",
+                            &st);
+  g_assert_cmpint (st, ==, 201);
+  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  set_state (hid, "closed");
+  g_autofree char *q = g_strdup_printf ("/api/v1/recordings?hearing=%s", hid);
+  json_t *rec = NULL;
+  for (int i = 0; i < 50 && !rec; i++) { /* closing finishes the last segments first */
+    json_t *l = hd_test_rest (d, "GET", q, arch, NULL, &st);
+    g_assert_cmpint (st, ==, 200);
+    json_t *r0 = json_array_get (json_object_get (l, "recordings"), 0);
+    if (r0 && !g_strcmp0 (json_string_value (json_object_get (r0, "status")), "closed"))
+      rec = json_incref (r0);
+    json_decref (l);
+    if (!rec)
+      g_usleep (100000);
+  }
+  g_assert_nonnull (rec);
+  const char *rid = json_string_value (json_object_get (rec, "id"));
+  g_assert_cmpint (json_integer_value (json_object_get (rec, "duration_ms")), >, 4000);
+  /* operators do not read the archive */
+  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", rid);
+  json_decref (hd_test_rest (d, "GET", show, op, NULL, &st));
+  g_assert_cmpint (st, ==, 403);
+  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  json_t *m = json_object_get (full, "manifest");
+  g_assert_cmpstr (json_string_value (json_object_get (m, "status")), ==, "closed");
+  g_assert_true (has_event (m, "start") && has_event (m, "pause") && has_event (m, "resume") &&
+                 has_event (m, "stop") && has_event (m, "join") && has_event (m, "leave"));
+  /* the composite's segments, on one clock across the recess: 2 s each, contiguous per run */
+  json_t *segs = json_object_get (m, "segments");
+  const char *sample = NULL;
+  gint64 recorded = 0;
+  for (size_t i = 0; i < json_array_size (segs); i++) {
+    json_t *sg = json_array_get (segs, i);
+    g_assert_cmpstr (json_string_value (json_object_get (sg, "track")), ==, "composite");
+    recorded += json_integer_value (json_object_get (sg, "duration_ms"));
+    if (i == 1)
+      sample = json_string_value (json_object_get (sg, "file"));
+  }
+  g_assert_cmpuint (json_array_size (segs), >=, 3);
+  g_assert_cmpint (recorded, ==, json_integer_value (json_object_get (rec, "duration_ms")));
+  g_assert_nonnull (sample);
+  g_autofree char *dir = g_build_filename (tmp_root, "state", "archive", hid, rid, NULL);
+  /* what was recorded is what was sent: both pictures in the composite, both tones in the mix */
+  g_autofree char *f = g_build_filename (dir, sample, NULL);
+  g_autoptr (GBytes) pic = decode (f, TRUE);
+  g_assert_cmpfloat (color_share (pic, 0xff0000), >, 0.05);
+  g_assert_cmpfloat (color_share (pic, 0x0000ff), >, 0.05);
+  g_autoptr (GBytes) mix = decode (f, FALSE);
+  g_test_message ("recorded mix: 440 Hz %.1f dB, 880 Hz %.1f dB, 660 Hz %.1f dB",
+                  tone_db (mix, 440), tone_db (mix, 880), tone_db (mix, 660));
+  g_assert_cmpfloat (tone_db (mix, 440), >, -30);
+  g_assert_cmpfloat (tone_db (mix, 880), >, -30);
+  g_assert_cmpfloat (tone_db (mix, 660), <, tone_db (mix, 440) - 30); /* nobody sent 660 */
+  /* verified: REST, and offline with the published key */
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
+  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  g_assert_true (json_is_true (json_object_get (v, "signed")));
+  json_decref (v);
+  g_autofree char *pub = g_build_filename (tmp_root, "state", "public-key.pem", NULL);
+  const char *const ok_args[] = { "verify", dir, "--public-key", pub, NULL };
+  g_assert_cmpint (hd_test_ctl (NULL, NULL, ok_args), ==, 0);
+  /* one flipped byte: named by both */
+  g_autofree char *victim = g_build_filename (dir, sample, NULL);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (victim, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >, 300);
+  bytes[300] ^= 0x01;
+  g_assert_true (g_file_set_contents (victim, bytes, (gssize) len, NULL));
+  v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  g_assert_false (json_is_true (json_object_get (v, "ok")));
+  char *problems = json_dumps (json_object_get (v, "problems"), 0);
+  g_assert_nonnull (strstr (problems, sample));
+  free (problems);
+  json_decref (v);
+  g_autofree char *out = NULL;
+  g_assert_cmpint (hd_test_ctl (&out, NULL, ok_args), ==, 3);
+  g_assert_nonnull (strstr (out, "SHA-256 does not match"));
+  json_decref (full);
+  json_decref (rec);
+}
+
+static void
 test_chromium (void)
 {
   const char *script = g_getenv ("HD_E2E_MEDIA");
@@ -465,6 +652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/two-hearings", test_two_hearings);
   g_test_add_func ("/media/layouts", test_layouts);
   g_test_add_func ("/media/h264", test_h264);
+  g_test_add_func ("/media/recording", test_recording);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   int rc = g_test_run ();
   if (rc != 0) {
