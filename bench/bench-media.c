@@ -165,7 +165,7 @@ floor_cpu (int n, int port0)
   g_string_append (fl,
       " videotestsrc is-live=true pattern=black ! video/x-raw,width=1280,height=720,framerate=30/1"
       " ! compositor name=comp background=black latency=40000000 !"
-      " video/x-raw,width=1280,height=720,framerate=30/1 ! videoconvert !"
+      " video/x-raw,format=I420,width=1280,height=720,framerate=30/1 !"
       " vp8enc deadline=1 cpu-used=-6 end-usage=cbr target-bitrate=1500000"
       " keyframe-max-dist=300 lag-in-frames=0 error-resilient=1 threads=2 !"
       " rtpvp8pay pt=96 ! fakesink sync=false");

@@ -45,7 +45,8 @@ fix_setup (Fix *f, gconstpointer data)
                              { "p-1-audio", "p-1-audio/00001.webm" },
                              { "composite", "composite/00002.webm" } };
   for (int i = 0; i < 5; i++) {
-    g_autofree char *content = g_strdup_printf ("segment %d %s", i, g_strnfill (100 + i, 'x'));
+    g_autofree char *fill = g_strnfill (100 + i, 'x');
+    g_autofree char *content = g_strdup_printf ("segment %d %s", i, fill);
     write_file (f->dir, files[i][1], content, strlen (content));
     g_assert_true (hd_archive_add_segment (a, files[i][0], files[i][1], i * 2000, 2000, &e));
     g_assert_no_error (e);
@@ -201,7 +202,8 @@ test_edited_entry (Fix *f, gconstpointer data)
   json_object_set_new (m, "status", json_string ("recording"));
   json_t *s1 = json_array_get (json_object_get (m, "segments"), 1);
   json_object_set_new (s1, "duration_ms", json_integer (9999));
-  json_object_set_new (s1, "sha256", json_string (g_strnfill (64, 'a')));
+  g_autofree char *forged = g_strnfill (64, 'a');
+  json_object_set_new (s1, "sha256", json_string (forged));
   save (f, m);
   expect (f, NULL, (const char *const[]){ "segment 1 (p-1-audio/00000.webm): chain hash",
                                           NULL });
