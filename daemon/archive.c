@@ -99,7 +99,11 @@ write_manifest (HdArchive *a, GError **error)
   g_autofree char *path = g_build_filename (a->dir, HD_ARCHIVE_MANIFEST, NULL);
   g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
   char *text = json_dumps (a->manifest, JSON_INDENT (1) | JSON_SORT_KEYS);
-  gboolean ok = text && g_file_set_contents_full (tmp, text, -1,
+  if (!text) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: manifest cannot be written", path);
+    return FALSE;
+  }
+  gboolean ok = g_file_set_contents_full (tmp, text, -1,
                                                  G_FILE_SET_CONTENTS_CONSISTENT |
                                                      G_FILE_SET_CONTENTS_DURABLE,
                                                  0644, error);
@@ -145,7 +149,7 @@ hd_archive_create (const char *dir, const char *recording_id, json_t *hearing, H
   a->checkpoint_every = MAX (checkpoint_every, 1);
   a->chain = chain_seed (recording_id);
   g_autofree char *now = hd_time_iso (g_get_real_time ());
-  a->manifest = json_pack ("{s:s, s:s, s:O, s:s, s:s, s:n, s:[], s:[], s:[], s:[], s:[]}",
+  a->manifest = json_pack ("{s:s, s:s, s:O?, s:s, s:s, s:n, s:[], s:[], s:[], s:[], s:[]}",
                            "format", HD_ARCHIVE_FORMAT, "recording", recording_id, "hearing",
                            hearing, "status", "recording", "started_at", now, "ended_at",
                            "participants", "segments", "events", "notes", "checkpoints");
@@ -296,6 +300,75 @@ hd_archive_free (HdArchive *a)
   g_free (a);
 }
 
+/* ---------------------------------------------------------------- recovery */
+
+static void list_media (const char *root, const char *rel, GHashTable *out);
+
+json_t *
+hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
+{
+  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  json_error_t je;
+  json_t *m = json_load_file (mpath, JSON_REJECT_DUPLICATES, &je);
+  if (!m) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: %s", mpath, je.text);
+    return NULL;
+  }
+  HdArchive a = { .dir = (char *) dir, .signer = signer, .manifest = m };
+  a.id = (char *) json_string_value (json_object_get (m, "recording"));
+  json_t *segs = json_object_get (m, "segments");
+  if (!a.id || !json_is_array (segs)) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a %s manifest", mpath,
+                 HD_ARCHIVE_FORMAT);
+    json_decref (m);
+    return NULL;
+  }
+  GHashTable *listed = g_hash_table_new (g_str_hash, g_str_equal);
+  gint64 end_ms = 0;
+  for (size_t i = 0; i < json_array_size (segs); i++) {
+    json_t *sg = json_array_get (segs, i);
+    g_hash_table_add (listed, (gpointer) json_string_value (json_object_get (sg, "file")));
+    end_ms = MAX (end_ms, json_integer_value (json_object_get (sg, "start_ms")) +
+                              json_integer_value (json_object_get (sg, "duration_ms")));
+  }
+  json_t *last = json_array_get (segs, json_array_size (segs) - 1);
+  a.chain = last ? g_strdup (json_string_value (json_object_get (last, "chain"))) : chain_seed (a.id);
+  /* the segment that was open: kept, hashed, flagged, outside the chain */
+  json_t *partial = json_array ();
+  GHashTable *present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  list_media (dir, NULL, present);
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, present);
+  while (g_hash_table_iter_next (&it, &k, NULL)) {
+    if (g_hash_table_contains (listed, k))
+      continue;
+    g_autofree char *path = g_build_filename (dir, (char *) k, NULL);
+    gint64 bytes = 0;
+    g_autofree char *sha = file_sha256 (path, &bytes);
+    if (sha)
+      json_array_append_new (partial, json_pack ("{s:s, s:I, s:s}", "file", (char *) k, "bytes",
+                                                 (json_int_t) bytes, "sha256", sha));
+  }
+  g_hash_table_unref (present);
+  g_hash_table_unref (listed);
+  json_object_set_new (m, "partial", partial);
+  g_autofree char *why = g_strdup_printf (
+      "the daemon stopped without closing the recording (killed or power lost); recovered at "
+      "start-up; %zu unfinished segment(s) kept as partial", json_array_size (partial));
+  g_autofree char *at = hd_time_iso (g_get_real_time ());
+  json_array_append_new (json_object_get (m, "events"),
+                         json_pack ("{s:s, s:s, s:I, s:n, s:s}", "type", "gap", "at", at,
+                                    "offset_ms", (json_int_t) end_ms, "who", "reason", why));
+  gboolean ok = hd_archive_close (&a, "interrupted", error);
+  g_free (a.chain);
+  if (!ok) {
+    json_decref (m);
+    return NULL;
+  }
+  return m;
+}
+
 /* ---------------------------------------------------------------- verification */
 
 static void
@@ -421,6 +494,22 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
     else if (g_strcmp0 (g_hash_table_lookup (chains, GSIZE_TO_POINTER ((gsize) n)), cchain))
       problem (v, "checkpoint %zu: the first %" JSON_INTEGER_FORMAT " segments are not the ones "
                   "signed (edited, removed or reordered)", i, n);
+  }
+  /* segments left unfinished by a crash, flagged at recovery: known, and checked */
+  json_t *partial = json_object_get (m, "partial");
+  for (size_t i = 0; i < json_array_size (partial); i++) {
+    json_t *pe = json_array_get (partial, i);
+    const char *file = json_string_value (json_object_get (pe, "file"));
+    if (!file || strstr (file, "..") || g_path_is_absolute (file)) {
+      problem (v, "partial entry %zu: malformed", i);
+      continue;
+    }
+    g_hash_table_add (listed, (gpointer) file);
+    g_autofree char *path = g_build_filename (dir, file, NULL);
+    gint64 size = 0;
+    g_autofree char *actual = file_sha256 (path, &size);
+    if (!actual || g_strcmp0 (actual, json_string_value (json_object_get (pe, "sha256"))))
+      problem (v, "partial segment %s: missing or altered since recovery", file);
   }
   /* media files nobody listed */
   GHashTable *present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

@@ -37,6 +37,11 @@ void hd_archive_participant (HdArchive *a, const char *id, const char *name, con
 void hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char *text);
 /* Close with `status` ("closed" or "interrupted") and sign the whole manifest. */
 gboolean hd_archive_close (HdArchive *a, const char *status, GError **error);
+/* After a crash or power loss (status still "recording"): the listed segments stay as they are;
+ * media files the manifest does not list (the segment that was being written) are kept and
+ * flagged as "partial" with their hash; a "gap" event is written; the recording is marked
+ * interrupted and signed. Returns the manifest (caller decrefs) or NULL. */
+json_t *hd_archive_recover (const char *dir, HdSigner *signer, GError **error);
 /* The manifest as it stands (borrowed). */
 json_t *hd_archive_manifest (HdArchive *a);
 void hd_archive_free (HdArchive *a);

@@ -659,6 +659,59 @@ session_count (gpointer user)
   return d->server ? hd_server_session_count (d->server) : 0;
 }
 
+/* ---------------------------------------------------------------- start-up recovery */
+
+/* Recordings the daemon did not close (SIGKILL, power loss) are closed now: their segments as
+ * they are, the unfinished one kept as partial, a gap written, signed as interrupted. Hearings
+ * still in session are recorded again, into a new recording. */
+static void
+recover_recordings (Daemon *d)
+{
+  HdRecordingQuery q = { .status = "recording" };
+  g_autoptr (GError) e = NULL;
+  json_t *list = hd_store_recording_list (d->store, &q, &e);
+  for (size_t i = 0; list && i < json_array_size (list); i++) {
+    json_t *r = json_array_get (list, i);
+    const char *id = json_string_value (json_object_get (r, "id"));
+    const char *dir = json_string_value (json_object_get (r, "dir"));
+    g_autoptr (GError) re = NULL;
+    json_t *m = hd_archive_recover (dir, d->signer, &re);
+    if (!m) {
+      g_warning ("recording %s: cannot recover: %s", id, re->message);
+      continue;
+    }
+    json_t *segs = json_object_get (m, "segments");
+    gint64 bytes = 0, dur = 0;
+    for (size_t k = 0; k < json_array_size (segs); k++) {
+      json_t *sg = json_array_get (segs, k);
+      bytes += json_integer_value (json_object_get (sg, "bytes"));
+      if (!g_strcmp0 (json_string_value (json_object_get (sg, "track")), "composite"))
+        dur += json_integer_value (json_object_get (sg, "duration_ms"));
+    }
+    hd_store_recording_update (d->store, id, "interrupted",
+                               json_string_value (json_object_get (m, "ended_at")), dur, bytes,
+                               (gint64) json_array_size (segs),
+                               json_string_value (json_object_get (r, "participants")), NULL);
+    hd_core_audit (d->core, "system", "recording.recover",
+                   json_string_value (json_object_get (r, "hearing_id")),
+                   json_pack ("{s:s, s:i, s:i}", "recording", id, "segments",
+                              (int) json_array_size (segs), "partial",
+                              (int) json_array_size (json_object_get (m, "partial"))));
+    g_message ("recording %s recovered: %zu segments, marked interrupted", id,
+               json_array_size (segs));
+    json_decref (m);
+  }
+  if (list)
+    json_decref (list);
+  if (!d->cfg->media_enabled)
+    return;
+  g_autoptr (GPtrArray) open = hd_store_hearing_list (d->store, "in_session", NULL, NULL);
+  for (guint i = 0; open && i < open->len; i++) {
+    HdHearingRow *row = open->pdata[i];
+    media_state (row->id, row->case_number, row->court, "in_session", d);
+  }
+}
+
 /* ---------------------------------------------------------------- shutdown */
 
 static gboolean
@@ -887,6 +940,7 @@ main (int argc, char **argv)
   d.archive_dir = *cfg->archive_dir ? g_strdup (cfg->archive_dir)
                                     : g_build_filename (cfg->state_dir, "archive", NULL);
   hd_core_set_media (d.core, &media_glue, &d);
+  recover_recordings (&d);
   d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
   HdServerOptions so = {
     .host = cfg->listen_host,

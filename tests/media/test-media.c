@@ -573,6 +573,93 @@ test_recording (void)
   json_decref (rec);
 }
 
+static json_t *
+recordings_of (const char *hid, const char *arch)
+{
+  int st = 0;
+  g_autofree char *q = g_strdup_printf ("/api/v1/recordings?hearing=%s", hid);
+  json_t *l = hd_test_rest (d, "GET", q, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  json_t *r = json_incref (json_object_get (l, "recordings"));
+  json_decref (l);
+  return r;
+}
+
+/* SIGKILL during a session: at the next start the recording's closed segments verify, the
+ * unfinished one is kept as partial, a gap is written, it is signed as interrupted; the hearing,
+ * still in session, is recorded again at once, into a new recording. A second daemon. */
+static void
+test_recording_survives_sigkill (void)
+{
+  g_autofree char *state = g_build_filename (tmp_root, "state-kill", NULL);
+  HdTestDaemon *main_daemon = d;
+  char *main_op = op;
+  d = hd_test_daemon_start (state, FALSE, NULL, daemon_env);
+  g_assert_nonnull (d);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
+  g_strstrip (op);
+  g_autofree char *hid = new_hearing ();
+  gint64 opened = g_get_monotonic_time ();
+  set_state (hid, "in_session");
+  int st = 0;
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
+  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  Client a = client (hid, "Red", "ff0000", 440, 6, NULL);
+  g_usleep (5 * G_USEC_PER_SEC); /* two segments closed, the third open */
+  gint64 killed_after_ms = (g_get_monotonic_time () - opened) / 1000;
+  g_subprocess_force_exit (d->proc);
+  g_subprocess_wait (d->proc, NULL, NULL);
+  json_decref (report (&a));
+  hd_test_daemon_free (d);
+  d = hd_test_daemon_start (state, FALSE, NULL, daemon_env);
+  g_assert_nonnull (d);
+  g_usleep (1500 * 1000); /* the new recording's first segment */
+  json_t *list = recordings_of (hid, arch);
+  g_assert_cmpuint (json_array_size (list), ==, 2);
+  const char *killed = NULL, *fresh = NULL;
+  for (size_t i = 0; i < 2; i++) {
+    json_t *r = json_array_get (list, i);
+    const char *status = json_string_value (json_object_get (r, "status"));
+    if (!g_strcmp0 (status, "interrupted"))
+      killed = json_string_value (json_object_get (r, "id"));
+    else if (!g_strcmp0 (status, "recording"))
+      fresh = json_string_value (json_object_get (r, "id"));
+  }
+  g_assert_nonnull (killed);
+  g_assert_nonnull (fresh);
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", killed);
+  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  g_assert_true (json_is_true (json_object_get (v, "signed")));
+  g_assert_cmpint (json_integer_value (json_object_get (v, "segments")), >=, 1);
+  json_decref (v);
+  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", killed);
+  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+  json_t *m = json_object_get (full, "manifest");
+  g_assert_true (has_event (m, "gap"));
+  /* lost: the open segment and the one before it, whose closing splitmuxsink holds back until
+   * the next keyframe interval is complete: at most two segments (2 × 2 s) and a little */
+  json_t *segs = json_object_get (m, "segments");
+  json_t *lastseg = json_array_get (segs, json_array_size (segs) - 1);
+  gint64 end = json_integer_value (json_object_get (lastseg, "start_ms")) +
+               json_integer_value (json_object_get (lastseg, "duration_ms"));
+  g_test_message ("killed %" G_GINT64_FORMAT " ms after the session opened; closed segments reach "
+                  "%" G_GINT64_FORMAT " ms; partial: %zu", killed_after_ms, end,
+                  json_array_size (json_object_get (m, "partial")));
+  g_assert_cmpint (killed_after_ms - end, <=, 4500);
+  json_decref (full);
+  json_decref (list);
+  set_state (hid, "closed");
+  g_assert_cmpint (hd_test_daemon_stop (d), ==, 0);
+  hd_test_daemon_free (d);
+  g_free (op);
+  d = main_daemon;
+  op = main_op;
+}
+
 static void
 test_chromium (void)
 {
@@ -653,6 +740,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/layouts", test_layouts);
   g_test_add_func ("/media/h264", test_h264);
   g_test_add_func ("/media/recording", test_recording);
+  g_test_add_func ("/media/recording-survives-sigkill", test_recording_survives_sigkill);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   int rc = g_test_run ();
   if (rc != 0) {

@@ -228,6 +228,58 @@ test_refusals (Fix *f, gconstpointer data)
   hd_archive_verdict_clear (&v);
 }
 
+/* SIGKILL in the middle of a segment: the closed segments stay verified, the open one is kept
+ * and flagged, the recording is marked interrupted with the gap and signed. */
+static void
+test_recover_after_crash (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("hd-archive-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "rec", NULL);
+  g_autoptr (HdSigner) signer = hd_signer_new_from_seed (seed);
+  g_autofree char *pub = hd_signer_public_pem (signer);
+  g_autoptr (GError) e = NULL;
+  HdArchive *a = hd_archive_create (dir, "r-9", NULL, signer, 3, &e);
+  g_assert_no_error (e);
+  for (int i = 0; i < 2; i++) {
+    g_autofree char *rel = g_strdup_printf ("composite/00-%05d.webm", i);
+    write_file (dir, rel, "closed segment", 14);
+    g_assert_true (hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, &e));
+  }
+  write_file (dir, "composite/00-00002.webm", "half a segm", 11); /* being written: killed */
+  hd_archive_free (a); /* no close: as after SIGKILL */
+  HdArchiveVerdict v;
+  g_assert_true (hd_archive_verify (dir, pub, &v, &e));
+  g_assert_false (v.ok); /* before recovery the open segment is an unlisted file */
+  hd_archive_verdict_clear (&v);
+  json_t *m = hd_archive_recover (dir, signer, &e);
+  g_assert_no_error (e);
+  g_assert_cmpstr (json_string_value (json_object_get (m, "status")), ==, "interrupted");
+  json_t *partial = json_object_get (m, "partial");
+  g_assert_cmpuint (json_array_size (partial), ==, 1);
+  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (partial, 0), "file")), ==,
+                   "composite/00-00002.webm");
+  json_t *ev = json_object_get (m, "events");
+  json_t *gap = json_array_get (ev, json_array_size (ev) - 1);
+  g_assert_cmpstr (json_string_value (json_object_get (gap, "type")), ==, "gap");
+  g_assert_cmpint (json_integer_value (json_object_get (gap, "offset_ms")), ==, 4000);
+  json_decref (m);
+  g_assert_true (hd_archive_verify (dir, pub, &v, &e));
+  for (guint i = 0; i < v.problems->len; i++)
+    g_test_message ("problem: %s", (char *) v.problems->pdata[i]);
+  g_assert_true (v.ok);
+  g_assert_true (v.signed_);
+  g_assert_cmpuint (v.segments, ==, 2);
+  hd_archive_verdict_clear (&v);
+  /* the flagged partial segment is protected too */
+  g_autofree char *p = g_build_filename (dir, "composite/00-00002.webm", NULL);
+  g_assert_true (g_file_set_contents (p, "half a segmX", 12, NULL));
+  g_assert_true (hd_archive_verify (dir, pub, &v, &e));
+  g_assert_false (v.ok);
+  hd_archive_verdict_clear (&v);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,5 +293,6 @@ main (int argc, char **argv)
               test_reordered_and_removed_entries, fix_teardown);
   g_test_add ("/archive/edited-entry", Fix, NULL, fix_setup, test_edited_entry, fix_teardown);
   g_test_add ("/archive/refusals", Fix, NULL, fix_setup, test_refusals, fix_teardown);
+  g_test_add_func ("/archive/recover-after-crash", test_recover_after_crash);
   return g_test_run ();
 }
