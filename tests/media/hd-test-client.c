@@ -10,6 +10,7 @@
  * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
 #include "codecs/engine.h"
+#include "tests/media/goertzel.h"
 #include "signaling/client.h"
 
 #include <gst/app/gstappsink.h>
@@ -159,19 +160,6 @@ median (GArray *v)
   return g_array_index (v, double, v->len / 2);
 }
 
-static double
-goertzel (const float *x, int n, double freq)
-{
-  double w = 2 * M_PI * freq / RATE, c = 2 * cos (w), s1 = 0, s2 = 0;
-  for (int i = 0; i < n; i++) {
-    double s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  double p = s1 * s1 + s2 * s2 - c * s1 * s2;
-  return p / ((double) n * n / 4); /* a full-scale sine gives ~1 */
-}
-
 static GstFlowReturn
 on_audio (GstAppSink *sink, gpointer data)
 {
@@ -185,7 +173,7 @@ on_audio (GstAppSink *sink, gpointer data)
     audio_samples += n;
     if (opt_onsets > 0 && n >= 240) {
       /* per buffer (20 ms of Opus): the tone's power, with hysteresis between -40 and -20 dB */
-      double db = 10 * log10 (goertzel (x, (int) n, opt_onsets) + 1e-12);
+      double db = 10 * log10 (hd_goertzel (x, n, opt_onsets, RATE) + 1e-12);
       if (!onset_on && db > -20) {
         gint64 now = g_get_real_time ();
         g_array_append_val (onsets, now);
@@ -198,7 +186,7 @@ on_audio (GstAppSink *sink, gpointer data)
       if (block_len == BLOCK) {
         for (int f = 0; f < nfreqs; f++)
           if (g_get_monotonic_time () <= window_until)
-            power_ring[f][power_blocks % WINDOW] = goertzel (block, BLOCK, freqs[f]);
+            power_ring[f][power_blocks % WINDOW] = hd_goertzel (block, BLOCK, freqs[f], RATE);
         power_blocks++;
         block_len = 0;
       }

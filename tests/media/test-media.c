@@ -6,6 +6,7 @@
  * two hearings kept apart. Needs root (CI runs as root); skipped otherwise. */
 #define _GNU_SOURCE
 #include "tests/integration/harness.h"
+#include "tests/media/goertzel.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -422,15 +423,7 @@ tone_db (GBytes *pcm, double freq)
 {
   gsize n = 0;
   const float *x = g_bytes_get_data (pcm, &n);
-  n /= sizeof (float);
-  double w = 2 * G_PI * freq / 48000, c = 2 * cos (w), s1 = 0, s2 = 0;
-  for (gsize i = 0; i < n; i++) {
-    double s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  double p = (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double) n * n / 4);
-  return 10 * log10 (p + 1e-12);
+  return 10 * log10 (hd_goertzel (x, n / sizeof (float), freq, 48000) + 1e-12);
 }
 
 /* Share of the last decoded frame's pixels close to RRGGBB. */
