@@ -50,82 +50,82 @@ typedef struct HdRecorder {
 } HdRecorder;
 
 static GstClockTime
-running_time(HdMixer *m)
+running_time (HdMixer *m)
 {
-  GstClock *clock = gst_element_get_clock(m->pipeline);
+  GstClock *clock = gst_element_get_clock (m->pipeline);
   if (!clock)
     return 0;
-  GstClockTime now = gst_clock_get_time(clock) - gst_element_get_base_time(m->pipeline);
-  gst_object_unref(clock);
+  GstClockTime now = gst_clock_get_time (clock) - gst_element_get_base_time (m->pipeline);
+  gst_object_unref (clock);
   return now;
 }
 
 static GstElement *
-add(Track *t, HdMixer *m, GstElement *e)
+add (Track *t, HdMixer *m, GstElement *e)
 {
-  gst_bin_add(GST_BIN(m->pipeline), e);
-  g_ptr_array_add(t->elements, gst_object_ref(e));
+  gst_bin_add (GST_BIN (m->pipeline), e);
+  g_ptr_array_add (t->elements, gst_object_ref (e));
   return e;
 }
 
 /* A splitmuxsink writing <dir>/<track>/<run>-NNNNN.webm: every run of the recording (it
  * pauses and resumes) writes files of its own, never over another's. */
 static GstElement *
-make_sink(HdRecorder *r, const char *track, gboolean h264)
+make_sink (HdRecorder *r, const char *track, gboolean h264)
 {
-  g_autofree char *folder = g_build_filename(r->dir, track, NULL);
-  g_mkdir_with_parents(folder, 0750);
-  g_autofree char *name = g_strdup_printf("%02u-%%05d.%s", r->run, h264 ? "mkv" : "webm");
-  g_autofree char *pattern = g_build_filename(folder, name, NULL);
-  return hd_mixer_make(NULL, "splitmuxsink", "location", pattern, "max-size-time",
-                       (guint64)r->segment_ms * GST_MSECOND, "send-keyframe-requests", FALSE,
-                       "muxer-factory", h264 ? "matroskamux" : "webmmux", "async-finalize", FALSE,
-                       NULL);
+  g_autofree char *folder = g_build_filename (r->dir, track, NULL);
+  g_mkdir_with_parents (folder, 0750);
+  g_autofree char *name = g_strdup_printf ("%02u-%%05d.%s", r->run, h264 ? "mkv" : "webm");
+  g_autofree char *pattern = g_build_filename (folder, name, NULL);
+  return hd_mixer_make (NULL, "splitmuxsink", "location", pattern, "max-size-time",
+                        (guint64)r->segment_ms * GST_MSECOND, "send-keyframe-requests", FALSE,
+                        "muxer-factory", h264 ? "matroskamux" : "webmmux", "async-finalize", FALSE,
+                        NULL);
 }
 
 /* splitmuxsink stops for good ("Timestamping error on input streams") at a buffer without a
  * timestamp; what comes out of a jitter buffer now and then has none. Such a buffer cannot be
  * placed on the timebase anyway: it is dropped (and counted); a missing DTS is the PTS. */
 static GstPadProbeReturn
-timestamps_only(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+timestamps_only (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
-  if (!GST_BUFFER_PTS_IS_VALID(b))
+  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (!GST_BUFFER_PTS_IS_VALID (b))
     return GST_PAD_PROBE_DROP;
-  if (!GST_BUFFER_DTS_IS_VALID(b)) {
-    b = gst_buffer_make_writable(b);
-    GST_BUFFER_DTS(b) = GST_BUFFER_PTS(b);
-    GST_PAD_PROBE_INFO_DATA(info) = b;
+  if (!GST_BUFFER_DTS_IS_VALID (b)) {
+    b = gst_buffer_make_writable (b);
+    GST_BUFFER_DTS (b) = GST_BUFFER_PTS (b);
+    GST_PAD_PROBE_INFO_DATA (info) = b;
   }
   return GST_PAD_PROBE_OK;
 }
 
 /* Link `src` (a new tee pad) into the track's first element; start downstream first. */
 static void
-attach(Track *t, GstElement *first)
+attach (Track *t, GstElement *first)
 {
-  GstPad *qsrc = gst_element_get_static_pad(first, "src");
-  gst_pad_add_probe(qsrc, GST_PAD_PROBE_TYPE_BUFFER, timestamps_only, NULL, NULL);
-  gst_object_unref(qsrc);
+  GstPad *qsrc = gst_element_get_static_pad (first, "src");
+  gst_pad_add_probe (qsrc, GST_PAD_PROBE_TYPE_BUFFER, timestamps_only, NULL, NULL);
+  gst_object_unref (qsrc);
   for (guint i = t->elements->len; i-- > 0;)
-    gst_element_sync_state_with_parent(t->elements->pdata[i]);
-  GstPad *sinkpad = gst_element_get_static_pad(first, "sink");
-  t->tee_pad = gst_element_request_pad_simple(t->tee, "src_%u");
-  gst_pad_link(t->tee_pad, sinkpad);
-  gst_object_unref(sinkpad);
+    gst_element_sync_state_with_parent (t->elements->pdata[i]);
+  GstPad *sinkpad = gst_element_get_static_pad (first, "sink");
+  t->tee_pad = gst_element_request_pad_simple (t->tee, "src_%u");
+  gst_pad_link (t->tee_pad, sinkpad);
+  gst_object_unref (sinkpad);
 }
 
 static Track *
-track_new(HdRecorder *r, const char *name, Peer *peer, gboolean video, GstElement *tee)
+track_new (HdRecorder *r, const char *name, Peer *peer, gboolean video, GstElement *tee)
 {
-  Track *t = g_new0(Track, 1);
-  t->dir = g_strdup(r->dir);
+  Track *t = g_new0 (Track, 1);
+  t->dir = g_strdup (r->dir);
   t->base = r->base;
-  t->name = g_strdup(name);
+  t->name = g_strdup (name);
   t->peer = peer;
   t->video = video;
   t->tee = tee;
-  t->elements = g_ptr_array_new_with_free_func(gst_object_unref);
+  t->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   t->opened = GST_CLOCK_TIME_NONE;
   return t;
 }
@@ -134,155 +134,157 @@ track_new(HdRecorder *r, const char *name, Peer *peer, gboolean video, GstElemen
  * first close the one before it, waiting for a keyframe): its fragments are reported as they
  * close, and the track goes after CLOSE_GRACE_MS. Then, if it was the last, the recorder. */
 #define CLOSE_GRACE_MS 1500
-static gboolean reap(gpointer data);
+static gboolean reap (gpointer data);
 
 /* Stop a track: no more data from the tee, EOS into it so that its open fragment is finished
  * (reported closed like any other); its elements go when the fragment-closed message comes. */
 static void
-close_track(HdMixer *m, Track *t)
+close_track (HdMixer *m, Track *t)
 {
   if (t->closing)
     return;
   t->closing = TRUE;
-  GstPad *first = gst_element_get_static_pad(t->elements->pdata[0], "sink");
-  gst_pad_unlink(t->tee_pad, first);
-  gst_element_release_request_pad(t->tee, t->tee_pad);
-  g_clear_object(&t->tee_pad);
+  GstPad *first = gst_element_get_static_pad (t->elements->pdata[0], "sink");
+  gst_pad_unlink (t->tee_pad, first);
+  gst_element_release_request_pad (t->tee, t->tee_pad);
+  g_clear_object (&t->tee_pad);
   /* the track's queue is bounded by size only (TRACK_QUEUE_BYTES): EOS does not wait */
-  gst_pad_send_event(first, gst_event_new_eos());
-  gst_object_unref(first);
+  gst_pad_send_event (first, gst_event_new_eos ());
+  gst_object_unref (first);
   if (t->silence) /* the full mix ends too */
-    gst_element_send_event(t->silence, gst_event_new_eos());
+    gst_element_send_event (t->silence, gst_event_new_eos ());
   /* one reap for all the tracks closing now, CLOSE_GRACE_MS after the last of them */
   if (m->reap_source)
-    g_source_remove(m->reap_source);
-  m->reap_source = g_timeout_add(CLOSE_GRACE_MS, reap, m);
+    g_source_remove (m->reap_source);
+  m->reap_source = g_timeout_add (CLOSE_GRACE_MS, reap, m);
 }
 
 static void
-track_free(HdMixer *m, Track *t)
+track_free (HdMixer *m, Track *t)
 {
   for (guint i = 0; i < t->elements->len; i++)
-    gst_element_set_state(t->elements->pdata[i], GST_STATE_NULL);
+    gst_element_set_state (t->elements->pdata[i], GST_STATE_NULL);
   for (guint i = 0; i < t->elements->len; i++)
-    gst_bin_remove(GST_BIN(m->pipeline), t->elements->pdata[i]);
-  g_ptr_array_unref(t->elements);
+    gst_bin_remove (GST_BIN (m->pipeline), t->elements->pdata[i]);
+  g_ptr_array_unref (t->elements);
   if (t->tee_pad) {
-    gst_element_release_request_pad(t->tee, t->tee_pad);
-    gst_object_unref(t->tee_pad);
+    gst_element_release_request_pad (t->tee, t->tee_pad);
+    gst_object_unref (t->tee_pad);
   }
-  g_free(t->name);
-  g_free(t->dir);
-  g_free(t);
+  g_free (t->name);
+  g_free (t->dir);
+  g_free (t);
 }
 
 /* Keyframes at the segment cadence: the one encoder, and every participant (PLI). */
 static gboolean
-keyframe_tick(gpointer data)
+keyframe_tick (gpointer data)
 {
   HdMixer *m = data;
-  hd_mixer_force_keyframe(m);
-  g_mutex_lock(&m->lock);
+  hd_mixer_force_keyframe (m);
+  g_mutex_lock (&m->lock);
   for (guint i = 0; m->rec && i < m->rec->tracks->len; i++) {
     Track *t = m->rec->tracks->pdata[i];
     if (t->video && t->peer && !t->closing) {
-      GstPad *sinkpad = gst_element_get_static_pad(t->elements->pdata[0], "sink");
-      gst_pad_push_event(sinkpad,
-                         gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
-      gst_object_unref(sinkpad);
+      GstPad *sinkpad = gst_element_get_static_pad (t->elements->pdata[0], "sink");
+      gst_pad_push_event (
+          sinkpad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+      gst_object_unref (sinkpad);
     }
   }
-  g_mutex_unlock(&m->lock);
+  g_mutex_unlock (&m->lock);
   return G_SOURCE_CONTINUE;
 }
 
 gboolean
-hd_mixer_record_start(HdMixer *m, const char *dir, int segment_ms, GError **error)
+hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **error)
 {
-  g_mutex_lock(&m->lock);
+  g_mutex_lock (&m->lock);
   if (m->rec) {
-    g_mutex_unlock(&m->lock);
+    g_mutex_unlock (&m->lock);
     return TRUE;
   }
-  if (g_mkdir_with_parents(dir, 0750) != 0) {
-    g_mutex_unlock(&m->lock);
-    g_set_error(error, HD_MIXER_ERROR, HD_MIXER_ERROR_FAILED, "cannot create %s", dir);
+  if (g_mkdir_with_parents (dir, 0750) != 0) {
+    g_mutex_unlock (&m->lock);
+    g_set_error (error, HD_MIXER_ERROR, HD_MIXER_ERROR_FAILED, "cannot create %s", dir);
     return FALSE;
   }
-  HdRecorder *r = g_new0(HdRecorder, 1);
-  r->dir = g_strdup(dir);
-  r->segment_ms = (guint)MAX(segment_ms, 500);
-  r->tracks = g_ptr_array_new();
-  r->mix_elements = g_ptr_array_new_with_free_func(gst_object_unref);
-  r->base = running_time(m);
+  HdRecorder *r = g_new0 (HdRecorder, 1);
+  r->dir = g_strdup (dir);
+  r->segment_ms = (guint)MAX (segment_ms, 500);
+  r->tracks = g_ptr_array_new ();
+  r->mix_elements = g_ptr_array_new_with_free_func (gst_object_unref);
+  r->base = running_time (m);
   r->run = m->rec_runs++;
   m->rec = r;
 
   /* the composite as sent, and everyone's sound mixed (a live silence keeps it running) */
-  Track *t = track_new(r, "composite", NULL, TRUE, m->vtee);
-  GstElement *q = add(t, m,
-                      hd_mixer_make(NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers",
-                                    0, "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL));
+  Track *t = track_new (r, "composite", NULL, TRUE, m->vtee);
+  GstElement *q
+      = add (t, m,
+             hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
+                            "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL));
   GstElement *depay
-      = add(t, m, hd_mixer_make(NULL, m->h264 ? "rtph264depay" : "rtpvp8depay", NULL));
-  GstElement *parse = m->h264 ? add(t, m, hd_mixer_make(NULL, "h264parse", NULL)) : NULL;
-  t->sink = add(t, m, make_sink(r, "composite", m->h264));
-  gst_element_link(q, depay);
+      = add (t, m, hd_mixer_make (NULL, m->h264 ? "rtph264depay" : "rtpvp8depay", NULL));
+  GstElement *parse = m->h264 ? add (t, m, hd_mixer_make (NULL, "h264parse", NULL)) : NULL;
+  t->sink = add (t, m, make_sink (r, "composite", m->h264));
+  gst_element_link (q, depay);
   if (parse)
-    gst_element_link(depay, parse);
-  gst_element_link_pads(parse ? parse : depay, "src", t->sink, "video");
+    gst_element_link (depay, parse);
+  gst_element_link_pads (parse ? parse : depay, "src", t->sink, "video");
   GstElement *a[] = {
-    add(t, m, hd_mixer_make(NULL, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL)),
-    add(t, m,
-        hd_mixer_make(NULL, "audiomixer", "start-time-selection", 1 /* first */, "latency",
-                      (guint64)40 * GST_MSECOND, NULL)),
-    add(t, m, hd_mixer_make(NULL, "audioconvert", NULL)),
-    add(t, m, hd_mixer_make(NULL, "opusenc", "bitrate", 64000, NULL)),
+    add (t, m,
+         hd_mixer_make (NULL, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL)),
+    add (t, m,
+         hd_mixer_make (NULL, "audiomixer", "start-time-selection", 1 /* first */, "latency",
+                        (guint64)40 * GST_MSECOND, NULL)),
+    add (t, m, hd_mixer_make (NULL, "audioconvert", NULL)),
+    add (t, m, hd_mixer_make (NULL, "opusenc", "bitrate", 64000, NULL)),
   };
-  for (gsize i = 0; i + 1 < G_N_ELEMENTS(a); i++)
-    gst_element_link(a[i], a[i + 1]);
-  gst_element_link_pads(a[3], "src", t->sink, "audio_%u");
+  for (gsize i = 0; i + 1 < G_N_ELEMENTS (a); i++)
+    gst_element_link (a[i], a[i + 1]);
+  gst_element_link_pads (a[3], "src", t->sink, "audio_%u");
   r->fullmix = a[1];
   t->silence = a[0];
-  attach(t, q);
-  g_ptr_array_add(r->tracks, t);
+  attach (t, q);
+  g_ptr_array_add (r->tracks, t);
   GHashTableIter it;
   gpointer v;
-  g_hash_table_iter_init(&it, m->peers);
-  while (g_hash_table_iter_next(&it, NULL, &v)) {
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
     Peer *p = v;
     if (p->atee)
-      hd_mixer_feed_add(m, p, NULL, r->fullmix);
+      hd_mixer_feed_add (m, p, NULL, r->fullmix);
   }
-  r->timer = g_timeout_add_full(G_PRIORITY_DEFAULT, r->segment_ms, keyframe_tick, m, NULL);
-  g_mutex_unlock(&m->lock);
-  gst_bin_recalculate_latency(GST_BIN(m->pipeline));
-  hd_mixer_force_keyframe(m);
-  GST_INFO("hearing %s: recording into %s", m->hid, dir);
+  r->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, r->segment_ms, keyframe_tick, m, NULL);
+  g_mutex_unlock (&m->lock);
+  gst_bin_recalculate_latency (GST_BIN (m->pipeline));
+  hd_mixer_force_keyframe (m);
+  GST_INFO ("hearing %s: recording into %s", m->hid, dir);
   return TRUE;
 }
 
 gboolean
-hd_mixer_recording(HdMixer *m)
+hd_mixer_recording (HdMixer *m)
 {
   return m->rec != NULL;
 }
 
 gboolean
-hd_mixer_record_stopping(HdMixer *m)
+hd_mixer_record_stopping (HdMixer *m)
 {
   return m->rec && m->rec->stopping;
 }
 
 gint64
-hd_mixer_record_offset_ms(HdMixer *m)
+hd_mixer_record_offset_ms (HdMixer *m)
 {
-  return m->rec ? (gint64)((running_time(m) - m->rec->base) / GST_MSECOND) : 0;
+  return m->rec ? (gint64)((running_time (m) - m->rec->base) / GST_MSECOND) : 0;
 }
 
 /* Under lock: the recorder leaves; its tracks finish their open fragments first. */
 static void
-stop(HdMixer *m)
+stop (HdMixer *m)
 {
   HdRecorder *r = m->rec;
   if (!r)
@@ -290,151 +292,151 @@ stop(HdMixer *m)
   if (r->stopping)
     return;
   r->stopping = TRUE;
-  g_source_remove(r->timer);
+  g_source_remove (r->timer);
   r->timer = 0;
   for (guint i = m->feeds->len; i-- > 0;) {
     Feed *f = m->feeds->pdata[i];
     if (!f->to && f->amix == r->fullmix)
-      hd_mixer_feed_remove(m, f);
+      hd_mixer_feed_remove (m, f);
   }
   for (guint i = 0; i < r->tracks->len; i++)
-    close_track(m, r->tracks->pdata[i]);
+    close_track (m, r->tracks->pdata[i]);
 }
 
 void
-hd_mixer_record_stop(HdMixer *m)
+hd_mixer_record_stop (HdMixer *m)
 {
-  g_mutex_lock(&m->lock);
-  stop(m);
-  g_mutex_unlock(&m->lock);
+  g_mutex_lock (&m->lock);
+  stop (m);
+  g_mutex_unlock (&m->lock);
 }
 
 void
-hd_recorder_peer_sound(HdMixer *m, Peer *p)
+hd_recorder_peer_sound (HdMixer *m, Peer *p)
 {
   if (m->rec && !m->rec->stopping)
-    hd_mixer_feed_add(m, p, NULL, m->rec->fullmix);
+    hd_mixer_feed_add (m, p, NULL, m->rec->fullmix);
 }
 
 void
-hd_recorder_peer_removed(HdMixer *m, Peer *p)
+hd_recorder_peer_removed (HdMixer *m, Peer *p)
 {
   for (guint i = 0; m->rec && i < m->rec->tracks->len; i++) {
     Track *t = m->rec->tracks->pdata[i];
     if (t->peer == p) {
-      close_track(m, t);
+      close_track (m, t);
       t->peer = NULL; /* its elements are the track's own; the peer may go */
     }
   }
   for (guint i = m->feeds->len; i-- > 0;) {
     Feed *f = m->feeds->pdata[i];
     if (f->from == p && !f->to)
-      hd_mixer_feed_remove(m, f);
+      hd_mixer_feed_remove (m, f);
   }
 }
 
 /* splitmuxsink's fragment messages: note where a fragment opened, report it when closed. */
 gboolean
-hd_recorder_on_message(HdMixer *m, GstMessage *msg)
+hd_recorder_on_message (HdMixer *m, GstMessage *msg)
 {
-  if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT)
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT)
     return FALSE;
-  const GstStructure *s = gst_message_get_structure(msg);
-  gboolean opened = gst_structure_has_name(s, "splitmuxsink-fragment-opened");
-  gboolean closed = gst_structure_has_name(s, "splitmuxsink-fragment-closed");
+  const GstStructure *s = gst_message_get_structure (msg);
+  gboolean opened = gst_structure_has_name (s, "splitmuxsink-fragment-opened");
+  gboolean closed = gst_structure_has_name (s, "splitmuxsink-fragment-closed");
   if (!opened && !closed)
     return FALSE;
-  g_mutex_lock(&m->lock);
+  g_mutex_lock (&m->lock);
   HdRecorder *r = m->rec;
   Track *t = NULL;
   for (guint i = 0; r && i < r->tracks->len; i++)
-    if (GST_OBJECT(((Track *)r->tracks->pdata[i])->sink) == GST_MESSAGE_SRC(msg))
+    if (GST_OBJECT (((Track *)r->tracks->pdata[i])->sink) == GST_MESSAGE_SRC (msg))
       t = r->tracks->pdata[i];
   for (guint i = 0; !t && i < m->spent->len; i++) /* a stopped track's last word */
-    if (GST_OBJECT(((Track *)m->spent->pdata[i])->sink) == GST_MESSAGE_SRC(msg))
+    if (GST_OBJECT (((Track *)m->spent->pdata[i])->sink) == GST_MESSAGE_SRC (msg))
       t = m->spent->pdata[i];
   GstClockTime rt = GST_CLOCK_TIME_NONE;
-  gst_structure_get_clock_time(s, "running-time", &rt);
+  gst_structure_get_clock_time (s, "running-time", &rt);
   char *track = NULL, *file = NULL;
   gint64 start_ms = 0, duration_ms = 0;
   if (t && opened) {
     t->opened = rt;
   } else if (t && closed) {
-    const char *location = gst_structure_get_string(s, "location");
-    gsize n = strlen(t->dir);
-    if (location && g_str_has_prefix(location, t->dir) && location[n] == '/') {
-      track = g_strdup(t->name);
-      file = g_strdup(location + n + 1);
-      GstClockTime from = GST_CLOCK_TIME_IS_VALID(t->opened) ? t->opened : t->base;
+    const char *location = gst_structure_get_string (s, "location");
+    gsize n = strlen (t->dir);
+    if (location && g_str_has_prefix (location, t->dir) && location[n] == '/') {
+      track = g_strdup (t->name);
+      file = g_strdup (location + n + 1);
+      GstClockTime from = GST_CLOCK_TIME_IS_VALID (t->opened) ? t->opened : t->base;
       start_ms = from > t->base ? (gint64)((from - t->base) / GST_MSECOND) : 0;
       duration_ms
-          = GST_CLOCK_TIME_IS_VALID(rt) && rt > from ? (gint64)((rt - from) / GST_MSECOND) : 0;
+          = GST_CLOCK_TIME_IS_VALID (rt) && rt > from ? (gint64)((rt - from) / GST_MSECOND) : 0;
     }
   }
-  g_mutex_unlock(&m->lock);
+  g_mutex_unlock (&m->lock);
   if (track && m->cb.on_segment)
-    m->cb.on_segment(track, file, start_ms, duration_ms, m->user);
-  g_free(track);
-  g_free(file);
+    m->cb.on_segment (track, file, start_ms, duration_ms, m->user);
+  g_free (track);
+  g_free (file);
   return TRUE;
 }
 
 static gboolean
-reap(gpointer data)
+reap (gpointer data)
 {
   HdMixer *m = data;
-  g_mutex_lock(&m->lock);
+  g_mutex_lock (&m->lock);
   m->reap_source = 0;
   HdRecorder *r = m->rec;
-  GPtrArray *gone = g_ptr_array_new();
+  GPtrArray *gone = g_ptr_array_new ();
   for (guint i = r ? r->tracks->len : 0; i-- > 0;) {
     Track *t = r->tracks->pdata[i];
     if (t->closing) {
-      g_ptr_array_add(gone, t);
-      g_ptr_array_remove_index(r->tracks, i);
+      g_ptr_array_add (gone, t);
+      g_ptr_array_remove_index (r->tracks, i);
     }
   }
   gboolean finished = r && r->stopping && r->tracks->len == 0;
   if (finished)
     m->rec = NULL;
-  g_mutex_unlock(&m->lock);
+  g_mutex_unlock (&m->lock);
   /* A finished track's elements stay in the pipeline, unlinked and idle, until it stops: setting
    * a splitmuxsink that has just finalized to NULL from here raced its own file closing (seen:
    * a file descriptor closed twice, the HTTP server's socket among them). */
   for (guint i = 0; i < gone->len; i++)
-    g_ptr_array_add(m->spent, gone->pdata[i]);
-  g_ptr_array_unref(gone);
+    g_ptr_array_add (m->spent, gone->pdata[i]);
+  g_ptr_array_unref (gone);
   if (finished) {
-    g_ptr_array_unref(r->mix_elements);
-    g_ptr_array_unref(r->tracks);
-    g_free(r->dir);
-    g_free(r);
+    g_ptr_array_unref (r->mix_elements);
+    g_ptr_array_unref (r->tracks);
+    g_free (r->dir);
+    g_free (r);
     if (m->cb.on_recording_stopped)
-      m->cb.on_recording_stopped(m->user);
+      m->cb.on_recording_stopped (m->user);
   }
   return G_SOURCE_REMOVE;
 }
 
 void
-hd_recorder_free(HdMixer *m)
+hd_recorder_free (HdMixer *m)
 {
   /* the pipeline is stopped: the spent tracks go with it */
   for (guint i = 0; i < m->spent->len; i++)
-    track_free(m, m->spent->pdata[i]);
-  g_ptr_array_set_size(m->spent, 0);
+    track_free (m, m->spent->pdata[i]);
+  g_ptr_array_set_size (m->spent, 0);
   if (m->reap_source)
-    g_source_remove(m->reap_source);
+    g_source_remove (m->reap_source);
   m->reap_source = 0;
   HdRecorder *r = m->rec;
   if (!r)
     return;
   m->rec = NULL;
   if (r->timer)
-    g_source_remove(r->timer);
+    g_source_remove (r->timer);
   for (guint i = 0; i < r->tracks->len; i++)
-    track_free(m, r->tracks->pdata[i]);
-  g_ptr_array_unref(r->tracks);
-  g_ptr_array_unref(r->mix_elements);
-  g_free(r->dir);
-  g_free(r);
+    track_free (m, r->tracks->pdata[i]);
+  g_ptr_array_unref (r->tracks);
+  g_ptr_array_unref (r->mix_elements);
+  g_free (r->dir);
+  g_free (r);
 }
