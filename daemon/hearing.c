@@ -789,11 +789,42 @@ on_layout (HdCore *core, Member *m, const HdMsg *msg)
                             pinned ? msg->participant : NULL));
 }
 
+/* A log note: on the recording at its offset, shown to the judge and the clerk. */
+static void
+on_note (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!(hd_role_permissions (m->role) & HD_PERM_LOG_NOTE)) {
+    core->io.send (m->conn,
+                   hd_protocol_error ("forbidden", "only the clerk and the judge write log notes",
+                                      msg->id),
+                   core->io_user);
+    return;
+  }
+  gint64 offset = core->media && core->media->note
+                      ? core->media->note (m->room->hid, m->name, msg->text, core->media_user)
+                      : -1;
+  if (offset < 0) {
+    core->io.send (m->conn,
+                   hd_protocol_error ("not_recording",
+                                      "the hearing is not being recorded: a note goes on the "
+                                      "record, so open the session first",
+                                      msg->id),
+                   core->io_user);
+    return;
+  }
+  g_autofree char *at = hd_time_iso (g_get_real_time ());
+  char *text = hd_protocol_note (m->name, msg->text, offset, at);
+  hd_core_notify_role (core, m->room->hid, "judge", strdup (text));
+  hd_core_notify_role (core, m->room->hid, "clerk", text);
+  hd_core_audit (core, m->pid, "recording.note", m->room->hid,
+                 json_pack ("{s:I}", "offset_ms", (json_int_t) offset));
+}
+
 void
 hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
 {
   if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE ||
-      msg->type == HD_MSG_LAYOUT) {
+      msg->type == HD_MSG_LAYOUT || msg->type == HD_MSG_NOTE) {
     Member *m = g_hash_table_lookup (core->members, conn);
     if (!m)
       core->io.send (conn, hd_protocol_error ("not_joined", "join the hearing first", msg->id),
@@ -802,6 +833,8 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
       on_mute (core, m, msg);
     else if (msg->type == HD_MSG_LAYOUT)
       on_layout (core, m, msg);
+    else if (msg->type == HD_MSG_NOTE)
+      on_note (core, m, msg);
     else
       on_media (core, conn, m, msg);
     return;
@@ -825,6 +858,7 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
   case HD_MSG_CANDIDATE:
   case HD_MSG_MUTE:
   case HD_MSG_LAYOUT:
+  case HD_MSG_NOTE:
     return; /* handled above */
   }
 }

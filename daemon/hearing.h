@@ -61,6 +61,9 @@ typedef struct {
   /* The hearing is (now) in `state` (after a change, and on every join). Optional. */
   void (*state) (const char *hid, const char *case_number, const char *court,
                  const char *state, gpointer user);
+  /* A log note for the record: returns its offset on the recording's clock, or -1 when the
+   * hearing is not being recorded. Optional. */
+  gint64 (*note) (const char *hid, const char *author, const char *text, gpointer user);
   /* The judge laid the composite out ("grid", "speaker", "pinned" with `pinned`). Optional. */
   void (*layout) (const char *hid, const char *mode, const char *pinned, gpointer user);
 } HdCoreMedia;

@@ -556,6 +556,18 @@ media_left (const char *hid, const char *pid, gpointer user)
   hearing_maybe_free (h); /* the last one out stops the pipeline, unless it is recording */
 }
 
+static gint64
+media_note (const char *hid, const char *author, const char *text, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!h || !h->archive || !h->recording)
+    return -1;
+  gint64 at = offset_ms (h);
+  hd_archive_note (h->archive, at, author, text);
+  return at;
+}
+
 static void
 media_muted (const char *hid, const char *pid, gboolean audio, gboolean video, gpointer user)
 {
@@ -643,6 +655,7 @@ media_candidate (gpointer conn, const char *pid, const char *candidate, int mlin
 static const HdCoreMedia media_glue = { .answer = media_answer, .candidate = media_candidate,
                                         .joined = media_joined, .left = media_left,
                                         .muted = media_muted, .state = media_state,
+                                        .note = media_note,
                                         .layout = media_layout };
 
 static int

@@ -19,6 +19,7 @@ hd_msg_free (HdMsg *msg)
   g_free (msg->candidate);
   g_free (msg->mode);
   g_free (msg->participant);
+  g_free (msg->text);
   g_free (msg);
 }
 
@@ -81,7 +82,7 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   const char *t = json_string_value (type);
   HdMsg *msg = g_new0 (HdMsg, 1);
   const char *token = NULL, *hearing = NULL, *sdp = NULL, *cand = NULL, *mode = NULL,
-             *participant = NULL;
+             *participant = NULL, *note = NULL;
   json_int_t mline = 0;
   json_t *audio = NULL, *video = NULL;
   int rc;
@@ -133,6 +134,15 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
       fail (err, "bad_field", "layout message: \"pinned\" needs the participant's id");
       goto error;
     }
+  } else if (g_str_equal (t, "note")) {
+    msg->type = HD_MSG_NOTE;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s}", "type", &t, "id", &id, "text",
+                         &note);
+    if (rc == 0 && (!*note || strlen (note) > HD_PROTOCOL_NOTE_MAX)) {
+      g_free (msg);
+      fail (err, "bad_field", "note message: text must be 1 to %d bytes", HD_PROTOCOL_NOTE_MAX);
+      goto error;
+    }
   } else {
     g_free (msg);
     g_autofree char *shown = g_strndup (t, 32);
@@ -170,6 +180,7 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   msg->candidate = g_strdup (cand);
   msg->mode = g_strdup (mode);
   msg->participant = g_strdup (participant);
+  msg->text = g_strdup (note);
   msg->mline = (int) mline;
   msg->audio = audio ? json_is_true (audio) : -1;
   msg->video = video ? json_is_true (video) : -1;
@@ -244,6 +255,13 @@ hd_protocol_layout (const char *mode, const char *participant)
 {
   return dump (json_pack ("{s:s, s:s, s:s?}", "type", "layout", "mode", mode, "participant",
                           participant));
+}
+
+char *
+hd_protocol_note (const char *author, const char *text, gint64 offset_ms, const char *at)
+{
+  return dump (json_pack ("{s:s, s:s, s:s, s:I, s:s}", "type", "note", "author", author, "text",
+                          text, "offset_ms", (json_int_t) offset_ms, "at", at));
 }
 
 char *

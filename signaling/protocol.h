@@ -9,6 +9,7 @@ G_BEGIN_DECLS
 
 #define HD_PROTOCOL_NAME "hearing.v1"
 #define HD_PROTOCOL_ID_MAX 64
+#define HD_PROTOCOL_NOTE_MAX 2000
 
 typedef enum {
   HD_MSG_JOIN,
@@ -18,6 +19,7 @@ typedef enum {
   HD_MSG_CANDIDATE, /* a trickled ICE candidate ("" ends gathering) */
   HD_MSG_MUTE,      /* the client mutes or unmutes its audio and/or video */
   HD_MSG_LAYOUT,    /* the judge lays out the composite: grid, speaker, pinned participant */
+  HD_MSG_NOTE,      /* the clerk (or judge) writes a log note on the record */
 } HdMsgType;
 
 #define HD_PROTOCOL_CANDIDATE_MAX 1024
@@ -36,6 +38,7 @@ typedef struct {
   int video;      /* mute: likewise */
   char *mode;     /* layout: "grid", "speaker" or "pinned" */
   char *participant; /* layout: who is pinned (required for "pinned"); or NULL */
+  char *text;     /* note: 1..HD_PROTOCOL_NOTE_MAX bytes of UTF-8 */
 } HdMsg;
 
 void hd_msg_free (HdMsg *msg);
@@ -67,6 +70,8 @@ char *hd_protocol_offer (const char *sdp);
 char *hd_protocol_candidate (const char *candidate, int mline);
 /* {"type":"layout","mode":…,"participant":…|null} to everyone in the hearing. */
 char *hd_protocol_layout (const char *mode, const char *participant);
+/* {"type":"note","author":…,"text":…,"offset_ms":N,"at":…} to the judge and clerk. */
+char *hd_protocol_note (const char *author, const char *text, gint64 offset_ms, const char *at);
 /* {"type":"speaker","participant":…|null}: who speaks now. */
 char *hd_protocol_speaker (const char *participant);
 

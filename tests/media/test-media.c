@@ -461,7 +461,9 @@ test_recording (void)
   g_autofree char *hid = new_hearing ();
   set_state (hid, "in_session"); /* recording starts before anyone is there */
   measure_at = 0;
-  Client a = client_as (hid, "party", "red", "Red", "ff0000", 440, 8, NULL);
+  /* Red is the clerk: a log note at 2 s */
+  Client a = client_as (hid, "clerk", "red", "Red", "ff0000", 440, 8,
+                        "--send=2:{\"type\":\"note\",\"text\":\"Exhibit-3-shown\"}");
   Client b = client_as (hid, "party", "blue", "Blue", "0000ff", 880, 8, NULL);
   g_usleep (4 * G_USEC_PER_SEC);
   set_state (hid, "recess");
@@ -509,6 +511,11 @@ test_recording (void)
   g_assert_cmpstr (json_string_value (json_object_get (m, "status")), ==, "closed");
   g_assert_true (has_event (m, "start") && has_event (m, "pause") && has_event (m, "resume") &&
                  has_event (m, "stop") && has_event (m, "join") && has_event (m, "leave"));
+  json_t *note = json_array_get (json_object_get (m, "notes"), 0);
+  g_assert_cmpstr (json_string_value (json_object_get (note, "text")), ==, "Exhibit-3-shown");
+  g_assert_cmpstr (json_string_value (json_object_get (note, "author")), ==, "Red");
+  g_assert_cmpint (json_integer_value (json_object_get (note, "offset_ms")), >, 1000);
+  g_assert_cmpint (json_integer_value (json_object_get (note, "offset_ms")), <, 4000);
   /* the composite's segments, on one clock across the recess: 2 s each, contiguous per run */
   json_t *segs = json_object_get (m, "segments");
   const char *sample = NULL;

@@ -458,6 +458,52 @@ test_layout (Fix *f, gconstpointer data)
   fake_free (press);
 }
 
+static gint64
+fake_note (const char *hid, const char *author, const char *text, gpointer user)
+{
+  return *(gint64 *) user;
+}
+
+/* Log notes: the clerk and the judge write them, on the recording's clock; others may not; with
+ * nothing being recorded there is nowhere to put them. */
+static void
+test_notes (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge", "j", NULL);
+  g_autofree char *tc = token_for (f, HD_ROLE_CLERK, "Clerk Li", "c", NULL);
+  g_autofree char *tp = token_for (f, HD_ROLE_PARTY, "Party", "p", NULL);
+  Fake *judge = fake_new (), *clerk = fake_new (), *party = fake_new ();
+  join (f, judge, tj);
+  join (f, clerk, tc);
+  join (f, party, tp);
+  HdMsg note = { .type = HD_MSG_NOTE, .text = "Exhibit 3 shown" };
+  hd_core_message (f->core, party, &note);
+  g_assert_cmpstr (last_error_code (party), ==, "forbidden");
+  hd_core_message (f->core, clerk, &note);
+  g_assert_cmpstr (last_error_code (clerk), ==, "not_recording");
+  gint64 offset = -1;
+  static const HdCoreMedia media = { .note = fake_note };
+  hd_core_set_media (f->core, &media, &offset);
+  hd_core_message (f->core, clerk, &note);
+  g_assert_cmpstr (last_error_code (clerk), ==, "not_recording");
+  offset = 61234;
+  guint party_before = party->got->len;
+  hd_core_message (f->core, clerk, &note);
+  for (Fake **k = (Fake *[]){ judge, clerk, NULL }; *k; k++) {
+    json_t *n = last_of (*k, "note");
+    g_assert_nonnull (n);
+    g_assert_cmpstr (json_string_value (json_object_get (n, "author")), ==, "Clerk Li");
+    g_assert_cmpstr (json_string_value (json_object_get (n, "text")), ==, "Exhibit 3 shown");
+    g_assert_cmpint (json_integer_value (json_object_get (n, "offset_ms")), ==, 61234);
+    json_decref (n);
+  }
+  g_assert_cmpuint (party->got->len, ==, party_before); /* parties do not see the notes */
+  fake_free (judge);
+  fake_free (clerk);
+  fake_free (party);
+}
+
 static void
 test_ice_servers (Fix *f, gconstpointer data)
 {
@@ -501,6 +547,7 @@ main (int argc, char **argv)
               fix_teardown);
   g_test_add ("/hearing/mute-and-media", Fix, NULL, fix_setup, test_mute_and_media, fix_teardown);
   g_test_add ("/hearing/layout", Fix, NULL, fix_setup, test_layout, fix_teardown);
+  g_test_add ("/hearing/notes", Fix, NULL, fix_setup, test_notes, fix_teardown);
   g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);
   return g_test_run ();
 }

@@ -70,6 +70,10 @@ test_media_messages (void)
   g_assert_cmpint (m6->type, ==, HD_MSG_LAYOUT);
   g_assert_cmpstr (m6->mode, ==, "pinned");
   g_assert_cmpstr (m6->participant, ==, "p-1");
+  const char *nt = "{\"type\":\"note\",\"text\":\"证人出示第3号证据\",\"id\":\"n1\"}";
+  g_autoptr (HdMsg) m8 = hd_protocol_parse (nt, strlen (nt), &err);
+  g_assert_cmpint (m8->type, ==, HD_MSG_NOTE);
+  g_assert_cmpstr (m8->text, ==, "证人出示第3号证据");
   const char *lg = "{\"type\":\"layout\",\"mode\":\"grid\"}";
   g_autoptr (HdMsg) m7 = hd_protocol_parse (lg, strlen (lg), &err);
   g_assert_cmpstr (m7->mode, ==, "grid");
@@ -90,6 +94,14 @@ test_media_messages (void)
   expect_error ("{\"type\":\"layout\",\"mode\":\"pinned\",\"participant\":\"\"}", "bad_field",
                 "participant", FALSE);
   expect_error ("{\"type\":\"layout\"}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"note\",\"text\":\"\"}", "bad_field", "1 to 2000 bytes", FALSE);
+  expect_error ("{\"type\":\"note\",\"text\":7}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"note\",\"text\":\"a\",\"page\":2}", "bad_field", NULL, FALSE);
+  {
+    g_autofree char *fill = g_strnfill (2001, 'x');
+    g_autofree char *big = g_strdup_printf ("{\"type\":\"note\",\"text\":\"%s\"}", fill);
+    expect_error (big, "bad_field", "1 to 2000 bytes", FALSE);
+  }
   expect_error ("{\"type\":\"layout\",\"mode\":\"grid\",\"size\":2}", "bad_field", NULL, FALSE);
   char *ls = hd_protocol_layout ("speaker", NULL);
   g_assert_cmpstr (ls, ==, "{\"type\":\"layout\",\"mode\":\"speaker\",\"participant\":null}");
