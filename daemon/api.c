@@ -7,17 +7,20 @@
 #include "daemon/audit.h"
 #include "daemon/util.h"
 
+#include <libsoup/soup.h>
 #include <string.h>
 
 typedef struct {
   int status;
   json_t *body;
+  GBytes *file_bytes;   /* a file download instead of JSON */
+  char *content_range;  /* for 206 */
 } Reply;
 
 static Reply
 reply (int status, json_t *body)
 {
-  return (Reply){ status, body };
+  return (Reply){ status, body, NULL, NULL };
 }
 
 static Reply
@@ -434,6 +437,90 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
   return reply (200, j);
 }
 
+/* A file of a recording, as listed in its manifest (segments or partial), with HTTP Range.
+ * Nothing that the manifest does not name is ever opened: no path is built from the request
+ * but the manifest's own entry. */
+static Reply
+recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char *track,
+                const char *name)
+{
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording (api, req, id, &who, &r);
+  if (!rec) {
+    hd_claims_clear (&who.claims);
+    return r;
+  }
+  const char *dir = json_string_value (json_object_get (rec, "dir"));
+  const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
+  g_autofree char *want = g_strdup_printf ("%s/%s", track, name);
+  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  json_t *m = json_load_file (mpath, 0, NULL);
+  const char *sha = NULL;
+  for (int list = 0; list < 2 && !sha; list++) {
+    json_t *entries = json_object_get (m, list ? "partial" : "segments");
+    for (size_t i = 0; i < json_array_size (entries) && !sha; i++) {
+      json_t *e = json_array_get (entries, i);
+      if (!g_strcmp0 (json_string_value (json_object_get (e, "file")), want))
+        sha = json_string_value (json_object_get (e, "sha256"));
+    }
+  }
+  if (!sha) {
+    hd_core_audit (api->core, who.actor, "recording.refuse", hid,
+                   json_pack ("{s:s, s:s, s:s}", "recording", id, "file", want, "code",
+                              "not_found"));
+    r = err (404, "not_found", "the recording has no such file");
+  } else {
+    g_autofree char *path = g_build_filename (dir, want, NULL);
+    g_autoptr (GMappedFile) f = g_mapped_file_new (path, FALSE, NULL);
+    gsize total = f ? g_mapped_file_get_length (f) : 0;
+    goffset start = 0, stop = (goffset) total - 1;
+    gboolean partial = FALSE, ok = f != NULL;
+    if (ok && req->range) {
+      /* the Range header, parsed by libsoup against the file's size */
+      SoupMessageHeaders *h = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+      soup_message_headers_append (h, "Range", req->range);
+      SoupRange *ranges = NULL;
+      int nr = 0;
+      ok = soup_message_headers_get_ranges (h, (goffset) total, &ranges, &nr) && nr == 1;
+      if (ok) {
+        start = ranges[0].start;
+        stop = ranges[0].end;
+        partial = TRUE;
+      }
+      /* libsoup hands back a range starting past the end as it came: the bounds are ours */
+      ok = ok && start >= 0 && start <= stop && stop < (goffset) total;
+      if (ranges)
+        soup_message_headers_free_ranges (h, ranges);
+      soup_message_headers_unref (h);
+      if (!ok) {
+        g_autofree char *why = g_strdup_printf (
+            "Range must be one satisfiable byte range of the file's %zu bytes (bytes=START-END)",
+            total);
+        r = err (416, "range_not_satisfiable", why);
+      }
+    } else if (!ok) {
+      r = err (404, "not_found", "the file is listed but missing (run verify)");
+    }
+    if (ok) {
+      const char *data = g_mapped_file_get_contents (f);
+      r = reply (partial ? 206 : 200, NULL);
+      r.file_bytes = g_bytes_new (data + start, total ? (gsize) (stop - start + 1) : 0);
+      if (partial)
+        r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT
+                                           "/%zu", start, stop, total);
+      hd_core_audit (api->core, who.actor, "recording.download", hid,
+                     json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", id, "file", want,
+                                "sha256", sha, "from", (json_int_t) start, "to",
+                                (json_int_t) stop));
+    }
+  }
+  json_decref (m);
+  json_decref (rec);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
 static Reply
 route (HdApi *api, const HdHttpRequest *req)
 {
@@ -452,10 +539,17 @@ route (HdApi *api, const HdHttpRequest *req)
   guint n = g_strv_length (seg);
   if (n > 0 && !*seg[n - 1]) /* trailing slash */
     n--;
-  for (guint i = 1; i < n; i++)
+  /* /recordings/{id}/files/{track}/{file}: the last two are a file of the recording */
+  gboolean files = n == 5 && g_str_equal (seg[0], "recordings") && g_str_equal (seg[2], "files");
+  for (guint i = 1; i < (files ? 3 : n); i++)
     if (!hd_id_valid (seg[i]))
       return err (404, "not_found", "identifiers are 1-64 of A-Z a-z 0-9 _ -");
   gboolean get = g_str_equal (m, "GET"), post = g_str_equal (m, "POST");
+  if (files) {
+    if (!get)
+      return err (405, "method_not_allowed", "GET");
+    return recording_file (api, req, seg[1], seg[3], seg[4]);
+  }
   if (n == 1 && g_str_equal (seg[0], "hearings")) {
     if (post)
       return hearings_create (api, req);
@@ -510,12 +604,26 @@ route (HdApi *api, const HdHttpRequest *req)
 }
 
 int
-hd_api_handle (const HdHttpRequest *req, char **body, gpointer user)
+hd_api_handle (const HdHttpRequest *req, HdHttpReply *out, gpointer user)
 {
   Reply r = route (user, req);
+  if (r.file_bytes) {
+    gsize n = 0;
+    out->body = g_bytes_unref_to_data (r.file_bytes, &n);
+    out->body_len = n;
+    out->content_type = "video/webm";
+    out->content_range = r.content_range;
+    if (n == 0) { /* an empty range cannot be asked for; keep body_len meaning "bytes" */
+      g_free (out->body);
+      out->body = g_strdup ("");
+    }
+    g_debug ("%s %s -> %d (%zu bytes)", req->method, req->path, r.status, n);
+    return r.status;
+  }
   char *s = json_dumps (r.body, JSON_COMPACT);
   json_decref (r.body);
-  *body = g_strdup (s);
+  out->body = g_strdup (s);
+  out->content_range = r.content_range; /* a 416 says the size */
   free (s);
   if (r.status >= 500)
     g_warning ("%s %s -> %d", req->method, req->path, r.status);

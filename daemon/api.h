@@ -17,6 +17,6 @@ typedef struct {
 } HdApi;
 
 /* An HdHttpHandler; `user` is an HdApi*. */
-int hd_api_handle (const HdHttpRequest *req, char **body, gpointer user);
+int hd_api_handle (const HdHttpRequest *req, HdHttpReply *reply, gpointer user);
 
 G_END_DECLS

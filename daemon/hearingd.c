@@ -659,10 +659,10 @@ static const HdCoreMedia media_glue = { .answer = media_answer, .candidate = med
                                         .layout = media_layout };
 
 static int
-sig_http (const HdHttpRequest *req, char **body, gpointer user)
+sig_http (const HdHttpRequest *req, HdHttpReply *reply, gpointer user)
 {
   Daemon *d = user;
-  return hd_api_handle (req, body, &d->api);
+  return hd_api_handle (req, reply, &d->api);
 }
 
 static guint

@@ -14,10 +14,18 @@ typedef struct {
   const char *body;          /* request body (NUL-terminated), or NULL */
   gsize body_len;
   const char *peer;          /* client address, for the audit log */
+  const char *range;         /* the Range header, or NULL */
 } HdHttpRequest;
 
-/* A route handler: returns the HTTP status and sets *body to a JSON text (g_malloc'd).
- * Runs on the main thread. */
-typedef int (*HdHttpHandler) (const HdHttpRequest *req, char **body, gpointer user);
+/* What a route answers: a JSON text, or (content_type set) bytes of a file. */
+typedef struct {
+  char *body;                /* g_malloc'd */
+  gsize body_len;            /* for JSON: 0 means strlen (body) */
+  const char *content_type;  /* NULL: application/json */
+  char *content_range;       /* "bytes 100-199/5000" for a 206, g_malloc'd, or NULL */
+} HdHttpReply;
+
+/* A route handler: returns the HTTP status and fills *reply. Runs on the main thread. */
+typedef int (*HdHttpHandler) (const HdHttpRequest *req, HdHttpReply *reply, gpointer user);
 
 G_END_DECLS

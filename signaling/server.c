@@ -74,7 +74,7 @@ typedef struct {
   /* HTTP */
   GString *body;
   gboolean body_too_big;
-  char *method, *path, *auth;
+  char *method, *path, *auth, *range;
   GHashTable *query;
   char *resp;
   gsize resp_len, resp_sent;
@@ -400,6 +400,7 @@ pss_http_clear (Pss *p)
   g_free (p->method);
   g_free (p->path);
   g_free (p->auth);
+  g_free (p->range);
   if (p->query)
     g_hash_table_unref (p->query);
   g_free (p->resp);
@@ -411,23 +412,39 @@ static const char *method_names[] = { "GET", "POST", "OPTIONS", "PUT", "PATCH", 
 
 /* Write status line, headers, and queue the body. */
 static int
-http_respond (struct lws *wsi, Pss *p, int status, char *body)
+http_respond (struct lws *wsi, Pss *p, int status, HdHttpReply *reply)
 {
   guint8 buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
   g_free (p->resp);
-  p->resp = body;
-  p->resp_len = body ? strlen (body) : 0;
+  p->resp = reply->body;
+  p->resp_len = reply->body_len ? reply->body_len : reply->body ? strlen (reply->body) : 0;
   p->resp_sent = 0;
-  if (lws_add_http_common_headers (wsi, (unsigned int) status, "application/json", p->resp_len,
-                                   &q, end) ||
-      lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                    (const unsigned char *) "no-store", 8, &q, end) ||
-      lws_add_http_header_by_name (wsi, (const unsigned char *) "x-content-type-options:",
-                                   (const unsigned char *) "nosniff", 7, &q, end) ||
-      lws_finalize_write_http_header (wsi, start, &q, end))
+  const char *type = reply->content_type ? reply->content_type : "application/json";
+  int bad = lws_add_http_common_headers (wsi, (unsigned int) status, type, p->resp_len, &q, end) ||
+            lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                          (const unsigned char *) "no-store", 8, &q, end) ||
+            lws_add_http_header_by_name (wsi, (const unsigned char *) "x-content-type-options:",
+                                         (const unsigned char *) "nosniff", 7, &q, end);
+  if (!bad && reply->content_type)
+    bad = lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_ACCEPT_RANGES,
+                                        (const unsigned char *) "bytes", 5, &q, end);
+  if (!bad && reply->content_range)
+    bad = lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
+                                        (const unsigned char *) reply->content_range,
+                                        (int) strlen (reply->content_range), &q, end);
+  g_free (reply->content_range);
+  reply->content_range = NULL;
+  if (bad || lws_finalize_write_http_header (wsi, start, &q, end))
     return 1;
   lws_callback_on_writable (wsi);
   return 0;
+}
+
+static int
+http_respond_json (struct lws *wsi, Pss *p, int status, char *json)
+{
+  HdHttpReply r = { .body = json };
+  return http_respond (wsi, p, status, &r);
 }
 
 static char *
@@ -447,7 +464,7 @@ http_dispatch (HdServer *srv, struct lws *wsi, Pss *p)
   if (p->body_too_big) {
     g_autofree char *why =
         g_strdup_printf ("request body over %d bytes", srv->opts.http_body_max_bytes);
-    return http_respond (wsi, p, 413, simple_error ("body_too_large", why));
+    return http_respond_json (wsi, p, 413, simple_error ("body_too_large", why));
   }
   HdHttpRequest req = {
     .method = p->method,
@@ -457,10 +474,11 @@ http_dispatch (HdServer *srv, struct lws *wsi, Pss *p)
     .body = p->body ? p->body->str : NULL,
     .body_len = p->body ? p->body->len : 0,
     .peer = p->peer,
+    .range = p->range,
   };
-  char *body = NULL;
-  int status = srv->handlers.http (&req, &body, srv->user);
-  return http_respond (wsi, p, status, body);
+  HdHttpReply reply = { 0 };
+  int status = srv->handlers.http (&req, &reply, srv->user);
+  return http_respond (wsi, p, status, &reply);
 }
 
 static int
@@ -480,7 +498,7 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     if (m < 0 || m >= (int) G_N_ELEMENTS (method_names)) {
       p->method = g_strdup ("?");
       p->path = g_strdup ("/");
-      return http_respond (wsi, p, 405, simple_error ("method_not_allowed", "unknown method"));
+      return http_respond_json (wsi, p, 405, simple_error ("method_not_allowed", "unknown method"));
     }
     p->method = g_strdup (method_names[m]);
     p->path = g_strndup (uri, ulen);
@@ -489,6 +507,12 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
       p->auth = g_malloc (alen + 1);
       if (lws_hdr_copy (wsi, p->auth, alen + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
         g_clear_pointer (&p->auth, g_free);
+    }
+    int rlen = lws_hdr_total_length (wsi, WSI_TOKEN_HTTP_RANGE);
+    if (rlen > 0 && rlen < 1024) {
+      p->range = g_malloc (rlen + 1);
+      if (lws_hdr_copy (wsi, p->range, rlen + 1, WSI_TOKEN_HTTP_RANGE) < 0)
+        g_clear_pointer (&p->range, g_free);
     }
     char arg[1024];
     for (int i = 0; i < 32; i++) {

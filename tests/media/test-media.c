@@ -442,6 +442,26 @@ color_share (GBytes *rgb, guint32 color)
   return (double) hit / (64 * 36);
 }
 
+/* GET `path` with curl (the HTTP client of the shell: Range as a browser sends it); the body
+ * goes to `out`. Returns the status, 0 if curl failed. */
+static int
+curl_get (const char *path, const char *token, const char *range, const char *out)
+{
+  g_autofree char *url = g_strdup_printf ("%s%s", d->base_url, path);
+  g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", token);
+  g_autofree char *rh = range ? g_strdup_printf ("Range: %s", range) : g_strdup ("X-No-Range: 1");
+  const char *argv[] = { "curl", "-sS", "-o", out, "-w", "%{http_code}", "-H", auth, "-H", rh,
+                         url, NULL };
+  g_autofree char *code = NULL, *errs = NULL;
+  int wait = 0;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code, &errs,
+                     &wait, NULL))
+    return 0;
+  if (errs && *errs)
+    g_test_message ("curl %s: %s", path, errs);
+  return atoi (code ? code : "0");
+}
+
 static gboolean
 has_event (json_t *manifest, const char *type)
 {
@@ -549,6 +569,35 @@ test_recording (void)
   g_assert_true (json_is_true (json_object_get (v, "ok")));
   g_assert_true (json_is_true (json_object_get (v, "signed")));
   json_decref (v);
+  /* download: whole, one range, an unsatisfiable range, a file not listed, the wrong role */
+  g_autofree char *fpath = g_strdup_printf ("/api/v1/recordings/%s/files/%s", rid, sample);
+  g_autofree char *got = g_build_filename (tmp_root, "download", NULL);
+  g_autofree char *orig = NULL, *data = NULL;
+  gsize olen = 0, dlen = 0;
+  g_assert_true (g_file_get_contents (f, &orig, &olen, NULL));
+  g_assert_cmpint (curl_get (fpath, arch, NULL, got), ==, 200);
+  g_assert_true (g_file_get_contents (got, &data, &dlen, NULL));
+  g_assert_cmpuint (dlen, ==, olen);
+  g_assert_true (memcmp (data, orig, olen) == 0);
+  g_clear_pointer (&data, g_free);
+  g_assert_cmpint (curl_get (fpath, arch, "bytes=100-199", got), ==, 206);
+  g_assert_true (g_file_get_contents (got, &data, &dlen, NULL));
+  g_assert_cmpuint (dlen, ==, 100);
+  g_assert_true (memcmp (data, orig + 100, 100) == 0);
+  g_assert_cmpint (curl_get (fpath, arch, "bytes=-10", got), ==, 206); /* the last 10 */
+  g_clear_pointer (&data, g_free);
+  g_assert_true (g_file_get_contents (got, &data, &dlen, NULL));
+  g_assert_cmpuint (dlen, ==, 10);
+  g_assert_true (memcmp (data, orig + olen - 10, 10) == 0);
+  static const char *bad[] = { "bytes=999999999-", "bytes=5-2", "items=0-1", "bytes=0-1,5-6",
+                               "bytes=x-y" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_cmpint (curl_get (fpath, arch, bad[i], got), ==, 416);
+  g_autofree char *unlisted = g_strdup_printf ("/api/v1/recordings/%s/files/composite/manifest.json", rid);
+  g_assert_cmpint (curl_get (unlisted, arch, NULL, got), ==, 404);
+  g_autofree char *climb = g_strdup_printf ("/api/v1/recordings/%s/files/composite/..%%2Fmanifest.json", rid);
+  g_assert_cmpint (curl_get (climb, arch, NULL, got), ==, 404);
+  g_assert_cmpint (curl_get (fpath, op, NULL, got), ==, 403);
   g_autofree char *pub = g_build_filename (tmp_root, "state", "public-key.pem", NULL);
   const char *const ok_args[] = { "verify", dir, "--public-key", pub, NULL };
   g_assert_cmpint (hd_test_ctl (NULL, NULL, ok_args), ==, 0);
