@@ -14,13 +14,14 @@ typedef struct {
   int status;
   json_t *body;
   GBytes *file_bytes;   /* a file download instead of JSON */
+  const char *file_type;
   char *content_range;  /* for 206 */
 } Reply;
 
 static Reply
 reply (int status, json_t *body)
 {
-  return (Reply){ status, body, NULL, NULL };
+  return (Reply){ status, body, NULL, NULL, NULL };
 }
 
 static Reply
@@ -506,6 +507,7 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
       const char *data = g_mapped_file_get_contents (f);
       r = reply (partial ? 206 : 200, NULL);
       r.file_bytes = g_bytes_new (data + start, total ? (gsize) (stop - start + 1) : 0);
+      r.file_type = g_str_has_suffix (name, ".mkv") ? "video/x-matroska" : "video/webm";
       if (partial)
         r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT
                                            "/%zu", start, stop, total);
@@ -611,7 +613,7 @@ hd_api_handle (const HdHttpRequest *req, HdHttpReply *out, gpointer user)
     gsize n = 0;
     out->body = g_bytes_unref_to_data (r.file_bytes, &n);
     out->body_len = n;
-    out->content_type = "video/webm";
+    out->content_type = r.file_type;
     out->content_range = r.content_range;
     if (n == 0) { /* an empty range cannot be asked for; keep body_len meaning "bytes" */
       g_free (out->body);
