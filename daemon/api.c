@@ -317,7 +317,8 @@ audit_verify (HdApi *api, const HdHttpRequest *req)
 /* The catalogue entry `id` if the caller may read it: archivists (sealed hearings' recordings
  * are refused until per-hearing grants exist). Every refusal is audit-logged. */
 static json_t *
-load_recording (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who, Reply *r)
+load_recording_entry (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who,
+                      Reply *r)
 {
   if (!authenticate (api, req, NULL, ROLE (ARCHIVIST), who, r))
     return NULL;
@@ -340,6 +341,16 @@ load_recording (HdApi *api, const HdHttpRequest *req, const char *id, Caller *wh
     json_decref (rec);
     return NULL;
   }
+  return rec;
+}
+
+/* As load_recording_entry; on refusal the caller's claims are already cleared. */
+static json_t *
+load_recording (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who, Reply *r)
+{
+  json_t *rec = load_recording_entry (api, req, id, who, r);
+  if (!rec)
+    hd_claims_clear (&who->claims);
   return rec;
 }
 
@@ -390,10 +401,8 @@ recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
   Reply r;
   Caller who;
   json_t *rec = load_recording (api, req, id, &who, &r);
-  if (!rec) {
-    hd_claims_clear (&who.claims);
+  if (!rec)
     return r;
-  }
   g_autofree char *path = g_build_filename (json_string_value (json_object_get (rec, "dir")),
                                             HD_ARCHIVE_MANIFEST, NULL);
   json_t *manifest = json_load_file (path, 0, NULL);
@@ -412,10 +421,8 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
   Reply r;
   Caller who;
   json_t *rec = load_recording (api, req, id, &who, &r);
-  if (!rec) {
-    hd_claims_clear (&who.claims);
+  if (!rec)
     return r;
-  }
   g_autofree char *pub = hd_signer_public_pem (hd_core_signer (api->core));
   HdArchiveVerdict v;
   g_autoptr (GError) e = NULL;
@@ -448,10 +455,8 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
   Reply r;
   Caller who;
   json_t *rec = load_recording (api, req, id, &who, &r);
-  if (!rec) {
-    hd_claims_clear (&who.claims);
+  if (!rec)
     return r;
-  }
   const char *dir = json_string_value (json_object_get (rec, "dir"));
   const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
   g_autofree char *want = g_strdup_printf ("%s/%s", track, name);

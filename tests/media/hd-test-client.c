@@ -78,17 +78,23 @@ send_json (json_t *j)
 
 /* ---------------------------------------------------------------- what we receive */
 
+/* A composite frame arrived at `now`. Under lock. */
+static void
+count_frame (gint64 now)
+{
+  if (!frames)
+    first_frame_at = now;
+  frames++;
+  g_array_append_val (frame_times, now);
+}
+
 /* --no-decode: count the composite's frames as they arrive (a benchmark's cheap client) */
 static GstFlowReturn
 on_frame (GstAppSink *sink, gpointer data)
 {
   GstSample *s = gst_app_sink_pull_sample (sink);
   g_mutex_lock (&lock);
-  gint64 now = g_get_monotonic_time ();
-  if (!frames)
-    first_frame_at = now;
-  frames++;
-  g_array_append_val (frame_times, now);
+  count_frame (g_get_monotonic_time ());
   g_mutex_unlock (&lock);
   gst_sample_unref (s);
   return GST_FLOW_OK;
@@ -103,10 +109,7 @@ on_video (GstAppSink *sink, gpointer data)
   if (gst_buffer_map (b, &map, GST_MAP_READ)) {
     g_mutex_lock (&lock);
     gint64 now = g_get_monotonic_time ();
-    if (!frames)
-      first_frame_at = now;
-    frames++;
-    g_array_append_val (frame_times, now);
+    count_frame (now);
     gsize px = map.size / 3;
     for (int c = 0; c < ncolors; c++) {
       int r = (colors[c] >> 16) & 0xff, g = (colors[c] >> 8) & 0xff, bl = colors[c] & 0xff;
