@@ -13,8 +13,8 @@ typedef struct Peer Peer;
 
 /* One mix-minus feed: source peer's decoded audio → queue → destination peer's audiomixer. */
 typedef struct {
-  Peer *from, *to;       /* `to` NULL: the recording's full mix */
-  GstElement *amix;      /* the audiomixer fed */
+  Peer *from, *to;  /* `to` NULL: the recording's full mix */
+  GstElement *amix; /* the audiomixer fed */
   GstPad *tee_pad, *mix_pad;
   GstElement *queue;
 } Feed;
@@ -23,18 +23,18 @@ struct Peer {
   struct HdMixer *mixer;
   char *pid, *label;
   GstElement *webrtc;
-  GstElement *amix;      /* this peer's mix-minus */
-  GstElement *atee;      /* this peer's decoded sound, once it arrives */
-  GstElement *avol;      /* mute: volume 0 */
-  GstElement *vqueue;    /* composite → this peer */
+  GstElement *amix;   /* this peer's mix-minus */
+  GstElement *atee;   /* this peer's decoded sound, once it arrives */
+  GstElement *avol;   /* mute: volume 0 */
+  GstElement *vqueue; /* composite → this peer */
   GstPad *vtee_pad;
-  GstPad *comp_pad;      /* this peer's tile */
+  GstPad *comp_pad; /* this peer's tile */
   GstElement *vlabel;
   GstElement *adepay_tee, *vdepay_tee; /* their media as received (decoded + recorded) */
-  gboolean video_h264;   /* they send H.264 (else VP8) */
-  GstElement *alevel;    /* loudness of this peer's (post-mute) sound, for the active speaker */
-  double level_db;       /* its last reading */
-  GPtrArray *elements;   /* everything of this peer's in the pipeline */
+  gboolean video_h264;                 /* they send H.264 (else VP8) */
+  GstElement *alevel;  /* loudness of this peer's (post-mute) sound, for the active speaker */
+  double level_db;     /* its last reading */
+  GPtrArray *elements; /* everything of this peer's in the pipeline */
   char *fp_hash, *fp_value;
   gboolean verified, rejected, audio_muted, video_muted;
   gboolean sends; /* FALSE: an observer, never in the picture or the sound */
@@ -58,18 +58,17 @@ struct HdMixer {
   GHashTable *peers; /* pid -> Peer* */
   GPtrArray *feeds;  /* Feed* */
   guint next_seq;
-  gboolean h264;     /* the composite is H.264 (else VP8) */
+  gboolean h264; /* the composite is H.264 (else VP8) */
   HdLayout layout;
-  char *pinned;      /* pid shown large in HD_LAYOUT_PINNED */
-  char *speaker;     /* pid of the active speaker, or NULL */
-  char *candidate;   /* who is about to become it */
+  char *pinned;    /* pid shown large in HD_LAYOUT_PINNED */
+  char *speaker;   /* pid of the active speaker, or NULL */
+  char *candidate; /* who is about to become it */
   int candidate_hits;
   struct HdRecorder *rec; /* while recording */
   guint reap_source;      /* closing tracks are removed by this timeout */
   GPtrArray *spent;       /* finished recording tracks, freed with the pipeline */
   guint rec_runs;         /* recording runs so far (pause/resume) */
 };
-
 
 /* An element of `p`'s (or, for NULL, the hearing's own, not yet added) with properties set. */
 GstElement *hd_mixer_make (Peer *p, const char *factory, const char *first_prop, ...);
@@ -81,9 +80,10 @@ void hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix);
 void hd_mixer_feed_remove (HdMixer *m, Feed *f);
 
 /* The recorder's hooks (recorder.c); all under the mixer's lock except on_message. */
-void hd_recorder_peer_sound (HdMixer *m, Peer *p);                  /* decoded sound is ready */
+void hd_recorder_peer_sound (HdMixer *m, Peer *p);   /* their sound is depayloaded and decoded */
+void hd_recorder_peer_picture (HdMixer *m, Peer *p); /* their picture is depayloaded */
 void hd_recorder_peer_removed (HdMixer *m, Peer *p);
-gboolean hd_recorder_on_message (HdMixer *m, GstMessage *msg);     /* main thread */
+gboolean hd_recorder_on_message (HdMixer *m, GstMessage *msg); /* main thread */
 void hd_recorder_free (HdMixer *m);
 
 G_END_DECLS

@@ -20,7 +20,7 @@
 GST_DEBUG_CATEGORY_STATIC (hd_mixer_debug);
 #define GST_CAT_DEFAULT hd_mixer_debug
 
-G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
+G_DEFINE_QUARK (hd - mixer - error - quark, hd_mixer_error)
 
 #define PT_OPUS 111
 /* Room the mixers leave for network inputs beyond the jitter buffer (ms). */
@@ -38,7 +38,7 @@ static const char *layout_names[] = { "grid", "speaker", "pinned" };
 const char *
 hd_layout_name (HdLayout layout)
 {
-  return layout >= 0 && layout < (int) G_N_ELEMENTS (layout_names) ? layout_names[layout] : "grid";
+  return layout >= 0 && layout < (int)G_N_ELEMENTS (layout_names) ? layout_names[layout] : "grid";
 }
 
 int
@@ -46,7 +46,7 @@ hd_layout_parse (const char *name)
 {
   for (guint i = 0; i < G_N_ELEMENTS (layout_names); i++)
     if (!g_strcmp0 (name, layout_names[i]))
-      return (int) i;
+      return (int)i;
   return -1;
 }
 
@@ -108,7 +108,7 @@ call_run (gpointer data)
   else if (c->kind == 1 && m->cb.on_local_candidate)
     m->cb.on_local_candidate (c->pid, c->text, c->num, m->user);
   else if (c->kind == 2 && m->cb.on_state)
-    m->cb.on_state (c->pid, (HdPeerState) c->num, c->text, m->user);
+    m->cb.on_state (c->pid, (HdPeerState)c->num, c->text, m->user);
   return G_SOURCE_REMOVE;
 }
 
@@ -121,7 +121,7 @@ to_main (HdMixer *m, int kind, const char *pid, const char *text, int num)
   c->pid = g_strdup (pid);
   c->text = g_strdup (text);
   c->num = num;
-  g_main_context_invoke_full (m->main, G_PRIORITY_DEFAULT, call_run, c, (GDestroyNotify) call_free);
+  g_main_context_invoke_full (m->main, G_PRIORITY_DEFAULT, call_run, c, (GDestroyNotify)call_free);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -148,7 +148,7 @@ hd_mixer_make (Peer *p, const char *factory, const char *first_prop, ...)
 static int
 by_join_order (gconstpointer a, gconstpointer b)
 {
-  const Peer *x = *(Peer *const *) a, *y = *(Peer *const *) b;
+  const Peer *x = *(Peer *const *)a, *y = *(Peer *const *)b;
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -168,7 +168,7 @@ layout (HdMixer *m)
   gpointer v;
   g_hash_table_iter_init (&it, m->peers);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    if (((Peer *) v)->comp_pad)
+    if (((Peer *)v)->comp_pad)
       g_ptr_array_add (tiles, v);
   g_ptr_array_sort (tiles, by_join_order);
   guint n = tiles->len;
@@ -179,17 +179,17 @@ layout (HdMixer *m)
                                                       : NULL;
   Peer *big = NULL;
   for (guint i = 0; i < n && m->layout != HD_LAYOUT_GRID; i++)
-    if (!g_strcmp0 (((Peer *) tiles->pdata[i])->pid, want))
+    if (!g_strcmp0 (((Peer *)tiles->pdata[i])->pid, want))
       big = tiles->pdata[i];
   if (!big && m->layout == HD_LAYOUT_SPEAKER && n)
     big = tiles->pdata[0];
   if (big && n > 1) {
     /* one large on top (3/4 of the height), the others in a strip below */
-    int strip = H / 4, k = MAX ((int) n - 1, 4), sw = W / k, i = 0;
+    int strip = H / 4, k = MAX ((int)n - 1, 4), sw = W / k, i = 0;
     place (big, 0, 0, W, H - strip);
     for (guint t = 0; t < n; t++)
       if (tiles->pdata[t] != big)
-        place (tiles->pdata[t], (i++) * sw + (W - MIN (k, (int) n - 1) * sw) / 2, H - strip, sw,
+        place (tiles->pdata[t], (i++) * sw + (W - MIN (k, (int)n - 1) * sw) / 2, H - strip, sw,
                strip);
   } else {
     guint cols = 1;
@@ -198,7 +198,7 @@ layout (HdMixer *m)
     guint rows = n ? (n + cols - 1) / cols : 1;
     int tw = W / cols, th = H / rows;
     for (guint i = 0; i < n; i++)
-      place (tiles->pdata[i], (int) (i % cols) * tw, (int) (i / cols) * th, tw, th);
+      place (tiles->pdata[i], (int)(i % cols) * tw, (int)(i / cols) * th, tw, th);
   }
   GST_INFO ("hearing %s: %s layout, %u tiles, large: %s", m->hid, hd_layout_name (m->layout), n,
             big ? big->pid : "-");
@@ -209,8 +209,8 @@ void
 hd_mixer_force_keyframe (HdMixer *m)
 {
   GstPad *pad = gst_element_get_static_pad (m->vtee, "sink");
-  gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-                                                                         TRUE, 0));
+  gst_pad_push_event (pad,
+                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
   gst_object_unref (pad);
 }
 
@@ -222,7 +222,7 @@ hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix)
   f->to = to;
   f->amix = amix;
   f->queue = gst_element_factory_make ("queue", NULL);
-  g_object_set (f->queue, "max-size-time", (guint64) 200 * GST_MSECOND, "max-size-buffers", 0,
+  g_object_set (f->queue, "max-size-time", (guint64)200 * GST_MSECOND, "max-size-buffers", 0,
                 "max-size-bytes", 0, NULL);
   gst_bin_add (GST_BIN (m->pipeline), f->queue);
   f->mix_pad = gst_element_request_pad_simple (amix, "sink_%u");
@@ -335,7 +335,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   gpointer v;
   g_hash_table_iter_init (&it, m->peers);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    if (((Peer *) v)->webrtc == webrtc)
+    if (((Peer *)v)->webrtc == webrtc)
       p = v;
   GstCaps *caps = gst_pad_get_current_caps (pad);
   const GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
@@ -351,8 +351,8 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     GstElement *sink = hd_mixer_make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
     gst_element_sync_state_with_parent (sink);
     link_chain (pad, sink);
-  } else if (p->sends && !g_strcmp0 (media, "audio") &&
-             !g_ascii_strcasecmp (enc ? enc : "", "OPUS") && !p->atee) {
+  } else if (p->sends && !g_strcmp0 (media, "audio") && !g_ascii_strcasecmp (enc ? enc : "", "OPUS")
+             && !p->atee) {
     /* Depayloaders and decoders only for what was negotiated. The tee after the depayloader
      * hands the sound as received to the recorder. */
     GstElement *e[] = {
@@ -363,10 +363,9 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       hd_mixer_make (p, "audioconvert", NULL),
       hd_mixer_make (p, "audioresample", NULL),
       hd_mixer_make (p, "capsfilter", "caps",
-                     gst_caps_from_string ("audio/x-raw,format=S16LE,rate=48000,channels=2"),
-                     NULL),
+                     gst_caps_from_string ("audio/x-raw,format=S16LE,rate=48000,channels=2"), NULL),
       hd_mixer_make (p, "volume", "mute", p->audio_muted, NULL),
-      hd_mixer_make (p, "level", "interval", (guint64) LEVEL_INTERVAL_MS * GST_MSECOND,
+      hd_mixer_make (p, "level", "interval", (guint64)LEVEL_INTERVAL_MS * GST_MSECOND,
                      "post-messages", TRUE, NULL),
       hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL),
     };
@@ -382,12 +381,12 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     g_hash_table_iter_init (&it, m->peers);
     while (g_hash_table_iter_next (&it, NULL, &v))
       if (v != p)
-        hd_mixer_feed_add (m, p, v, ((Peer *) v)->amix);
+        hd_mixer_feed_add (m, p, v, ((Peer *)v)->amix);
     hd_recorder_peer_sound (m, p);
     latency_changed = TRUE;
-  } else if (p->sends && !g_strcmp0 (media, "video") && !p->comp_pad &&
-             (!g_ascii_strcasecmp (enc ? enc : "", "VP8") ||
-              !g_ascii_strcasecmp (enc ? enc : "", "H264"))) {
+  } else if (p->sends && !g_strcmp0 (media, "video") && !p->comp_pad
+             && (!g_ascii_strcasecmp (enc ? enc : "", "VP8")
+                 || !g_ascii_strcasecmp (enc ? enc : "", "H264"))) {
     gboolean vp8 = !g_ascii_strcasecmp (enc, "VP8");
     p->video_h264 = !vp8;
     GstElement *e[] = {
@@ -396,12 +395,11 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       hd_mixer_make (p, vp8 ? "rtpvp8depay" : "rtph264depay", "request-keyframe", TRUE,
                      "wait-for-keyframe", TRUE, NULL),
       hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL), /* as received: recorded */
-      hd_mixer_make (p, vp8 ? "identity" : "h264parse", NULL), /* H.264: whole access units */
+      hd_mixer_make (p, vp8 ? "identity" : "h264parse", NULL),  /* H.264: whole access units */
       hd_mixer_make (p, vp8 ? "vp8dec" : "openh264dec", NULL),
       hd_mixer_make (p, "videoconvert", NULL),
-      hd_mixer_make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */,
-                     "halignment", 0 /* left */, "font-desc", "Sans 20", "shaded-background",
-                     TRUE, NULL),
+      hd_mixer_make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
+                     0 /* left */, "font-desc", "Sans 20", "shaded-background", TRUE, NULL),
       hd_mixer_make (p, "videoconvert", NULL),
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
@@ -417,6 +415,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     layout (m);
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
+    hd_recorder_peer_picture (m, p);
     latency_changed = TRUE;
   } else {
     GstElement *sink = hd_mixer_make (p, "fakesink", "async", FALSE, "sync", FALSE, NULL);
@@ -494,8 +493,8 @@ static void
 on_negotiation_needed (GstElement *webrtc, gpointer data)
 {
   PeerRef *r = data;
-  GstPromise *promise =
-      gst_promise_new_with_change_func (on_offer_created, peer_ref_new (r->mixer, r->pid), NULL);
+  GstPromise *promise
+      = gst_promise_new_with_change_func (on_offer_created, peer_ref_new (r->mixer, r->pid), NULL);
   g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
 }
 
@@ -503,8 +502,8 @@ char *
 hd_candidate_with_address (const char *candidate, const char *address)
 {
   g_auto (GStrv) t = g_strsplit (candidate, " ", -1);
-  if (g_strv_length (t) < 8 || !g_str_has_prefix (t[0], "candidate:") ||
-      g_strcmp0 (t[6], "typ") != 0 || g_strcmp0 (t[7], "host") != 0)
+  if (g_strv_length (t) < 8 || !g_str_has_prefix (t[0], "candidate:")
+      || g_strcmp0 (t[6], "typ") != 0 || g_strcmp0 (t[7], "host") != 0)
     return NULL;
   guint64 prio = g_ascii_strtoull (t[3], NULL, 10);
   char *foundation = g_strdup_printf ("%sn", t[0]);
@@ -521,12 +520,12 @@ static void
 on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer data)
 {
   PeerRef *r = data;
-  to_main (r->mixer, 1, r->pid, candidate, (int) mline);
+  to_main (r->mixer, 1, r->pid, candidate, (int)mline);
   if (r->mixer->public_address) {
     /* Behind 1:1 NAT the host address is private: offer the public one as well. */
     g_autofree char *pub = hd_candidate_with_address (candidate, r->mixer->public_address);
     if (pub)
-      to_main (r->mixer, 1, r->pid, pub, (int) mline);
+      to_main (r->mixer, 1, r->pid, pub, (int)mline);
   }
 }
 
@@ -548,8 +547,8 @@ on_ice_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
   PeerRef *r = data;
   GstWebRTCICEConnectionState st;
   g_object_get (webrtc, "ice-connection-state", &st, NULL);
-  if (st == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
-      st == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
+  if (st == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED
+      || st == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
     hd_mixer_force_keyframe (r->mixer); /* the newcomer decodes a picture at once */
     to_main (r->mixer, 2, r->pid, "connected", HD_PEER_CONNECTED);
   } else if (st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED) {
@@ -571,8 +570,7 @@ peer_free (Peer *p)
 }
 
 gboolean
-hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean sends,
-                   GError **error)
+hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean sends, GError **error)
 {
   g_mutex_lock (&m->lock);
   if (g_hash_table_contains (m->peers, pid)) {
@@ -588,7 +586,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   p->seq = m->next_seq++;
   p->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   p->webrtc = hd_mixer_make (p, "webrtcbin", "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
-                    "latency", (guint) m->cfg.latency_ms, NULL);
+                             "latency", (guint)m->cfg.latency_ms, NULL);
   if (m->stun)
     g_object_set (p->webrtc, "stun-server", m->stun, NULL);
   if (m->turn)
@@ -613,8 +611,8 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
     GObject *ice = NULL;
     g_object_get (p->webrtc, "ice-agent", &ice, NULL);
     if (ice)
-      g_object_set (ice, "min-rtp-port", (guint) m->cfg.port_min, "max-rtp-port",
-                    (guint) m->cfg.port_max, NULL);
+      g_object_set (ice, "min-rtp-port", (guint)m->cfg.port_min, "max-rtp-port",
+                    (guint)m->cfg.port_max, NULL);
     g_clear_object (&ice);
   }
   g_signal_connect_data (p->webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
@@ -633,8 +631,9 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
     /* Inputs come from the network through jitter buffers: give the aggregator room, or it
      * drops them as late (a participant silently missing from someone's mix). */
     hd_mixer_make (p, "audiomixer", "start-time-selection", 1 /* first */, "latency",
-          (guint64) MIX_LATENCY_MS * GST_MSECOND, NULL),
-    hd_mixer_make (p, "audioconvert", NULL), hd_mixer_make (p, "audioresample", NULL),
+                   (guint64)MIX_LATENCY_MS * GST_MSECOND, NULL),
+    hd_mixer_make (p, "audioconvert", NULL),
+    hd_mixer_make (p, "audioresample", NULL),
     hd_mixer_make (p, "opusenc", "bitrate", 48000, "frame-size", 10 /* ms: latency */, NULL),
     hd_mixer_make (p, "rtpopuspay", "pt", PT_OPUS, NULL),
   };
@@ -643,8 +642,9 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
     gst_element_link (a[i], a[i + 1]);
   gst_element_link_pads (a[5], "src", p->webrtc, "sink_0");
   /* the one composite encode */
-  p->vqueue = hd_mixer_make (p, "queue", "max-size-time", (guint64) 100 * GST_MSECOND, "max-size-buffers",
-                    0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
+  p->vqueue
+      = hd_mixer_make (p, "queue", "max-size-time", (guint64)100 * GST_MSECOND, "max-size-buffers",
+                       0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
   gst_element_link_pads (p->vqueue, "src", p->webrtc, "sink_1");
   /* Downstream first: a live source pushing into an element that is not PLAYING yet gets
    * FLUSHING and stops for good (this participant would hear nothing, ever). */
@@ -662,7 +662,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   gpointer v;
   g_hash_table_iter_init (&it, m->peers);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    if (v != p && ((Peer *) v)->atee)
+    if (v != p && ((Peer *)v)->atee)
       hd_mixer_feed_add (m, v, p, p->amix);
   g_mutex_unlock (&m->lock);
   return TRUE;
@@ -743,8 +743,8 @@ hd_mixer_set_answer (HdMixer *m, const char *pid, const char *sdp, const HdSdpFi
                          "no media offer is pending for this session");
     return FALSE;
   }
-  GstWebRTCSessionDescription *answer =
-      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  GstWebRTCSessionDescription *answer
+      = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, msg);
   g_signal_emit_by_name (webrtc, "set-remote-description", answer, NULL);
   gst_webrtc_session_description_free (answer);
   gst_object_unref (webrtc);
@@ -765,7 +765,7 @@ hd_mixer_add_candidate (HdMixer *m, const char *pid, const char *candidate, int 
     return FALSE;
   }
   if (*candidate) /* "" ends the peer's gathering: nothing to add */
-    g_signal_emit_by_name (webrtc, "add-ice-candidate", (guint) mline, candidate);
+    g_signal_emit_by_name (webrtc, "add-ice-candidate", (guint)mline, candidate);
   gst_object_unref (webrtc);
   return TRUE;
 }
@@ -816,7 +816,8 @@ level_rms_db (const GstStructure *s)
   const GValue *rms = gst_structure_get_value (s, "rms");
   /* level's "rms" is still a GValueArray in 1.22 */
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  GValueArray *a = rms && G_VALUE_HOLDS (rms, g_value_array_get_type ()) ? g_value_get_boxed (rms) : NULL;
+  GValueArray *a
+      = rms && G_VALUE_HOLDS (rms, g_value_array_get_type ()) ? g_value_get_boxed (rms) : NULL;
   for (guint i = 0; a && i < a->n_values; i++)
     db = MAX (db, g_value_get_double (g_value_array_get_nth (a, i)));
   G_GNUC_END_IGNORE_DEPRECATIONS
@@ -841,8 +842,8 @@ on_level (HdMixer *m, GstObject *src, const GstStructure *s)
     if (p->alevel && (!loudest || p->level_db > loudest->level_db))
       loudest = p;
   }
-  if (loudest && loudest != current && loudest->level_db > SPEECH_DB &&
-      (!current || loudest->level_db > current->level_db + SWITCH_MARGIN_DB)) {
+  if (loudest && loudest != current && loudest->level_db > SPEECH_DB
+      && (!current || loudest->level_db > current->level_db + SWITCH_MARGIN_DB)) {
     if (g_strcmp0 (m->candidate, loudest->pid)) {
       g_free (m->candidate);
       m->candidate = g_strdup (loudest->pid);
@@ -900,9 +901,9 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->h264 = !g_strcmp0 (cfg->video_codec, "h264");
   m->cfg.video_codec = NULL;
   m->stun = cfg->stun_server && *cfg->stun_server ? g_strdup (cfg->stun_server) : NULL;
-  m->public_address = cfg->public_address && *cfg->public_address ? g_strdup (cfg->public_address)
-                                                                  : NULL;
-  m->local_addresses = cfg->local_addresses ? g_strdupv ((char **) cfg->local_addresses) : NULL;
+  m->public_address
+      = cfg->public_address && *cfg->public_address ? g_strdup (cfg->public_address) : NULL;
+  m->local_addresses = cfg->local_addresses ? g_strdupv ((char **)cfg->local_addresses) : NULL;
   m->cfg.stun_server = NULL;
   m->cfg.public_address = NULL; /* the copies above are the ones kept */
   m->cfg.local_addresses = NULL;
@@ -915,19 +916,21 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   g_autofree char *caps = g_strdup_printf ("video/x-raw,width=%d,height=%d,framerate=%d/1",
                                            cfg->width, cfg->height, cfg->fps);
   g_autofree char *i420 = g_strdup_printf ("video/x-raw,format=I420,width=%d,height=%d,"
-                                           "framerate=%d/1", cfg->width, cfg->height, cfg->fps);
+                                           "framerate=%d/1",
+                                           cfg->width, cfg->height, cfg->fps);
   GstElement *e[] = {
     hd_mixer_make (NULL, "videotestsrc", "pattern", 2 /* black */, "is-live", TRUE, NULL),
     hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
     hd_mixer_make (NULL, "compositor", "background", 1 /* black */, "latency",
-          (guint64) MIX_LATENCY_MS * GST_MSECOND, NULL),
+                   (guint64)MIX_LATENCY_MS * GST_MSECOND, NULL),
     /* I420 straight out of the compositor: what the overlays and the encoder take, with no
      * conversion (AYUV and two videoconverts cost as much again as the encode, measured) */
     hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (i420), NULL),
-    hd_mixer_make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2 /* right */,
-          "valignment", 2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
+    hd_mixer_make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment",
+                   2 /* right */, "valignment", 2 /* top */, "shaded-background", TRUE, "font-desc",
+                   "Sans 18", NULL),
     hd_mixer_make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
-          2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
+                   2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
   };
   /* the one encode: VP8 realtime, or H.264 (OpenH264: constrained baseline, packetization
    * mode 1, what browsers and hardware decoders take) with its parameter sets before every
@@ -935,18 +938,19 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   GstElement *enc[3];
   gsize nenc = 0;
   if (m->h264) {
-    enc[nenc++] = hd_mixer_make (NULL, "openh264enc", "bitrate", (guint) cfg->video_bitrate, "gop-size",
-                        300u, "complexity", 0 /* low */, "rate-control", 1 /* bitrate */,
-                        "multi-thread", 2u, NULL);
+    enc[nenc++] = hd_mixer_make (NULL, "openh264enc", "bitrate", (guint)cfg->video_bitrate,
+                                 "gop-size", 300u, "complexity", 0 /* low */, "rate-control",
+                                 1 /* bitrate */, "multi-thread", 2u, NULL);
     enc[nenc++] = hd_mixer_make (NULL, "h264parse", NULL);
     enc[nenc++] = hd_mixer_make (NULL, "rtph264pay", "pt", PT_H264, "config-interval", -1,
-                        "aggregate-mode", 1 /* zero-latency */, NULL);
+                                 "aggregate-mode", 1 /* zero-latency */, NULL);
   } else {
-    enc[nenc++] = hd_mixer_make (NULL, "vp8enc", "deadline", (gint64) 1, "cpu-used", -6, "end-usage",
-                        1 /* cbr */, "target-bitrate", cfg->video_bitrate, "keyframe-max-dist",
-                        300, "lag-in-frames", 0, "error-resilient", 1, "threads", 2, NULL);
-    enc[nenc++] = hd_mixer_make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */,
-                        NULL);
+    enc[nenc++]
+        = hd_mixer_make (NULL, "vp8enc", "deadline", (gint64)1, "cpu-used", -6, "end-usage",
+                         1 /* cbr */, "target-bitrate", cfg->video_bitrate, "keyframe-max-dist",
+                         300, "lag-in-frames", 0, "error-resilient", 1, "threads", 2, NULL);
+    enc[nenc++]
+        = hd_mixer_make (NULL, "rtpvp8pay", "pt", PT_VP8, "picture-id-mode", 2 /* 15-bit */, NULL);
   }
   m->vtee = hd_mixer_make (NULL, "tee", "allow-not-linked", TRUE, NULL);
   GstElement *chain[G_N_ELEMENTS (e) + G_N_ELEMENTS (enc) + 1];

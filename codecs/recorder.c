@@ -1,9 +1,8 @@
 /* recorder.c — recording a hearing's pipeline in segments (see mixer.h, hd_mixer_record_*):
  *  - "composite": the composite exactly as sent (the one encode, depayloaded, not re-encoded)
- *    with the full mix of everyone's sound (Opus).
- * Each participant's own media as received is not recorded yet: splitmuxsink stopped on their
- * depayloaded Opus ("Timestamping error on input streams") in about one run in three; the tee
- * after each depayloader (Peer.adepay_tee / vdepay_tee) is where those tracks will tap.
+ *    with the full mix of everyone's sound (Opus);
+ *  - "<pid>-audio", "<pid>-video": each participant's own media exactly as received (tapped
+ *    after their depayloader, Peer.adepay_tee / vdepay_tee), never re-encoded.
  * Each track is a splitmuxsink (WebM; Matroska for H.264) cutting a file every segment_ms.
  * splitmuxsink's own keyframe requests do not work with RTP sources (DESIGN.md): a timer asks
  * the composite encoder and every participant (RTCP PLI, upstream force-key-unit) for a
@@ -35,6 +34,8 @@ typedef struct {
   GstElement *silence; /* the composite's: the full mix's live silence, ended on close */
   char *dir;           /* the recording's folder, and the run's start: for late reports */
   GstClockTime base;
+  GstClockTime last_ts; /* the gate: the last timestamp let through */
+  gboolean keyframe_seen;
 } Track;
 
 typedef struct HdRecorder {
@@ -43,8 +44,9 @@ typedef struct HdRecorder {
   GPtrArray *tracks;   /* Track* */
   GstElement *fullmix; /* everyone's sound, for the composite track */
   GPtrArray *mix_elements;
-  GstClockTime base; /* running time the recording started at */
-  guint run;         /* this run's number in the hearing (after pauses): in file names */
+  GstClockTime base;  /* running time the recording started at */
+  guint run;          /* this run's number in the hearing (after pauses): in file names */
+  GHashTable *opened; /* track name -> times opened in this run (a participant who rejoins) */
   guint timer;
   gboolean stopping; /* tracks are finishing their last fragments */
 } HdRecorder;
@@ -68,14 +70,18 @@ add (Track *t, HdMixer *m, GstElement *e)
   return e;
 }
 
-/* A splitmuxsink writing <dir>/<track>/<run>-NNNNN.webm: every run of the recording (it
- * pauses and resumes) writes files of its own, never over another's. */
+/* A splitmuxsink writing <dir>/<track>/<run>-<part>-NNNNN.webm: every run of the recording (it
+ * pauses and resumes), and every time a track starts again within a run (a participant who
+ * leaves and rejoins), writes files of its own, never over another's. */
 static GstElement *
 make_sink (HdRecorder *r, const char *track, gboolean h264)
 {
   g_autofree char *folder = g_build_filename (r->dir, track, NULL);
   g_mkdir_with_parents (folder, 0750);
-  g_autofree char *name = g_strdup_printf ("%02u-%%05d.%s", r->run, h264 ? "mkv" : "webm");
+  guint part = GPOINTER_TO_UINT (g_hash_table_lookup (r->opened, track));
+  g_hash_table_replace (r->opened, g_strdup (track), GUINT_TO_POINTER (part + 1));
+  g_autofree char *name
+      = g_strdup_printf ("%02u-%02u-%%05d.%s", r->run, part, h264 ? "mkv" : "webm");
   g_autofree char *pattern = g_build_filename (folder, name, NULL);
   return hd_mixer_make (NULL, "splitmuxsink", "location", pattern, "max-size-time",
                         (guint64)r->segment_ms * GST_MSECOND, "send-keyframe-requests", FALSE,
@@ -83,15 +89,37 @@ make_sink (HdRecorder *r, const char *track, gboolean h264)
                         NULL);
 }
 
-/* splitmuxsink stops for good ("Timestamping error on input streams") at a buffer without a
- * timestamp; what comes out of a jitter buffer now and then has none. Such a buffer cannot be
- * placed on the timebase anyway: it is dropped (and counted); a missing DTS is the PTS. */
+/* The gate before a track's splitmuxsink, which stops for good ("Timestamping error on input
+ * streams") at a buffer without a timestamp, one before its segment's start, or one whose
+ * timestamp goes backwards; what comes out of a jitter buffer has each now and then (a late
+ * packet, a resync). Such a buffer cannot be placed on the timebase anyway: it is dropped. A
+ * missing DTS is the PTS. A video track starts at a keyframe: a file that begins with
+ * differences from a picture it does not hold decodes as nothing. */
 static GstPadProbeReturn
-timestamps_only (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
+  Track *t = data;
   GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
   if (!GST_BUFFER_PTS_IS_VALID (b))
     return GST_PAD_PROBE_DROP;
+  GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) : GST_BUFFER_PTS (b);
+  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  gboolean placed = FALSE;
+  if (ev) {
+    const GstSegment *seg = NULL;
+    gst_event_parse_segment (ev, &seg);
+    placed = seg->format == GST_FORMAT_TIME
+             && GST_CLOCK_TIME_IS_VALID (gst_segment_to_running_time (seg, GST_FORMAT_TIME, ts));
+    gst_event_unref (ev);
+  }
+  if (!placed || (GST_CLOCK_TIME_IS_VALID (t->last_ts) && ts < t->last_ts))
+    return GST_PAD_PROBE_DROP;
+  if (t->video && !t->keyframe_seen) {
+    if (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DELTA_UNIT))
+      return GST_PAD_PROBE_DROP;
+    t->keyframe_seen = TRUE;
+  }
+  t->last_ts = ts;
   if (!GST_BUFFER_DTS_IS_VALID (b)) {
     b = gst_buffer_make_writable (b);
     GST_BUFFER_DTS (b) = GST_BUFFER_PTS (b);
@@ -105,7 +133,7 @@ static void
 attach (Track *t, GstElement *first)
 {
   GstPad *qsrc = gst_element_get_static_pad (first, "src");
-  gst_pad_add_probe (qsrc, GST_PAD_PROBE_TYPE_BUFFER, timestamps_only, NULL, NULL);
+  gst_pad_add_probe (qsrc, GST_PAD_PROBE_TYPE_BUFFER, gate, t, NULL);
   gst_object_unref (qsrc);
   for (guint i = t->elements->len; i-- > 0;)
     gst_element_sync_state_with_parent (t->elements->pdata[i]);
@@ -127,6 +155,7 @@ track_new (HdRecorder *r, const char *name, Peer *peer, gboolean video, GstEleme
   t->tee = tee;
   t->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   t->opened = GST_CLOCK_TIME_NONE;
+  t->last_ts = GST_CLOCK_TIME_NONE;
   return t;
 }
 
@@ -196,6 +225,40 @@ keyframe_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Under lock: record `p`'s sound or picture as received, from its depayloader's tee on. */
+static void
+peer_track (HdMixer *m, Peer *p, gboolean video)
+{
+  HdRecorder *r = m->rec;
+  GstElement *tee = video ? p->vdepay_tee : p->adepay_tee;
+  if (!r || r->stopping || !tee || p->rejected)
+    return;
+  for (guint i = 0; i < r->tracks->len; i++) {
+    Track *t = r->tracks->pdata[i];
+    if (t->peer == p && t->video == video && !t->closing)
+      return;
+  }
+  g_autofree char *name = g_strdup_printf ("%s-%s", p->pid, video ? "video" : "audio");
+  Track *t = track_new (r, name, p, video, tee);
+  GstElement *q
+      = add (t, m,
+             hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
+                            "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL));
+  GstElement *last = q;
+  gboolean h264 = video && p->video_h264;
+  if (h264) { /* whole access units, with the stream's headers, for Matroska */
+    last = add (t, m, hd_mixer_make (NULL, "h264parse", NULL));
+    gst_element_link (q, last);
+  }
+  t->sink = add (t, m, make_sink (r, name, h264));
+  gst_element_link_pads (last, "src", t->sink, video ? "video" : "audio_%u");
+  attach (t, q);
+  g_ptr_array_add (r->tracks, t);
+  if (video) /* its first segment starts at a keyframe: ask for one now */
+    gst_element_send_event (
+        q, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
 gboolean
 hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **error)
 {
@@ -213,6 +276,7 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
   r->dir = g_strdup (dir);
   r->segment_ms = (guint)MAX (segment_ms, 500);
   r->tracks = g_ptr_array_new ();
+  r->opened = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   r->mix_elements = g_ptr_array_new_with_free_func (gst_object_unref);
   r->base = running_time (m);
   r->run = m->rec_runs++;
@@ -255,6 +319,8 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
     Peer *p = v;
     if (p->atee)
       hd_mixer_feed_add (m, p, NULL, r->fullmix);
+    peer_track (m, p, FALSE);
+    peer_track (m, p, TRUE);
   }
   r->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, r->segment_ms, keyframe_tick, m, NULL);
   g_mutex_unlock (&m->lock);
@@ -314,8 +380,16 @@ hd_mixer_record_stop (HdMixer *m)
 void
 hd_recorder_peer_sound (HdMixer *m, Peer *p)
 {
-  if (m->rec && !m->rec->stopping)
+  if (m->rec && !m->rec->stopping) {
     hd_mixer_feed_add (m, p, NULL, m->rec->fullmix);
+    peer_track (m, p, FALSE);
+  }
+}
+
+void
+hd_recorder_peer_picture (HdMixer *m, Peer *p)
+{
+  peer_track (m, p, TRUE);
 }
 
 void
@@ -409,6 +483,7 @@ reap (gpointer data)
   if (finished) {
     g_ptr_array_unref (r->mix_elements);
     g_ptr_array_unref (r->tracks);
+    g_hash_table_unref (r->opened);
     g_free (r->dir);
     g_free (r);
     if (m->cb.on_recording_stopped)
@@ -437,6 +512,7 @@ hd_recorder_free (HdMixer *m)
     track_free (m, r->tracks->pdata[i]);
   g_ptr_array_unref (r->tracks);
   g_ptr_array_unref (r->mix_elements);
+  g_hash_table_unref (r->opened);
   g_free (r->dir);
   g_free (r);
 }

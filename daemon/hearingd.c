@@ -78,8 +78,7 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer use
   return G_LOG_WRITER_HANDLED;
 }
 
-static G_GNUC_NORETURN void
-die (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+static G_GNUC_NORETURN void die (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 
 static void
 die (const char *fmt, ...)
@@ -142,14 +141,15 @@ typedef struct {
   Daemon *d;
   char *hid, *case_number, *court;
   HdMixer *mixer;
-  HdArchive *archive;     /* the recording of this session (open from in_session to closed) */
-  gboolean recording;     /* the mixer is recording (not paused) */
-  gboolean finish_after;  /* close the archive once the mixer's recording has stopped */
+  HdArchive *archive;        /* the recording of this session (open from in_session to closed) */
+  gboolean recording;        /* the mixer is recording (not paused) */
+  gboolean finish_after;     /* close the archive once the mixer's recording has stopped */
   const char *finish_status; /* "closed", or "interrupted" by a shutdown */
-  gboolean resume_after;  /* the session reopened while the last segments were finishing */
-  gint64 elapsed_ms;      /* recording time before the current run (pauses excluded) */
-  gint64 stop_offset_ms;  /* the recording's clock when the current run was stopped */
-  GHashTable *names;      /* participants' names, case-folded, for the catalogue */
+  gboolean resume_after;     /* the session reopened while the last segments were finishing */
+  gint64 elapsed_ms;         /* recording time before the current run (pauses excluded) */
+  gint64 stop_offset_ms;     /* the recording's clock when the current run was stopped */
+  GHashTable *names;         /* participants' names, case-folded, for the catalogue */
+  GHashTable *present;       /* pid -> json {name, role}: who is in the hearing's media now */
 } Hearing;
 
 static void
@@ -158,6 +158,7 @@ hearing_free (Hearing *h)
   hd_mixer_free (h->mixer);
   hd_archive_free (h->archive);
   g_hash_table_unref (h->names);
+  g_hash_table_unref (h->present);
   g_free (h->hid);
   g_free (h->case_number);
   g_free (h->court);
@@ -194,10 +195,11 @@ mx_state (const char *pid, HdPeerState state, const char *detail, gpointer user)
   gpointer conn = hd_core_find_conn (h->d->core, h->hid, pid);
   if (conn) {
     hd_core_send (h->d->core, conn,
-                  hd_protocol_error (detail, g_str_equal (detail, "dtls_fingerprint_mismatch")
-                                                 ? "your DTLS certificate does not match the "
-                                                   "fingerprint in your answer"
-                                                 : "the media connection failed",
+                  hd_protocol_error (detail,
+                                     g_str_equal (detail, "dtls_fingerprint_mismatch")
+                                         ? "your DTLS certificate does not match the "
+                                           "fingerprint in your answer"
+                                         : "the media connection failed",
                                      NULL));
     if (g_str_equal (detail, "dtls_fingerprint_mismatch"))
       hd_sig_conn_close (conn, 1008, "certificate mismatch");
@@ -212,8 +214,8 @@ mx_speaker (const char *pid, gpointer user)
   hd_core_speaker (h->d->core, h->hid, pid);
 }
 
-static void mx_segment (const char *track, const char *file, gint64 start_ms,
-                        gint64 duration_ms, gpointer user);
+static void mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duration_ms,
+                        gpointer user);
 static void mx_recording_stopped (gpointer user);
 
 static const HdMixerCallbacks mixer_cb = { .on_local_sdp = mx_local_sdp,
@@ -270,7 +272,7 @@ resolve_interfaces (const char *list, GError **error)
     for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
       if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && g_str_equal (i->ifa_name, *n)) {
         char buf[INET_ADDRSTRLEN];
-        inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, buf, sizeof buf);
+        inet_ntop (AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, buf, sizeof buf);
         g_ptr_array_add (out, g_strdup (buf));
         found = TRUE;
       }
@@ -284,7 +286,7 @@ resolve_interfaces (const char *list, GError **error)
   }
   freeifaddrs (ifs);
   g_ptr_array_add (out, NULL);
-  return (char **) g_ptr_array_free (out, FALSE);
+  return (char **)g_ptr_array_free (out, FALSE);
 }
 
 /* The hearing's mixer, made on first need (a join, or the session opening). */
@@ -300,21 +302,26 @@ hearing_ensure (Daemon *d, const char *hid, const char *case_number, const char 
   h->case_number = g_strdup (case_number);
   h->court = g_strdup (court ? court : "");
   h->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree char *stun = *d->cfg->stun_server
-                              ? g_strdup_printf ("stun://%s", d->cfg->stun_server + 5)
-                              : NULL;
-  HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms, .stun_server = stun,
-                       .width = d->cfg->composite_width, .height = d->cfg->composite_height,
-                       .fps = d->cfg->composite_fps, .video_bitrate = d->cfg->video_bitrate,
+  h->present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)json_decref);
+  g_autofree char *stun
+      = *d->cfg->stun_server ? g_strdup_printf ("stun://%s", d->cfg->stun_server + 5) : NULL;
+  HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms,
+                       .stun_server = stun,
+                       .width = d->cfg->composite_width,
+                       .height = d->cfg->composite_height,
+                       .fps = d->cfg->composite_fps,
+                       .video_bitrate = d->cfg->video_bitrate,
                        .video_codec = d->cfg->video_codec,
-                       .port_min = d->cfg->ice_port_min, .port_max = d->cfg->ice_port_max,
+                       .port_min = d->cfg->ice_port_min,
+                       .port_max = d->cfg->ice_port_max,
                        .public_address = d->cfg->ice_public_address,
-                       .local_addresses = (const char *const *) d->ice_addresses };
+                       .local_addresses = (const char *const *)d->ice_addresses };
   g_autoptr (GError) e = NULL;
   h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
   if (!h->mixer) {
     g_warning ("%s", e->message);
     g_hash_table_unref (h->names);
+    g_hash_table_unref (h->present);
     g_free (h->hid);
     g_free (h->case_number);
     g_free (h->court);
@@ -351,7 +358,7 @@ catalogue_update (Hearing *h, const char *status, const char *ended_at)
   gpointer k;
   g_hash_table_iter_init (&it, h->names);
   while (g_hash_table_iter_next (&it, &k, NULL))
-    g_string_append_printf (names, "%s\n", (char *) k);
+    g_string_append_printf (names, "%s\n", (char *)k);
   g_autoptr (GError) e = NULL;
   if (!hd_store_recording_update (h->d->store, hd_archive_id (h->archive), status, ended_at,
                                   hd_archive_duration_ms (h->archive),
@@ -372,8 +379,8 @@ static guint64
 free_mb (const char *dir)
 {
   g_autoptr (GFile) f = g_file_new_for_path (dir);
-  g_autoptr (GFileInfo) info =
-      g_file_query_filesystem_info (f, G_FILE_ATTRIBUTE_FILESYSTEM_FREE, NULL, NULL);
+  g_autoptr (GFileInfo) info
+      = g_file_query_filesystem_info (f, G_FILE_ATTRIBUTE_FILESYSTEM_FREE, NULL, NULL);
   return info ? g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_FILESYSTEM_FREE) >> 20
               : G_MAXUINT64;
 }
@@ -393,10 +400,11 @@ rec_start (Hearing *h, const char *why)
   if (!h->archive) {
     g_mkdir_with_parents (d->archive_dir, 0750);
     guint64 mb = free_mb (d->archive_dir);
-    if (mb < (guint64) d->cfg->min_free_mb) {
-      g_autofree char *why_not = g_strdup_printf (
-          "not recording: %" G_GUINT64_FORMAT " MiB free in the archive, below the reserve of "
-          "%d MiB", mb, d->cfg->min_free_mb);
+    if (mb < (guint64)d->cfg->min_free_mb) {
+      g_autofree char *why_not = g_strdup_printf ("not recording: %" G_GUINT64_FORMAT
+                                                  " MiB free in the archive, below the reserve of "
+                                                  "%d MiB",
+                                                  mb, d->cfg->min_free_mb);
       g_warning ("hearing %s: %s", h->hid, why_not);
       tell_record_keepers (h, "recording_refused", why_not);
       hd_core_audit (d->core, "system", "recording.refuse", h->hid,
@@ -411,8 +419,9 @@ rec_start (Hearing *h, const char *why)
     h->archive = hd_archive_create (dir, rid, hearing, d->signer, d->cfg->checkpoint_every, &e);
     json_decref (hearing);
     g_autofree char *now = hd_time_iso (g_get_real_time ());
-    if (!h->archive ||
-        !hd_store_recording_add (d->store, rid, h->hid, h->case_number, h->court, dir, now, &e)) {
+    if (!h->archive
+        || !hd_store_recording_add (d->store, rid, h->hid, h->case_number, h->court, dir, now,
+                                    &e)) {
       g_warning ("hearing %s: cannot start recording: %s", h->hid, e->message);
       tell_record_keepers (h, "recording_failed", e->message);
       g_clear_pointer (&h->archive, hd_archive_free);
@@ -420,6 +429,15 @@ rec_start (Hearing *h, const char *why)
     }
     hd_core_audit (d->core, "system", "recording.start", h->hid,
                    json_pack ("{s:s}", "recording", rid));
+    /* those already there when it starts are on the record from its first moment */
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, h->present);
+    while (g_hash_table_iter_next (&it, &k, &v)) {
+      hd_archive_participant (h->archive, k, json_string_value (json_object_get (v, "name")),
+                              json_string_value (json_object_get (v, "role")));
+      hd_archive_event (h->archive, "join", 0, k, "present when the recording started");
+    }
   }
   g_autofree char *dir = g_strdup (hd_archive_dir (h->archive));
   g_autoptr (GError) e = NULL;
@@ -444,7 +462,7 @@ rec_finish (Hearing *h)
   catalogue_update (h, status, now);
   hd_core_audit (h->d->core, "system", "recording.close", h->hid,
                  json_pack ("{s:s, s:I}", "recording", hd_archive_id (h->archive), "segments",
-                            (json_int_t) hd_archive_segment_count (h->archive)));
+                            (json_int_t)hd_archive_segment_count (h->archive)));
   g_clear_pointer (&h->archive, hd_archive_free);
   h->finish_after = FALSE;
 }
@@ -468,8 +486,7 @@ rec_stop (Hearing *h, const char *event, const char *why, gboolean finish)
 }
 
 static void
-mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duration_ms,
-            gpointer user)
+mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duration_ms, gpointer user)
 {
   Hearing *h = user;
   if (!h->archive)
@@ -537,6 +554,8 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
   if (!hd_mixer_add_peer (h->mixer, pid, label, sends, &e))
     g_warning ("hearing %s: %s", hid, e->message);
   g_hash_table_add (h->names, g_utf8_casefold (name, -1));
+  g_hash_table_replace (h->present, g_strdup (pid),
+                        json_pack ("{s:s, s:s}", "name", name, "role", role));
   if (h->archive) {
     hd_archive_participant (h->archive, pid, name, role);
     hd_archive_event (h->archive, "join", offset_ms (h), pid, NULL);
@@ -551,6 +570,7 @@ media_left (const char *hid, const char *pid, gpointer user)
   if (!h)
     return;
   hd_mixer_remove_peer (h->mixer, pid);
+  g_hash_table_remove (h->present, pid);
   if (h->archive)
     hd_archive_event (h->archive, "leave", offset_ms (h), pid, NULL);
   hearing_maybe_free (h); /* the last one out stops the pipeline, unless it is recording */
@@ -577,8 +597,8 @@ media_muted (const char *hid, const char *pid, gboolean audio, gboolean video, g
     return;
   hd_mixer_set_muted (h->mixer, pid, audio, video);
   if (h->archive) {
-    g_autofree char *what = g_strdup_printf ("audio %s, video %s", audio ? "muted" : "on",
-                                             video ? "off" : "on");
+    g_autofree char *what
+        = g_strdup_printf ("audio %s, video %s", audio ? "muted" : "on", video ? "off" : "on");
     hd_archive_event (h->archive, "mute", offset_ms (h), pid, what);
   }
 }
@@ -590,7 +610,7 @@ media_layout (const char *hid, const char *mode, const char *pinned, gpointer us
   Hearing *h = g_hash_table_lookup (d->hearings, hid);
   int layout = hd_layout_parse (mode);
   if (h && layout >= 0)
-    hd_mixer_set_layout (h->mixer, (HdLayout) layout, pinned);
+    hd_mixer_set_layout (h->mixer, (HdLayout)layout, pinned);
 }
 
 static Hearing *
@@ -600,7 +620,7 @@ hearing_of (Daemon *d, gpointer conn, const char *pid)
   gpointer v;
   g_hash_table_iter_init (&it, d->hearings);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    if (hd_core_find_conn (d->core, ((Hearing *) v)->hid, pid) == conn)
+    if (hd_core_find_conn (d->core, ((Hearing *)v)->hid, pid) == conn)
       return v;
   return NULL;
 }
@@ -652,9 +672,12 @@ media_candidate (gpointer conn, const char *pid, const char *candidate, int mlin
   return FALSE;
 }
 
-static const HdCoreMedia media_glue = { .answer = media_answer, .candidate = media_candidate,
-                                        .joined = media_joined, .left = media_left,
-                                        .muted = media_muted, .state = media_state,
+static const HdCoreMedia media_glue = { .answer = media_answer,
+                                        .candidate = media_candidate,
+                                        .joined = media_joined,
+                                        .left = media_left,
+                                        .muted = media_muted,
+                                        .state = media_state,
                                         .note = media_note,
                                         .layout = media_layout };
 
@@ -703,13 +726,13 @@ recover_recordings (Daemon *d)
     }
     hd_store_recording_update (d->store, id, "interrupted",
                                json_string_value (json_object_get (m, "ended_at")), dur, bytes,
-                               (gint64) json_array_size (segs),
+                               (gint64)json_array_size (segs),
                                json_string_value (json_object_get (r, "participants")), NULL);
     hd_core_audit (d->core, "system", "recording.recover",
                    json_string_value (json_object_get (r, "hearing_id")),
                    json_pack ("{s:s, s:i, s:i}", "recording", id, "segments",
-                              (int) json_array_size (segs), "partial",
-                              (int) json_array_size (json_object_get (m, "partial"))));
+                              (int)json_array_size (segs), "partial",
+                              (int)json_array_size (json_object_get (m, "partial"))));
     g_message ("recording %s recovered: %zu segments, marked interrupted", id,
                json_array_size (segs));
     json_decref (m);
@@ -734,7 +757,7 @@ recordings_busy (Daemon *d)
   gpointer v;
   g_hash_table_iter_init (&it, d->hearings);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    if (((Hearing *) v)->recording)
+    if (((Hearing *)v)->recording)
       return TRUE;
   return FALSE;
 }
@@ -743,8 +766,8 @@ static gboolean
 stop_poll (gpointer user)
 {
   Daemon *d = user;
-  if ((hd_server_session_count (d->server) == 0 && !recordings_busy (d)) ||
-      g_get_monotonic_time () > d->stop_deadline) {
+  if ((hd_server_session_count (d->server) == 0 && !recordings_busy (d))
+      || g_get_monotonic_time () > d->stop_deadline) {
     g_main_loop_quit (d->loop);
     return G_SOURCE_REMOVE;
   }
@@ -806,10 +829,10 @@ print_demo (Daemon *d)
   g_autoptr (GError) e = NULL;
   g_autoptr (HdHearingRow) row = hd_core_hearing_create (
       d->core, "(2026)浙0109民初1234号", "Demo hearing: loan dispute (民间借贷纠纷)",
-      "Hangzhou Xiaoshan People's Court", "2026-12-01T09:30:00+08:00", "public", "system:demo",
-      &e);
-  if (!row || !hd_core_hearing_update (d->core, row, NULL, NULL, NULL, NULL, NULL, "open",
-                                       "system:demo", &e))
+      "Hangzhou Xiaoshan People's Court", "2026-12-01T09:30:00+08:00", "public", "system:demo", &e);
+  if (!row
+      || !hd_core_hearing_update (d->core, row, NULL, NULL, NULL, NULL, NULL, "open", "system:demo",
+                                  &e))
     die ("demo hearing: %s", e->message);
   printf ("\nDemo hearing %s — case %s (state %s)\n", row->id, row->case_number, row->state);
   static const struct {
@@ -835,9 +858,15 @@ print_demo (Daemon *d)
   gint64 now = hd_time_now ();
   g_autofree char *sub = hd_random_id ("op-", 4);
   g_autofree char *jti = hd_random_id ("t-", 12);
-  HdClaims c = { .iss = d->cfg->issuer, .sub = sub, .name = "demo operator",
-                 .hid = HD_AUTH_ANY_HEARING, .role = HD_ROLE_OPERATOR, .iat = now, .nbf = now,
-                 .exp = now + d->cfg->operator_token_ttl_seconds, .jti = jti };
+  HdClaims c = { .iss = d->cfg->issuer,
+                 .sub = sub,
+                 .name = "demo operator",
+                 .hid = HD_AUTH_ANY_HEARING,
+                 .role = HD_ROLE_OPERATOR,
+                 .iat = now,
+                 .nbf = now,
+                 .exp = now + d->cfg->operator_token_ttl_seconds,
+                 .jti = jti };
   g_autofree char *op = hd_token_sign (d->signer, &c);
   printf ("\nOperator token (REST API, valid %d s):\n  %s\n\n", d->cfg->operator_token_ttl_seconds,
           op);
@@ -848,7 +877,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_file = NULL, *state_dir = NULL, *listen = NULL, *web_root = NULL,
-                   *level = NULL;
+                  *level = NULL;
   gboolean plain_http = FALSE, demo = FALSE, print_config = FALSE, version = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_file, "Read configuration from FILE",
@@ -862,8 +891,8 @@ main (int argc, char **argv)
     { "web-root", 0, 0, G_OPTION_ARG_FILENAME, &web_root,
       "Folder of the web client ([server] web_root)", "DIR" },
     { "log-level", 0, 0, G_OPTION_ARG_STRING, &level, "error, warning, info or debug", "LEVEL" },
-    { "demo", 0, 0, G_OPTION_ARG_NONE, &demo,
-      "Create a demo hearing, open it and print join links", NULL },
+    { "demo", 0, 0, G_OPTION_ARG_NONE, &demo, "Create a demo hearing, open it and print join links",
+      NULL },
     { "print-config", 0, 0, G_OPTION_ARG_NONE, &print_config,
       "Print the documented configuration file with every default, and exit", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
@@ -890,14 +919,14 @@ main (int argc, char **argv)
   }
 
   g_autoptr (HdConfig) cfg = hd_config_new_defaults ();
-  if ((config_file && !hd_config_load_file (cfg, config_file, &e)) ||
-      !hd_config_load_env (cfg, NULL, &e) ||
-      (state_dir && !hd_config_set (cfg, "server.state_dir", state_dir, "--state-dir", &e)) ||
-      (listen && !hd_config_set (cfg, "server.listen", listen, "--listen", &e)) ||
-      (plain_http && !hd_config_set (cfg, "server.plain_http", "true", "--plain-http", &e)) ||
-      (web_root && !hd_config_set (cfg, "server.web_root", web_root, "--web-root", &e)) ||
-      (level && !hd_config_set (cfg, "log.level", level, "--log-level", &e)) ||
-      !hd_config_check (cfg, &e))
+  if ((config_file && !hd_config_load_file (cfg, config_file, &e))
+      || !hd_config_load_env (cfg, NULL, &e)
+      || (state_dir && !hd_config_set (cfg, "server.state_dir", state_dir, "--state-dir", &e))
+      || (listen && !hd_config_set (cfg, "server.listen", listen, "--listen", &e))
+      || (plain_http && !hd_config_set (cfg, "server.plain_http", "true", "--plain-http", &e))
+      || (web_root && !hd_config_set (cfg, "server.web_root", web_root, "--web-root", &e))
+      || (level && !hd_config_set (cfg, "log.level", level, "--log-level", &e))
+      || !hd_config_check (cfg, &e))
     die ("config: %s", e->message);
 
   log_level = cfg->log_level;
@@ -946,10 +975,10 @@ main (int argc, char **argv)
   hd_engine_report_clear (&rep);
 
   d.loop = g_main_loop_new (NULL, FALSE);
-  HdCoreIO io = { .send = io_send, .send_latest = io_send_latest, .close = io_close,
-                  .joined = io_joined };
+  HdCoreIO io
+      = { .send = io_send, .send_latest = io_send_latest, .close = io_close, .joined = io_joined };
   d.core = hd_core_new (d.store, d.signer, cfg, &io, &d);
-  d.hearings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) hearing_free);
+  d.hearings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)hearing_free);
   d.archive_dir = *cfg->archive_dir ? g_strdup (cfg->archive_dir)
                                     : g_build_filename (cfg->state_dir, "archive", NULL);
   hd_core_set_media (d.core, &media_glue, &d);
