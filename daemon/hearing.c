@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-G_DEFINE_QUARK (hd-core-error-quark, hd_core_error)
+G_DEFINE_QUARK (hd - core - error - quark, hd_core_error)
 
 typedef struct Room Room;
 
@@ -46,11 +46,16 @@ const char *
 hd_core_error_code (int code)
 {
   switch (code) {
-  case HD_CORE_ERROR_INVALID: return "invalid_field";
-  case HD_CORE_ERROR_NOT_FOUND: return "hearing_not_found";
-  case HD_CORE_ERROR_ILLEGAL_TRANSITION: return "illegal_transition";
-  case HD_CORE_ERROR_CLOSED: return "hearing_closed";
-  default: return "internal_error";
+  case HD_CORE_ERROR_INVALID:
+    return "invalid_field";
+  case HD_CORE_ERROR_NOT_FOUND:
+    return "hearing_not_found";
+  case HD_CORE_ERROR_ILLEGAL_TRANSITION:
+    return "illegal_transition";
+  case HD_CORE_ERROR_CLOSED:
+    return "hearing_closed";
+  default:
+    return "internal_error";
   }
 }
 
@@ -85,8 +90,8 @@ hd_core_new (HdStore *store, HdSigner *signer, const HdConfig *cfg, const HdCore
   core->io = *io;
   core->io_user = io_user;
   core->base_url = g_strdup ("https://127.0.0.1:8443");
-  core->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) room_free);
-  core->members = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) member_free);
+  core->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)room_free);
+  core->members = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)member_free);
   return core;
 }
 
@@ -126,7 +131,7 @@ hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text
   Room *room = g_hash_table_lookup (core->rooms, hid);
   for (guint i = 0; room && i < room->members->len; i++) {
     Member *m = room->members->pdata[i];
-    if (g_str_equal (hd_role_name (m->role), role))
+    if (!role || g_str_equal (hd_role_name (m->role), role))
       core->io.send (m->conn, strdup (text), core->io_user);
   }
   free (text);
@@ -170,8 +175,7 @@ hd_core_config (HdCore *core)
 }
 
 void
-hd_core_audit (HdCore *core, const char *actor, const char *action, const char *hid,
-               json_t *detail)
+hd_core_audit (HdCore *core, const char *actor, const char *action, const char *hid, json_t *detail)
 {
   char *d = detail ? json_dumps (detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref (detail);
@@ -198,7 +202,7 @@ gboolean
 hd_hearing_transition_legal (const char *from, const char *to)
 {
   static const char *legal[][2] = {
-    { "scheduled", "open" },   { "open", "in_session" },  { "in_session", "recess" },
+    { "scheduled", "open" },    { "open", "in_session" }, { "in_session", "recess" },
     { "recess", "in_session" }, { "open", "closed" },     { "in_session", "closed" },
     { "recess", "closed" },
   };
@@ -231,14 +235,13 @@ text_ok (const char *field, const char *v, gsize max, GError **error)
   gboolean blank = TRUE;
   for (const char *p = v; *p && blank; p++)
     blank = g_ascii_isspace (*p);
-  if (!g_utf8_validate (v, -1, NULL) || blank ||
-      g_utf8_strlen (v, -1) > (glong) max) {
+  if (!g_utf8_validate (v, -1, NULL) || blank || g_utf8_strlen (v, -1) > (glong)max) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
                  "%s must be non-blank text of at most %zu characters", field, max);
     return FALSE;
   }
   for (const char *p = v; *p; p++)
-    if ((guchar) *p < 0x20) {
+    if ((guchar)*p < 0x20) {
       g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
                    "%s must not contain control characters", field);
       return FALSE;
@@ -251,8 +254,8 @@ fields_ok (const char *case_number, const char *title, const char *court, const 
            const char *visibility, GError **error)
 {
   gint64 t;
-  if (!text_ok ("case_number", case_number, 64, error) || !text_ok ("title", title, 200, error) ||
-      !text_ok ("court", court, 200, error))
+  if (!text_ok ("case_number", case_number, 64, error) || !text_ok ("title", title, 200, error)
+      || !text_ok ("court", court, 200, error))
     return FALSE;
   if (start && !hd_time_parse (start, &t)) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
@@ -277,9 +280,9 @@ store_failed (GError **error, GError *e)
 }
 
 HdHearingRow *
-hd_core_hearing_create (HdCore *core, const char *case_number, const char *title,
-                        const char *court, const char *scheduled_start, const char *visibility,
-                        const char *actor, GError **error)
+hd_core_hearing_create (HdCore *core, const char *case_number, const char *title, const char *court,
+                        const char *scheduled_start, const char *visibility, const char *actor,
+                        GError **error)
 {
   if (!case_number || !title || !court || !scheduled_start) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
@@ -342,10 +345,9 @@ broadcast_hearing (HdCore *core, const HdHearingRow *row)
 static void member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast);
 
 gboolean
-hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number,
-                        const char *title, const char *court, const char *scheduled_start,
-                        const char *visibility, const char *state, const char *actor,
-                        GError **error)
+hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number, const char *title,
+                        const char *court, const char *scheduled_start, const char *visibility,
+                        const char *state, const char *actor, GError **error)
 {
   if (g_str_equal (row->state, "closed")) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED, "hearing %s is closed", row->id);
@@ -359,15 +361,16 @@ hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number
     return FALSE;
   }
   g_autofree char *from = g_strdup (row->state);
-  if (state && !g_str_equal (state, row->state) && !hd_hearing_transition_legal (row->state, state)) {
+  if (state && !g_str_equal (state, row->state)
+      && !hd_hearing_transition_legal (row->state, state)) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_ILLEGAL_TRANSITION,
                  "a hearing cannot go from %s to %s", row->state, state);
     return FALSE;
   }
-#define SET(f)                 \
-  if (f) {                     \
-    g_free (row->f);           \
-    row->f = g_strdup (f);     \
+#define SET(f)                                                                                     \
+  if (f) {                                                                                         \
+    g_free (row->f);                                                                               \
+    row->f = g_strdup (f);                                                                         \
   }
   SET (case_number);
   SET (title);
@@ -433,8 +436,8 @@ hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const c
   gint64 now = hd_time_now ();
   HdClaims c = {
     .iss = core->cfg->issuer,
-    .sub = participant_id ? (char *) participant_id : NULL,
-    .name = (char *) name,
+    .sub = participant_id ? (char *)participant_id : NULL,
+    .name = (char *)name,
     .hid = row->id,
     .role = role,
     .iat = now,
@@ -455,9 +458,9 @@ hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const c
   }
   hd_core_audit (core, actor, "token.issue", row->id,
                  json_pack ("{s:s, s:s, s:s, s:s, s:I}", "jti", jti, "participant_id", c.sub,
-                            "name", name, "role", hd_role_name (role), "exp", (json_int_t) c.exp));
-  g_autofree char *url = g_strdup_printf ("%s/join.html?hearing=%s#token=%s", core->base_url,
-                                          row->id, token);
+                            "name", name, "role", hd_role_name (role), "exp", (json_int_t)c.exp));
+  g_autofree char *url
+      = g_strdup_printf ("%s/join.html?hearing=%s#token=%s", core->base_url, row->id, token);
   g_autofree char *exp_iso = hd_time_iso (c.exp * G_USEC_PER_SEC);
   return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "token", token, "jti", jti,
                     "participant_id", c.sub, "name", name, "role", hd_role_name (role),
@@ -483,7 +486,7 @@ hd_core_token_revoke (HdCore *core, const char *jti, const char *actor, GError *
   GPtrArray *gone = g_ptr_array_new ();
   g_hash_table_iter_init (&it, core->members);
   while (g_hash_table_iter_next (&it, NULL, &value))
-    if (g_str_equal (((Member *) value)->jti, jti))
+    if (g_str_equal (((Member *)value)->jti, jti))
       g_ptr_array_add (gone, value);
   for (guint i = 0; i < gone->len; i++) {
     Member *m = gone->pdata[i];
@@ -515,7 +518,7 @@ hd_core_ice_servers (HdCore *core, const char *participant_id, gint64 now)
       guint8 mac[EVP_MAX_MD_SIZE];
       size_t maclen = 0;
       if (!EVP_Q_mac (NULL, "HMAC", NULL, "SHA1", NULL, cfg->turn_shared_secret,
-                      strlen (cfg->turn_shared_secret), (const guint8 *) user, strlen (user), mac,
+                      strlen (cfg->turn_shared_secret), (const guint8 *)user, strlen (user), mac,
                       sizeof mac, &maclen))
         g_error ("OpenSSL HMAC-SHA1 failed");
       cred = g_base64_encode (mac, maclen);
@@ -537,10 +540,10 @@ roster_json (Room *room)
   json_t *list = json_array ();
   for (guint i = 0; i < room->members->len; i++) {
     Member *m = room->members->pdata[i];
-    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:b, s:b, s:s}", "id", m->pid,
-                                            "name", m->name, "role", hd_role_name (m->role),
-                                            "audio_muted", m->audio_muted, "video_muted",
-                                            m->video_muted, "joined_at", m->joined_at));
+    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:b, s:b, s:s}", "id", m->pid, "name",
+                                            m->name, "role", hd_role_name (m->role), "audio_muted",
+                                            m->audio_muted, "video_muted", m->video_muted,
+                                            "joined_at", m->joined_at));
   }
   return list;
 }
@@ -636,8 +639,8 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
   const char *hid = g_str_equal (c.hid, HD_AUTH_ANY_HEARING) ? msg->hearing : c.hid;
   Room *room = NULL;
   if (!hid) {
-    refuse (core, conn, "hearing_required", "this token is for any hearing: name one in \"hearing\"",
-            msg->id, NULL, c.sub);
+    refuse (core, conn, "hearing_required",
+            "this token is for any hearing: name one in \"hearing\"", msg->id, NULL, c.sub);
     goto out;
   }
   row = hd_store_hearing_get (core->store, hid, NULL);
@@ -649,8 +652,8 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
     refuse (core, conn, "hearing_closed", "the hearing is closed", msg->id, hid, c.sub);
     goto out;
   }
-  if (g_str_equal (row->state, "scheduled") &&
-      !(hd_role_permissions (c.role) & HD_PERM_JOIN_EARLY)) {
+  if (g_str_equal (row->state, "scheduled")
+      && !(hd_role_permissions (c.role) & HD_PERM_JOIN_EARLY)) {
     refuse (core, conn, "hearing_not_open", "the virtual courtroom is not open yet", msg->id, hid,
             c.sub);
     goto out;
@@ -669,7 +672,7 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
       break;
     }
   }
-  if (room && (int) room->members->len >= core->cfg->hearing_max_participants) {
+  if (room && (int)room->members->len >= core->cfg->hearing_max_participants) {
     refuse (core, conn, "hearing_full", "the hearing holds its most participants", msg->id, hid,
             c.sub);
     goto out;
@@ -697,24 +700,24 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
                             "jti", m->jti));
 
   {
-  guint perms = hd_role_permissions (c.role);
-  g_autofree const char **names = hd_permission_names (perms);
-  json_t *plist = json_array ();
-  for (const char **p = names; *p; p++)
-    json_array_append_new (plist, json_string (*p));
-  json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:{s:s, s:s?}}",
-                            "protocol", HD_PROTOCOL_NAME, "participant", "id", m->pid, "name",
-                            m->name, "role", hd_role_name (m->role), "permissions", plist,
-                            "hearing", hd_hearing_to_json (row), "ice_servers",
-                            hd_core_ice_servers (core, m->pid, hd_time_now ()), "layout", "mode",
-                            room->layout, "participant", room->pinned);
-  core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
-  broadcast_roster (core, room);
-  if (core->media && core->media->state)
-    core->media->state (hid, row->case_number, row->court, row->state, core->media_user);
-  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK)))
-    core->media->joined (hid, row->case_number, m->pid, m->name, hd_role_name (m->role),
-                         (perms & HD_PERM_SPEAK) != 0, core->media_user);
+    guint perms = hd_role_permissions (c.role);
+    g_autofree const char **names = hd_permission_names (perms);
+    json_t *plist = json_array ();
+    for (const char **p = names; *p; p++)
+      json_array_append_new (plist, json_string (*p));
+    json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:{s:s, s:s?}}", "protocol",
+                              HD_PROTOCOL_NAME, "participant", "id", m->pid, "name", m->name,
+                              "role", hd_role_name (m->role), "permissions", plist, "hearing",
+                              hd_hearing_to_json (row), "ice_servers",
+                              hd_core_ice_servers (core, m->pid, hd_time_now ()), "layout", "mode",
+                              room->layout, "participant", room->pinned);
+    core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
+    broadcast_roster (core, room);
+    if (core->media && core->media->state)
+      core->media->state (hid, row->case_number, row->court, row->state, core->media_user);
+    if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK)))
+      core->media->joined (hid, row->case_number, m->pid, m->name, hd_role_name (m->role),
+                           (perms & HD_PERM_SPEAK) != 0, core->media_user);
   }
 out:
   hd_claims_clear (&c);
@@ -759,7 +762,7 @@ static Member *
 room_member (Room *room, const char *pid)
 {
   for (guint i = 0; i < room->members->len; i++)
-    if (g_str_equal (((Member *) room->members->pdata[i])->pid, pid))
+    if (g_str_equal (((Member *)room->members->pdata[i])->pid, pid))
       return room->members->pdata[i];
   return NULL;
 }
@@ -794,10 +797,10 @@ static void
 on_note (HdCore *core, Member *m, const HdMsg *msg)
 {
   if (!(hd_role_permissions (m->role) & HD_PERM_LOG_NOTE)) {
-    core->io.send (m->conn,
-                   hd_protocol_error ("forbidden", "only the clerk and the judge write log notes",
-                                      msg->id),
-                   core->io_user);
+    core->io.send (
+        m->conn,
+        hd_protocol_error ("forbidden", "only the clerk and the judge write log notes", msg->id),
+        core->io_user);
     return;
   }
   gint64 offset = core->media && core->media->note
@@ -817,14 +820,43 @@ on_note (HdCore *core, Member *m, const HdMsg *msg)
   hd_core_notify_role (core, m->room->hid, "judge", strdup (text));
   hd_core_notify_role (core, m->room->hid, "clerk", text);
   hd_core_audit (core, m->pid, "recording.note", m->room->hid,
-                 json_pack ("{s:I}", "offset_ms", (json_int_t) offset));
+                 json_pack ("{s:I}", "offset_ms", (json_int_t)offset));
+}
+
+/* Off the record and back: the judge or clerk pauses or resumes the recording with a reason;
+ * everyone in the hearing is told, for everyone should know whether they are on the record. */
+static void
+on_recording (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!(hd_role_permissions (m->role) & HD_PERM_RECORD)) {
+    core->io.send (m->conn,
+                   hd_protocol_error ("forbidden",
+                                      "only the judge and the clerk pause or resume the recording",
+                                      msg->id),
+                   core->io_user);
+    return;
+  }
+  const char *code = "not_recording", *why = "the hearing is not being recorded";
+  if (!core->media || !core->media->recording
+      || !core->media->recording (m->room->hid, msg->action, msg->reason, m->pid, &code, &why,
+                                  core->media_user)) {
+    core->io.send (m->conn, hd_protocol_error (code, why, msg->id), core->io_user);
+    return;
+  }
+  gboolean pause = g_str_equal (msg->action, "pause");
+  g_autofree char *at = hd_time_iso (g_get_real_time ());
+  hd_core_notify_role (
+      core, m->room->hid, NULL,
+      hd_protocol_recording (pause ? "paused" : "recording", msg->reason, m->name, at));
+  hd_core_audit (core, m->pid, pause ? "recording.pause" : "recording.resume", m->room->hid,
+                 json_pack ("{s:s}", "reason", msg->reason));
 }
 
 void
 hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
 {
-  if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE ||
-      msg->type == HD_MSG_LAYOUT || msg->type == HD_MSG_NOTE) {
+  if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE
+      || msg->type == HD_MSG_LAYOUT || msg->type == HD_MSG_NOTE || msg->type == HD_MSG_RECORDING) {
     Member *m = g_hash_table_lookup (core->members, conn);
     if (!m)
       core->io.send (conn, hd_protocol_error ("not_joined", "join the hearing first", msg->id),
@@ -835,6 +867,8 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
       on_layout (core, m, msg);
     else if (msg->type == HD_MSG_NOTE)
       on_note (core, m, msg);
+    else if (msg->type == HD_MSG_RECORDING)
+      on_recording (core, m, msg);
     else
       on_media (core, conn, m, msg);
     return;
@@ -859,6 +893,7 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
   case HD_MSG_MUTE:
   case HD_MSG_LAYOUT:
   case HD_MSG_NOTE:
+  case HD_MSG_RECORDING:
     return; /* handled above */
   }
 }

@@ -45,8 +45,8 @@ typedef struct HdCore HdCore;
  * Each returns TRUE when taken, or FALSE with an error code and reason (static strings or
  * g_malloc'd: caller frees *reason). Main thread. */
 typedef struct {
-  gboolean (*answer) (gpointer conn, const char *participant_id, const char *sdp,
-                      const char **code, char **reason, gpointer user);
+  gboolean (*answer) (gpointer conn, const char *participant_id, const char *sdp, const char **code,
+                      char **reason, gpointer user);
   gboolean (*candidate) (gpointer conn, const char *participant_id, const char *candidate,
                          int mline, const char **code, char **reason, gpointer user);
   /* A participant with media permissions joined (`sends`: their picture and sound are mixed;
@@ -59,11 +59,15 @@ typedef struct {
   void (*muted) (const char *hid, const char *participant_id, gboolean audio, gboolean video,
                  gpointer user);
   /* The hearing is (now) in `state` (after a change, and on every join). Optional. */
-  void (*state) (const char *hid, const char *case_number, const char *court,
-                 const char *state, gpointer user);
+  void (*state) (const char *hid, const char *case_number, const char *court, const char *state,
+                 gpointer user);
   /* A log note for the record: returns its offset on the recording's clock, or -1 when the
    * hearing is not being recorded. Optional. */
   gint64 (*note) (const char *hid, const char *author, const char *text, gpointer user);
+  /* The judge or clerk `who` pauses ("pause") or resumes ("resume") the recording for `reason`.
+   * Returns TRUE when done, or FALSE with an error code (static) and reason (static). */
+  gboolean (*recording) (const char *hid, const char *action, const char *reason, const char *who,
+                         const char **code, const char **why, gpointer user);
   /* The judge laid the composite out ("grid", "speaker", "pinned" with `pinned`). Optional. */
   void (*layout) (const char *hid, const char *mode, const char *pinned, gpointer user);
 } HdCoreMedia;
@@ -78,7 +82,7 @@ void hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user);
 
 /* The session of participant `pid` in hearing `hid`, or NULL. */
 gpointer hd_core_find_conn (HdCore *core, const char *hid, const char *pid);
-/* Send `text` (taken) to every session of `role` in hearing `hid`. */
+/* Send `text` (taken) to every session of `role` (NULL: everyone) in hearing `hid`. */
 void hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text);
 /* Send a message to a session (takes `text`). */
 void hd_core_send (HdCore *core, gpointer conn, char *text);
@@ -112,17 +116,17 @@ HdHearingRow *hd_core_hearing_create (HdCore *core, const char *case_number, con
 /* Apply changes (any NULL field is left as it is); checks values and the state transition,
  * audits "hearing.update" / "hearing.state", and tells the hearing's sessions. Updates `row`. */
 gboolean hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *case_number,
-                                 const char *title, const char *court,
-                                 const char *scheduled_start, const char *visibility,
-                                 const char *state, const char *actor, GError **error);
+                                 const char *title, const char *court, const char *scheduled_start,
+                                 const char *visibility, const char *state, const char *actor,
+                                 GError **error);
 /* JSON of a hearing row (new reference). */
 json_t *hd_hearing_to_json (const HdHearingRow *row);
 
 /* Mint a join token for hearing `row`, record and audit it. `ttl` 0: the configured default.
  * Returns the JSON the REST API answers (new reference): token, jti, participant_id, join_url… */
-json_t *hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role,
-                             const char *name, const char *participant_id, gint64 ttl,
-                             const char *actor, GError **error);
+json_t *hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const char *name,
+                             const char *participant_id, gint64 ttl, const char *actor,
+                             GError **error);
 /* Revoke by jti, audit it and disconnect any session using it. */
 gboolean hd_core_token_revoke (HdCore *core, const char *jti, const char *actor, GError **error);
 /* Revocation check for hd_token_verify. `user` is the HdStore. */

@@ -150,6 +150,11 @@ typedef struct {
   gint64 stop_offset_ms;     /* the recording's clock when the current run was stopped */
   GHashTable *names;         /* participants' names, case-folded, for the catalogue */
   GHashTable *present;       /* pid -> json {name, role}: who is in the hearing's media now */
+  gboolean off_record;       /* the judge or clerk paused the recording (until resumed, or the
+                                session opens again) */
+  const char *who;           /* who the next start/stop event is by (a participant id), or NULL */
+  char *resume_who, *resume_why; /* for a resume that waits for the last segments (resume_after) */
+  gboolean in_session;           /* the hearing's state is in_session */
 } Hearing;
 
 static void
@@ -159,6 +164,8 @@ hearing_free (Hearing *h)
   hd_archive_free (h->archive);
   g_hash_table_unref (h->names);
   g_hash_table_unref (h->present);
+  g_free (h->resume_who);
+  g_free (h->resume_why);
   g_free (h->hid);
   g_free (h->case_number);
   g_free (h->court);
@@ -392,6 +399,10 @@ rec_start (Hearing *h, const char *why)
   Daemon *d = h->d;
   if (h->recording && hd_mixer_record_stopping (h->mixer)) {
     h->resume_after = TRUE; /* once the last segments are out */
+    g_free (h->resume_who);
+    g_free (h->resume_why);
+    h->resume_who = g_strdup (h->who);
+    h->resume_why = g_strdup (why);
     h->finish_after = FALSE;
     return;
   }
@@ -448,7 +459,7 @@ rec_start (Hearing *h, const char *why)
   }
   h->recording = TRUE;
   hd_archive_event (h->archive, hd_archive_segment_count (h->archive) ? "resume" : "start",
-                    offset_ms (h), NULL, why);
+                    offset_ms (h), h->who, why);
 }
 
 static void
@@ -474,7 +485,7 @@ rec_stop (Hearing *h, const char *event, const char *why, gboolean finish)
   if (!h->archive)
     return;
   if (h->recording) {
-    hd_archive_event (h->archive, event, offset_ms (h), NULL, why);
+    hd_archive_event (h->archive, event, offset_ms (h), h->who, why);
     h->finish_after = finish;
     h->resume_after = FALSE;
     h->stop_offset_ms = offset_ms (h);
@@ -513,7 +524,11 @@ mx_recording_stopped (gpointer user)
     rec_finish (h);
   else if (h->resume_after) {
     h->resume_after = FALSE;
-    rec_start (h, "session reopened");
+    g_autofree char *who = g_steal_pointer (&h->resume_who);
+    g_autofree char *why = g_steal_pointer (&h->resume_why);
+    h->who = who;
+    rec_start (h, why);
+    h->who = NULL;
     return;
   }
   hearing_maybe_free (h);
@@ -527,10 +542,15 @@ media_state (const char *hid, const char *case_number, const char *court, const 
   if (!d->cfg->media_enabled)
     return;
   Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (h)
+    h->in_session = g_str_equal (state, "in_session");
   if (g_str_equal (state, "in_session")) {
     h = hearing_ensure (d, hid, case_number, court);
-    if (h)
+    if (h) { /* an off-the-record pause ends when the session opens again */
+      h->in_session = TRUE;
+      h->off_record = FALSE;
       rec_start (h, "session opened");
+    }
   } else if (h && g_str_equal (state, "recess")) {
     rec_stop (h, "pause", "recess", FALSE);
   } else if (h && g_str_equal (state, "closed")) {
@@ -574,6 +594,39 @@ media_left (const char *hid, const char *pid, gpointer user)
   if (h->archive)
     hd_archive_event (h->archive, "leave", offset_ms (h), pid, NULL);
   hearing_maybe_free (h); /* the last one out stops the pipeline, unless it is recording */
+}
+
+/* The judge or clerk takes the hearing off the record, or back on it. */
+static gboolean
+media_recording (const char *hid, const char *action, const char *reason, const char *who,
+                 const char **code, const char **why, gpointer user)
+{
+  Daemon *d = user;
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!h || !h->archive || !h->in_session) {
+    *code = "not_recording";
+    *why = "the hearing is not in session, so nothing is being recorded";
+    return FALSE;
+  }
+  gboolean pause = g_str_equal (action, "pause");
+  if (pause == h->off_record) {
+    *code = pause ? "already_paused" : "not_paused";
+    *why = pause ? "the recording is already paused" : "the recording is not paused";
+    return FALSE;
+  }
+  if (pause && (!h->recording || hd_mixer_record_stopping (h->mixer))) { /* it could not start */
+    *code = "not_recording";
+    *why = "the recording is not running (recess, or it could not start)";
+    return FALSE;
+  }
+  h->off_record = pause;
+  h->who = who;
+  if (pause)
+    rec_stop (h, "pause", reason, FALSE);
+  else
+    rec_start (h, reason);
+  h->who = NULL;
+  return TRUE;
 }
 
 static gint64
@@ -679,6 +732,7 @@ static const HdCoreMedia media_glue = { .answer = media_answer,
                                         .muted = media_muted,
                                         .state = media_state,
                                         .note = media_note,
+                                        .recording = media_recording,
                                         .layout = media_layout };
 
 static int

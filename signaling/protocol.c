@@ -20,6 +20,8 @@ hd_msg_free (HdMsg *msg)
   g_free (msg->mode);
   g_free (msg->participant);
   g_free (msg->text);
+  g_free (msg->action);
+  g_free (msg->reason);
   g_free (msg);
 }
 
@@ -30,8 +32,7 @@ hd_proto_error_clear (HdProtoError *err)
   err->ref = NULL;
 }
 
-static void
-fail (HdProtoError *err, const char *code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+static void fail (HdProtoError *err, const char *code, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 static void
 fail (HdProtoError *err, const char *code, const char *fmt, ...)
@@ -82,7 +83,7 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   const char *t = json_string_value (type);
   HdMsg *msg = g_new0 (HdMsg, 1);
   const char *token = NULL, *hearing = NULL, *sdp = NULL, *cand = NULL, *mode = NULL,
-             *participant = NULL, *note = NULL;
+             *participant = NULL, *note = NULL, *action = NULL, *reason = NULL;
   json_int_t mline = 0;
   json_t *audio = NULL, *video = NULL;
   int rc;
@@ -122,14 +123,14 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
     msg->type = HD_MSG_LAYOUT;
     rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s, s?s}", "type", &t, "id", &id,
                          "mode", &mode, "participant", &participant);
-    if (rc == 0 && !g_str_equal (mode, "grid") && !g_str_equal (mode, "speaker") &&
-        !g_str_equal (mode, "pinned")) {
+    if (rc == 0 && !g_str_equal (mode, "grid") && !g_str_equal (mode, "speaker")
+        && !g_str_equal (mode, "pinned")) {
       g_free (msg);
       fail (err, "bad_field", "layout message: mode must be \"grid\", \"speaker\" or \"pinned\"");
       goto error;
     }
-    if (rc == 0 && g_str_equal (mode, "pinned") &&
-        (!participant || !*participant || strlen (participant) > HD_PROTOCOL_ID_MAX)) {
+    if (rc == 0 && g_str_equal (mode, "pinned")
+        && (!participant || !*participant || strlen (participant) > HD_PROTOCOL_ID_MAX)) {
       g_free (msg);
       fail (err, "bad_field", "layout message: \"pinned\" needs the participant's id");
       goto error;
@@ -141,6 +142,21 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
     if (rc == 0 && (!*note || strlen (note) > HD_PROTOCOL_NOTE_MAX)) {
       g_free (msg);
       fail (err, "bad_field", "note message: text must be 1 to %d bytes", HD_PROTOCOL_NOTE_MAX);
+      goto error;
+    }
+  } else if (g_str_equal (t, "recording")) {
+    msg->type = HD_MSG_RECORDING;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s, s:s}", "type", &t, "id", &id,
+                         "action", &action, "reason", &reason);
+    if (rc == 0 && !g_str_equal (action, "pause") && !g_str_equal (action, "resume")) {
+      g_free (msg);
+      fail (err, "bad_field", "recording message: action must be \"pause\" or \"resume\"");
+      goto error;
+    }
+    if (rc == 0 && (!*reason || strlen (reason) > HD_PROTOCOL_REASON_MAX)) {
+      g_free (msg);
+      fail (err, "bad_field", "recording message: reason must be 1 to %d bytes",
+            HD_PROTOCOL_REASON_MAX);
       goto error;
     }
   } else {
@@ -159,13 +175,14 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
     fail (err, "bad_field", "join message: token and hearing must not be empty");
     goto error;
   }
-  if (msg->type == HD_MSG_CANDIDATE &&
-      (strlen (cand) > HD_PROTOCOL_CANDIDATE_MAX || mline < 0 || mline > HD_PROTOCOL_MLINE_MAX ||
-       (*cand && !g_str_has_prefix (cand, "candidate:")))) {
+  if (msg->type == HD_MSG_CANDIDATE
+      && (strlen (cand) > HD_PROTOCOL_CANDIDATE_MAX || mline < 0 || mline > HD_PROTOCOL_MLINE_MAX
+          || (*cand && !g_str_has_prefix (cand, "candidate:")))) {
     g_free (msg);
     fail (err, "bad_field",
           "candidate message: candidate must be \"\" or \"candidate:…\" (at most %d bytes), "
-          "sdpMLineIndex 0..%d", HD_PROTOCOL_CANDIDATE_MAX, HD_PROTOCOL_MLINE_MAX);
+          "sdpMLineIndex 0..%d",
+          HD_PROTOCOL_CANDIDATE_MAX, HD_PROTOCOL_MLINE_MAX);
     goto error;
   }
   if (msg->type == HD_MSG_ANSWER && *sdp == '\0') {
@@ -181,7 +198,9 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   msg->mode = g_strdup (mode);
   msg->participant = g_strdup (participant);
   msg->text = g_strdup (note);
-  msg->mline = (int) mline;
+  msg->action = g_strdup (action);
+  msg->reason = g_strdup (reason);
+  msg->mline = (int)mline;
   msg->audio = audio ? json_is_true (audio) : -1;
   msg->video = video ? json_is_true (video) : -1;
   hd_proto_error_clear (err); /* the ref kept for a refusal is not needed */
@@ -214,8 +233,8 @@ hd_protocol_error (const char *code, const char *reason, json_t *ref)
 {
   /* A reason may quote the offending input, cut at a byte count: keep the JSON valid. */
   g_autofree char *r = g_utf8_make_valid (reason, -1);
-  return dump (with_ref (json_pack ("{s:s, s:s, s:s}", "type", "error", "code", code, "reason", r),
-                         ref));
+  return dump (
+      with_ref (json_pack ("{s:s, s:s, s:s}", "type", "error", "code", code, "reason", r), ref));
 }
 
 char *
@@ -253,15 +272,22 @@ hd_protocol_candidate (const char *candidate, int mline)
 char *
 hd_protocol_layout (const char *mode, const char *participant)
 {
-  return dump (json_pack ("{s:s, s:s, s:s?}", "type", "layout", "mode", mode, "participant",
-                          participant));
+  return dump (
+      json_pack ("{s:s, s:s, s:s?}", "type", "layout", "mode", mode, "participant", participant));
 }
 
 char *
 hd_protocol_note (const char *author, const char *text, gint64 offset_ms, const char *at)
 {
   return dump (json_pack ("{s:s, s:s, s:s, s:I, s:s}", "type", "note", "author", author, "text",
-                          text, "offset_ms", (json_int_t) offset_ms, "at", at));
+                          text, "offset_ms", (json_int_t)offset_ms, "at", at));
+}
+
+char *
+hd_protocol_recording (const char *state, const char *reason, const char *by, const char *at)
+{
+  return dump (json_pack ("{s:s, s:s, s:s, s:s, s:s}", "type", "recording", "state", state,
+                          "reason", reason, "by", by, "at", at));
 }
 
 char *

@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 #define HD_PROTOCOL_NAME "hearing.v1"
 #define HD_PROTOCOL_ID_MAX 64
 #define HD_PROTOCOL_NOTE_MAX 2000
+#define HD_PROTOCOL_REASON_MAX 500
 
 typedef enum {
   HD_MSG_JOIN,
@@ -20,6 +21,7 @@ typedef enum {
   HD_MSG_MUTE,      /* the client mutes or unmutes its audio and/or video */
   HD_MSG_LAYOUT,    /* the judge lays out the composite: grid, speaker, pinned participant */
   HD_MSG_NOTE,      /* the clerk (or judge) writes a log note on the record */
+  HD_MSG_RECORDING, /* the judge (or clerk) pauses or resumes the recording, with a reason */
 } HdMsgType;
 
 #define HD_PROTOCOL_CANDIDATE_MAX 1024
@@ -28,17 +30,19 @@ typedef enum {
 /* A validated client -> server message. Owned by the caller; free with hd_msg_free(). */
 typedef struct {
   HdMsgType type;
-  json_t *id;     /* the client's optional id (string or integer), echoed as `ref`; or NULL */
-  char *token;    /* join: the JWT */
-  char *hearing;  /* join: optional hearing id the client expects; or NULL */
-  char *sdp;      /* answer */
-  char *candidate; /* candidate: the a=candidate value, "" at the end of gathering */
-  int mline;      /* candidate: sdpMLineIndex */
-  int audio;      /* mute: 1 muted, 0 unmuted, -1 absent */
-  int video;      /* mute: likewise */
-  char *mode;     /* layout: "grid", "speaker" or "pinned" */
+  json_t *id;        /* the client's optional id (string or integer), echoed as `ref`; or NULL */
+  char *token;       /* join: the JWT */
+  char *hearing;     /* join: optional hearing id the client expects; or NULL */
+  char *sdp;         /* answer */
+  char *candidate;   /* candidate: the a=candidate value, "" at the end of gathering */
+  int mline;         /* candidate: sdpMLineIndex */
+  int audio;         /* mute: 1 muted, 0 unmuted, -1 absent */
+  int video;         /* mute: likewise */
+  char *mode;        /* layout: "grid", "speaker" or "pinned" */
   char *participant; /* layout: who is pinned (required for "pinned"); or NULL */
-  char *text;     /* note: 1..HD_PROTOCOL_NOTE_MAX bytes of UTF-8 */
+  char *text;        /* note: 1..HD_PROTOCOL_NOTE_MAX bytes of UTF-8 */
+  char *action;      /* recording: "pause" or "resume" */
+  char *reason;      /* recording: 1..HD_PROTOCOL_REASON_MAX bytes of UTF-8 */
 } HdMsg;
 
 void hd_msg_free (HdMsg *msg);
@@ -46,9 +50,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HdMsg, hd_msg_free)
 
 /* A refusal of a message: an error code (see docs/protocol.md) and a reason. */
 typedef struct {
-  const char *code;  /* static string */
+  const char *code; /* static string */
   char reason[160];
-  json_t *ref;       /* the offending message's id if it could be read, or NULL; owned */
+  json_t *ref; /* the offending message's id if it could be read, or NULL; owned */
 } HdProtoError;
 
 void hd_proto_error_clear (HdProtoError *err);
@@ -72,6 +76,9 @@ char *hd_protocol_candidate (const char *candidate, int mline);
 char *hd_protocol_layout (const char *mode, const char *participant);
 /* {"type":"note","author":…,"text":…,"offset_ms":N,"at":…} to the judge and clerk. */
 char *hd_protocol_note (const char *author, const char *text, gint64 offset_ms, const char *at);
+/* {"type":"recording","state":"recording"|"paused","reason":…,"by":…,"at":…} to everyone in the
+ * hearing when the judge or clerk pauses or resumes the recording. */
+char *hd_protocol_recording (const char *state, const char *reason, const char *by, const char *at);
 /* {"type":"speaker","participant":…|null}: who speaks now. */
 char *hd_protocol_speaker (const char *participant);
 

@@ -516,12 +516,15 @@ test_recording (void)
 {
   g_autofree char *hid = new_hearing ();
   measure_at = 0;
-  /* Red is the clerk: a log note 6 s after joining, in the session's first part */
+  /* Red is the clerk: a log note 6 s after joining, in the session's first part; the recording
+   * off (with a reason) from 10.5 s to 11.5 s, in its second part */
   Client c[] = {
-    client_as (hid, "clerk", "red", "Red", "ff0000", 440, 18,
-               "--send=6:{\"type\":\"note\",\"text\":\"Exhibit-3-shown\"}"),
-    client_as (hid, "party", "green", "Green", "00ff00", 660, 18, NULL),
-    client_as (hid, "party", "blue", "Blue", "0000ff", 880, 18, NULL),
+    client_as (hid, "clerk", "red", "Red", "ff0000", 440, 20,
+               "--send=6:{\"type\":\"note\",\"text\":\"Exhibit-3-shown\"} "
+               "--send=10.5:{\"type\":\"recording\",\"action\":\"pause\",\"reason\":\"sidebar\"} "
+               "--send=11.5:{\"type\":\"recording\",\"action\":\"resume\",\"reason\":\"back\"}"),
+    client_as (hid, "party", "green", "Green", "00ff00", 660, 20, NULL),
+    client_as (hid, "party", "blue", "Blue", "0000ff", 880, 20, NULL),
   };
   g_usleep (2500 * 1000); /* everyone in, media flowing */
   gint64 t0 = g_get_monotonic_time ();
@@ -532,7 +535,7 @@ test_recording (void)
   g_usleep (1500 * 1000);
   gint64 t2 = g_get_monotonic_time ();
   set_state (hid, "in_session");
-  for (int k = 0; k < 12; k++) { /* the daemon answers throughout (a recording once broke it) */
+  for (int k = 0; k < 16; k++) { /* the daemon answers throughout (a recording once broke it) */
     int hs = 0;
     json_decref (hd_test_rest (d, "GET", "/healthz", NULL, NULL, &hs));
     g_assert_cmpint (hs, ==, 200);
@@ -549,8 +552,11 @@ test_recording (void)
   gint64 t3 = g_get_monotonic_time ();
   set_state (hid, "closed");
   gint64 session_ms = (t1 - t0 + t3 - t2) / 1000;
-  for (gsize i = 0; i < G_N_ELEMENTS (c); i++)
-    json_decref (report (&c[i]));
+  for (gsize i = 0; i < G_N_ELEMENTS (c); i++) {
+    json_t *r = report (&c[i]);
+    g_assert_cmpuint (json_array_size (json_object_get (r, "errors")), ==, 0);
+    json_decref (r);
+  }
   g_autofree char *q = g_strdup_printf ("/api/v1/recordings?hearing=%s", hid);
   json_t *rec = NULL;
   for (int i = 0; i < 50 && !rec; i++) { /* closing finishes the last segments first */
@@ -580,10 +586,10 @@ test_recording (void)
   g_assert_cmpstr (json_string_value (json_object_get (note, "author")), ==, "Red");
   g_assert_cmpint (json_integer_value (json_object_get (note, "offset_ms")), >, 2000);
   g_assert_cmpint (json_integer_value (json_object_get (note, "offset_ms")), <, 5000);
-  /* the recess is written down, with its wall-clock length, and no media is inside it: every
-   * track lasts as long as the session did without it */
+  /* the recess and the clerk's pause are written down, with their wall-clock lengths, and no
+   * media is inside them: every track lasts as long as the session did without them */
   json_t *ev = json_object_get (m, "events");
-  gint64 paused_at = 0, resumed_at = 0;
+  gint64 paused_at = 0, resumed_at = 0, off_at = 0, on_at = 0;
   for (size_t i = 0; i < json_array_size (ev); i++) {
     json_t *e = json_array_get (ev, i);
     const char *type = json_string_value (json_object_get (e, "type"));
@@ -591,11 +597,22 @@ test_recording (void)
         = g_date_time_new_from_iso8601 (json_string_value (json_object_get (e, "at")), NULL);
     g_assert_nonnull (when);
     gint64 at = g_date_time_to_unix (when) * 1000 + g_date_time_get_microsecond (when) / 1000;
-    if (!g_strcmp0 (type, "pause"))
+    const char *who = json_string_value (json_object_get (e, "who"));
+    const char *why = json_string_value (json_object_get (e, "reason"));
+    if (!g_strcmp0 (type, "pause") && !who)
       paused_at = at;
-    else if (!g_strcmp0 (type, "resume"))
+    else if (!g_strcmp0 (type, "resume") && !who)
       resumed_at = at;
+    else if (!g_strcmp0 (type, "pause") && !g_strcmp0 (who, "red") && !g_strcmp0 (why, "sidebar"))
+      off_at = at;
+    else if (!g_strcmp0 (type, "resume") && !g_strcmp0 (who, "red") && !g_strcmp0 (why, "back"))
+      on_at = at;
   }
+  g_test_message ("off the record: %" G_GINT64_FORMAT " ms", on_at - off_at);
+  g_assert_cmpint (off_at, >, 0);
+  g_assert_cmpint (on_at - off_at, >, 500);
+  g_assert_cmpint (on_at - off_at, <, 2500); /* back on once the last segments are out (≤1.5 s) */
+  session_ms -= on_at - off_at;
   g_test_message ("recess: %" G_GINT64_FORMAT " ms in the events, %" G_GINT64_FORMAT
                   " ms by the test",
                   resumed_at - paused_at, (t2 - t1) / 1000);

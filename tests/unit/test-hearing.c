@@ -9,7 +9,7 @@
 #define TURN_EXPECTED "HEnOQVxv8XodOhXePsdLi/y9DY0="
 
 typedef struct {
-  GPtrArray *got;  /* char* */
+  GPtrArray *got; /* char* */
   int close_code;
   gboolean joined;
 } Fake;
@@ -17,7 +17,7 @@ typedef struct {
 static void
 f_send (gpointer conn, char *text, gpointer user)
 {
-  g_ptr_array_add (((Fake *) conn)->got, g_strdup (text));
+  g_ptr_array_add (((Fake *)conn)->got, g_strdup (text));
   free (text);
 }
 
@@ -30,17 +30,17 @@ f_send_latest (gpointer conn, const char *kind, char *text, gpointer user)
 static void
 f_close (gpointer conn, int code, const char *reason, gpointer user)
 {
-  ((Fake *) conn)->close_code = code;
+  ((Fake *)conn)->close_code = code;
 }
 
 static void
 f_joined (gpointer conn, gpointer user)
 {
-  ((Fake *) conn)->joined = TRUE;
+  ((Fake *)conn)->joined = TRUE;
 }
 
-static const HdCoreIO fake_io = { .send = f_send, .send_latest = f_send_latest,
-                                  .close = f_close, .joined = f_joined };
+static const HdCoreIO fake_io
+    = { .send = f_send, .send_latest = f_send_latest, .close = f_close, .joined = f_joined };
 
 typedef struct {
   HdConfig *cfg;
@@ -121,7 +121,7 @@ token_for (Fix *f, HdRole role, const char *name, const char *pid, char **jti)
 static void
 join (Fix *f, Fake *k, const char *token)
 {
-  HdMsg m = { .type = HD_MSG_JOIN, .id = json_integer (1), .token = (char *) token };
+  HdMsg m = { .type = HD_MSG_JOIN, .id = json_integer (1), .token = (char *)token };
   hd_core_message (f->core, k, &m);
   json_decref (m.id);
 }
@@ -141,8 +141,8 @@ static void
 set_state (Fix *f, const char *state)
 {
   g_autoptr (GError) e = NULL;
-  g_assert_true (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, NULL, state,
-                                         "test", &e));
+  g_assert_true (
+      hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, NULL, state, "test", &e));
 }
 
 static void
@@ -168,12 +168,12 @@ test_transitions (Fix *f, gconstpointer data)
                                           "in_session", "test", &e));
   g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_ILLEGAL_TRANSITION);
   g_clear_error (&e);
-  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, "secret", NULL,
-                                          "test", &e));
+  g_assert_false (
+      hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, NULL, "secret", NULL, "test", &e));
   g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
   g_clear_error (&e);
-  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, "tomorrow", NULL,
-                                          NULL, "test", &e));
+  g_assert_false (hd_core_hearing_update (f->core, f->row, NULL, NULL, NULL, "tomorrow", NULL, NULL,
+                                          "test", &e));
   g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
   g_clear_error (&e);
   set_state (f, "open");
@@ -210,8 +210,9 @@ test_join_roster_leave (Fix *f, gconstpointer data)
   g_assert_cmpint (json_integer_value (json_object_get (w, "ref")), ==, 1);
   g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "participant"), "role")),
                    ==, "judge");
-  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "case_number")),
-                   ==, "(2026)浙0109民初1号");
+  g_assert_cmpstr (
+      json_string_value (json_object_get (json_object_get (w, "hearing"), "case_number")), ==,
+      "(2026)浙0109民初1号");
   json_t *perms = json_object_get (w, "permissions");
   gboolean admit = FALSE;
   for (size_t i = 0; i < json_array_size (perms); i++)
@@ -330,7 +331,7 @@ static gboolean
 fake_answer (gpointer conn, const char *pid, const char *sdp, const char **code, char **reason,
              gpointer user)
 {
-  (*(int *) user)++;
+  (*(int *)user)++;
   if (g_str_equal (sdp, "good"))
     return TRUE;
   *code = "sdp_invalid";
@@ -342,7 +343,7 @@ static gboolean
 fake_candidate (gpointer conn, const char *pid, const char *cand, int mline, const char **code,
                 char **reason, gpointer user)
 {
-  (*(int *) user)++;
+  (*(int *)user)++;
   return TRUE;
 }
 
@@ -417,8 +418,8 @@ test_layout (Fix *f, gconstpointer data)
   join (f, party, tp);
   join (f, press, to);
   json_t *w = last_of (press, "welcome");
-  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "layout"), "mode")),
-                   ==, "grid");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "layout"), "mode")), ==,
+                   "grid");
   json_decref (w);
   HdMsg speaker = { .type = HD_MSG_LAYOUT, .mode = "speaker" };
   hd_core_message (f->core, party, &speaker);
@@ -461,7 +462,82 @@ test_layout (Fix *f, gconstpointer data)
 static gint64
 fake_note (const char *hid, const char *author, const char *text, gpointer user)
 {
-  return *(gint64 *) user;
+  return *(gint64 *)user;
+}
+
+typedef struct {
+  gboolean take;
+  char *action, *reason, *who;
+} FakeRecording;
+
+static gboolean
+fake_recording (const char *hid, const char *action, const char *reason, const char *who,
+                const char **code, const char **why, gpointer user)
+{
+  FakeRecording *r = user;
+  g_free (r->action);
+  g_free (r->reason);
+  g_free (r->who);
+  r->action = g_strdup (action);
+  r->reason = g_strdup (reason);
+  r->who = g_strdup (who);
+  if (!r->take) {
+    *code = "already_paused";
+    *why = "the recording is already paused";
+  }
+  return r->take;
+}
+
+/* Off the record: the judge and the clerk pause and resume the recording with a reason, and
+ * everyone in the hearing is told; others may not; the media side's refusal reaches the caller. */
+static void
+test_recording_control (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  set_state (f, "in_session");
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge Wang", "j", NULL);
+  g_autofree char *tc = token_for (f, HD_ROLE_CLERK, "Clerk Li", "c", NULL);
+  g_autofree char *tp = token_for (f, HD_ROLE_PARTY, "Party", "p", NULL);
+  Fake *judge = fake_new (), *clerk = fake_new (), *party = fake_new ();
+  join (f, judge, tj);
+  join (f, clerk, tc);
+  join (f, party, tp);
+  HdMsg pause = { .type = HD_MSG_RECORDING, .action = "pause", .reason = "settlement talk" };
+  hd_core_message (f->core, party, &pause);
+  g_assert_cmpstr (last_error_code (party), ==, "forbidden");
+  hd_core_message (f->core, judge, &pause); /* no media side: nothing is recorded */
+  g_assert_cmpstr (last_error_code (judge), ==, "not_recording");
+  FakeRecording rec = { .take = TRUE };
+  static const HdCoreMedia media = { .recording = fake_recording };
+  hd_core_set_media (f->core, &media, &rec);
+  hd_core_message (f->core, judge, &pause);
+  g_assert_cmpstr (rec.action, ==, "pause");
+  g_assert_cmpstr (rec.reason, ==, "settlement talk");
+  g_assert_cmpstr (rec.who, ==, "j");
+  for (Fake **k = (Fake *[]){ judge, clerk, party, NULL }; *k; k++) {
+    json_t *n = last_of (*k, "recording");
+    g_assert_nonnull (n);
+    g_assert_cmpstr (json_string_value (json_object_get (n, "state")), ==, "paused");
+    g_assert_cmpstr (json_string_value (json_object_get (n, "reason")), ==, "settlement talk");
+    g_assert_cmpstr (json_string_value (json_object_get (n, "by")), ==, "Judge Wang");
+    json_decref (n);
+  }
+  rec.take = FALSE;
+  hd_core_message (f->core, clerk, &pause);
+  g_assert_cmpstr (last_error_code (clerk), ==, "already_paused");
+  rec.take = TRUE;
+  HdMsg resume = { .type = HD_MSG_RECORDING, .action = "resume", .reason = "back on the record" };
+  hd_core_message (f->core, clerk, &resume);
+  json_t *n = last_of (party, "recording");
+  g_assert_cmpstr (json_string_value (json_object_get (n, "state")), ==, "recording");
+  g_assert_cmpstr (json_string_value (json_object_get (n, "by")), ==, "Clerk Li");
+  json_decref (n);
+  g_free (rec.action);
+  g_free (rec.reason);
+  g_free (rec.who);
+  fake_free (judge);
+  fake_free (clerk);
+  fake_free (party);
 }
 
 /* Log notes: the clerk and the judge write them, on the recording's clock; others may not; with
@@ -529,8 +605,10 @@ test_ice_servers (Fix *f, gconstpointer data)
   g_assert_true (hd_config_set (f->cfg, "ice.turn_username", "court", "t", NULL));
   g_assert_true (hd_config_set (f->cfg, "ice.turn_password", "pw", "t", NULL));
   l = hd_core_ice_servers (f->core, "p-1", 1800000000);
-  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (l, 1), "username")), ==, "court");
-  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (l, 1), "credential")), ==, "pw");
+  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (l, 1), "username")), ==,
+                   "court");
+  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (l, 1), "credential")), ==,
+                   "pw");
   json_decref (l);
 }
 
@@ -548,6 +626,8 @@ main (int argc, char **argv)
   g_test_add ("/hearing/mute-and-media", Fix, NULL, fix_setup, test_mute_and_media, fix_teardown);
   g_test_add ("/hearing/layout", Fix, NULL, fix_setup, test_layout, fix_teardown);
   g_test_add ("/hearing/notes", Fix, NULL, fix_setup, test_notes, fix_teardown);
+  g_test_add ("/hearing/recording-control", Fix, NULL, fix_setup, test_recording_control,
+              fix_teardown);
   g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);
   return g_test_run ();
 }

@@ -74,6 +74,11 @@ test_media_messages (void)
   g_autoptr (HdMsg) m8 = hd_protocol_parse (nt, strlen (nt), &err);
   g_assert_cmpint (m8->type, ==, HD_MSG_NOTE);
   g_assert_cmpstr (m8->text, ==, "证人出示第3号证据");
+  const char *rp = "{\"type\":\"recording\",\"action\":\"pause\",\"reason\":\"在庭外协商\"}";
+  g_autoptr (HdMsg) m9 = hd_protocol_parse (rp, strlen (rp), &err);
+  g_assert_cmpint (m9->type, ==, HD_MSG_RECORDING);
+  g_assert_cmpstr (m9->action, ==, "pause");
+  g_assert_cmpstr (m9->reason, ==, "在庭外协商");
   const char *lg = "{\"type\":\"layout\",\"mode\":\"grid\"}";
   g_autoptr (HdMsg) m7 = hd_protocol_parse (lg, strlen (lg), &err);
   g_assert_cmpstr (m7->mode, ==, "grid");
@@ -81,10 +86,10 @@ test_media_messages (void)
 
   expect_error ("{\"type\":\"answer\"}", "bad_field", "sdp", FALSE);
   expect_error ("{\"type\":\"answer\",\"sdp\":\"\"}", "bad_field", "must not be empty", FALSE);
-  expect_error ("{\"type\":\"candidate\",\"candidate\":\"x\",\"sdpMLineIndex\":0}",
-                "bad_field", "candidate:", FALSE);
-  expect_error ("{\"type\":\"candidate\",\"candidate\":\"\",\"sdpMLineIndex\":-1}",
-                "bad_field", "sdpMLineIndex", FALSE);
+  expect_error ("{\"type\":\"candidate\",\"candidate\":\"x\",\"sdpMLineIndex\":0}", "bad_field",
+                "candidate:", FALSE);
+  expect_error ("{\"type\":\"candidate\",\"candidate\":\"\",\"sdpMLineIndex\":-1}", "bad_field",
+                "sdpMLineIndex", FALSE);
   expect_error ("{\"type\":\"candidate\",\"candidate\":\"\"}", "bad_field", NULL, FALSE);
   expect_error ("{\"type\":\"mute\"}", "bad_field", "give audio, video or both", FALSE);
   expect_error ("{\"type\":\"mute\",\"audio\":1}", "bad_field", "true or false", FALSE);
@@ -103,6 +108,24 @@ test_media_messages (void)
     expect_error (big, "bad_field", "1 to 2000 bytes", FALSE);
   }
   expect_error ("{\"type\":\"layout\",\"mode\":\"grid\",\"size\":2}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"recording\",\"action\":\"stop\",\"reason\":\"x\"}", "bad_field",
+                "\"pause\" or \"resume\"", FALSE);
+  expect_error ("{\"type\":\"recording\",\"action\":\"pause\"}", "bad_field", "reason", FALSE);
+  expect_error ("{\"type\":\"recording\",\"action\":\"pause\",\"reason\":\"\"}", "bad_field",
+                "1 to 500 bytes", FALSE);
+  expect_error ("{\"type\":\"recording\",\"action\":true,\"reason\":\"x\"}", "bad_field", NULL,
+                FALSE);
+  {
+    g_autofree char *fill = g_strnfill (501, 'x');
+    g_autofree char *big = g_strdup_printf (
+        "{\"type\":\"recording\",\"action\":\"resume\",\"reason\":\"%s\"}", fill);
+    expect_error (big, "bad_field", "1 to 500 bytes", FALSE);
+  }
+  char *rs = hd_protocol_recording ("paused", "sidebar", "Judge Wang", "2026-01-01T00:00:00.000Z");
+  g_assert_cmpstr (rs, ==,
+                   "{\"type\":\"recording\",\"state\":\"paused\",\"reason\":\"sidebar\","
+                   "\"by\":\"Judge Wang\",\"at\":\"2026-01-01T00:00:00.000Z\"}");
+  free (rs);
   char *ls = hd_protocol_layout ("speaker", NULL);
   g_assert_cmpstr (ls, ==, "{\"type\":\"layout\",\"mode\":\"speaker\",\"participant\":null}");
   free (ls);
