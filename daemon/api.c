@@ -7,21 +7,25 @@
 #include "daemon/audit.h"
 #include "daemon/util.h"
 
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
 typedef struct {
   int status;
   json_t *body;
-  GBytes *file_bytes;   /* a file download instead of JSON */
+  char *file_path;      /* a file download instead of JSON: these bytes of this file */
+  goffset file_offset;
+  gsize file_len;
   const char *file_type;
   char *content_range;  /* for 206 */
+  char *disposition;    /* Content-Disposition */
 } Reply;
 
 static Reply
 reply (int status, json_t *body)
 {
-  return (Reply){ status, body, NULL, NULL, NULL };
+  return (Reply){ .status = status, .body = body };
 }
 
 static Reply
@@ -445,6 +449,60 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
   return reply (200, j);
 }
 
+/* The bytes of the file at `path` that the request's Range asks for (all without one): a 200, a
+ * 206, a 416, or a 404 when the file is missing. Nothing is read here: the server streams it. */
+static Reply
+serve_file (const HdHttpRequest *req, const char *path, const char *type)
+{
+  Reply r;
+  {
+    GStatBuf st;
+    gboolean present = g_stat (path, &st) == 0 && S_ISREG (st.st_mode);
+    gsize total = present ? (gsize) st.st_size : 0;
+    goffset start = 0, stop = (goffset) total - 1;
+    gboolean partial = FALSE, ok = present;
+    if (ok && req->range) {
+      /* the Range header, parsed by libsoup against the file's size */
+      SoupMessageHeaders *h = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+      soup_message_headers_append (h, "Range", req->range);
+      SoupRange *ranges = NULL;
+      int nr = 0;
+      ok = soup_message_headers_get_ranges (h, (goffset) total, &ranges, &nr) && nr == 1;
+      if (ok) {
+        start = ranges[0].start;
+        stop = ranges[0].end;
+        partial = TRUE;
+      }
+      /* libsoup hands back a range starting past the end as it came: the bounds are ours */
+      ok = ok && start >= 0 && start <= stop && stop < (goffset) total;
+      if (ranges)
+        soup_message_headers_free_ranges (h, ranges);
+      soup_message_headers_unref (h);
+      if (!ok) {
+        g_autofree char *why = g_strdup_printf (
+            "Range must be one satisfiable byte range of the file's %zu bytes (bytes=START-END)",
+            total);
+        r = err (416, "range_not_satisfiable", why);
+      }
+    } else if (!ok) {
+      r = err (404, "not_found", "the file is listed but missing (run verify)");
+    }
+    if (ok && total == 0) {
+      r = err (404, "not_found", "the file is empty");
+    } else if (ok) {
+      r = reply (partial ? 206 : 200, NULL);
+      r.file_path = g_strdup (path);
+      r.file_offset = start;
+      r.file_len = (gsize) (stop - start + 1);
+      r.file_type = type;
+      if (partial)
+        r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT
+                                           "/%zu", start, stop, total);
+    }
+  }
+  return r;
+}
+
 /* A file of a recording, as listed in its manifest (segments or partial), with HTTP Range.
  * Nothing that the manifest does not name is ever opened: no path is built from the request
  * but the manifest's own entry. */
@@ -478,55 +536,19 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
     r = err (404, "not_found", "the recording has no such file");
   } else {
     g_autofree char *path = g_build_filename (dir, want, NULL);
-    g_autoptr (GMappedFile) f = g_mapped_file_new (path, FALSE, NULL);
-    gsize total = f ? g_mapped_file_get_length (f) : 0;
-    goffset start = 0, stop = (goffset) total - 1;
-    gboolean partial = FALSE, ok = f != NULL;
-    if (ok && req->range) {
-      /* the Range header, parsed by libsoup against the file's size */
-      SoupMessageHeaders *h = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-      soup_message_headers_append (h, "Range", req->range);
-      SoupRange *ranges = NULL;
-      int nr = 0;
-      ok = soup_message_headers_get_ranges (h, (goffset) total, &ranges, &nr) && nr == 1;
-      if (ok) {
-        start = ranges[0].start;
-        stop = ranges[0].end;
-        partial = TRUE;
-      }
-      /* libsoup hands back a range starting past the end as it came: the bounds are ours */
-      ok = ok && start >= 0 && start <= stop && stop < (goffset) total;
-      if (ranges)
-        soup_message_headers_free_ranges (h, ranges);
-      soup_message_headers_unref (h);
-      if (!ok) {
-        g_autofree char *why = g_strdup_printf (
-            "Range must be one satisfiable byte range of the file's %zu bytes (bytes=START-END)",
-            total);
-        r = err (416, "range_not_satisfiable", why);
-      }
-    } else if (!ok) {
-      r = err (404, "not_found", "the file is listed but missing (run verify)");
-    }
-    if (ok) {
-      const char *data = g_mapped_file_get_contents (f);
-      r = reply (partial ? 206 : 200, NULL);
-      r.file_bytes = g_bytes_new (data + start, total ? (gsize) (stop - start + 1) : 0);
-      r.file_type = g_str_has_suffix (name, ".mkv") ? "video/x-matroska" : "video/webm";
-      if (partial)
-        r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT
-                                           "/%zu", start, stop, total);
+    r = serve_file (req, path, g_str_has_suffix (name, ".mkv") ? "video/x-matroska" : "video/webm");
+    if (r.file_path)
       hd_core_audit (api->core, who.actor, "recording.download", hid,
                      json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", id, "file", want,
-                                "sha256", sha, "from", (json_int_t) start, "to",
-                                (json_int_t) stop));
-    }
+                                "sha256", sha, "from", (json_int_t) r.file_offset, "to",
+                                (json_int_t) (r.file_offset + (goffset) r.file_len - 1)));
   }
   json_decref (m);
   json_decref (rec);
   hd_claims_clear (&who.claims);
   return r;
 }
+
 
 static Reply
 route (HdApi *api, const HdHttpRequest *req)
@@ -610,23 +632,23 @@ route (HdApi *api, const HdHttpRequest *req)
   return err (404, "not_found", "no such route");
 }
 
-int
-hd_api_handle (const HdHttpRequest *req, HdHttpReply *out, gpointer user)
+/* A Reply into the server's terms. */
+static int
+to_http (const HdHttpRequest *req, Reply r, HdHttpReply *out)
 {
-  Reply r = route (user, req);
-  if (r.file_bytes) {
-    gsize n = 0;
-    out->body = g_bytes_unref_to_data (r.file_bytes, &n);
-    out->body_len = n;
+  if (r.file_path) {
+    out->file_path = r.file_path;
+    out->file_offset = r.file_offset;
+    out->body_len = r.file_len;
     out->content_type = r.file_type;
     out->content_range = r.content_range;
-    if (n == 0) { /* an empty range cannot be asked for; keep body_len meaning "bytes" */
-      g_free (out->body);
-      out->body = g_strdup ("");
-    }
-    g_debug ("%s %s -> %d (%zu bytes)", req->method, req->path, r.status, n);
+    out->content_disposition = r.disposition;
+    g_debug ("%s %s -> %d (%zu bytes)", req->method, req->path, r.status, r.file_len);
     return r.status;
   }
+  g_free (r.disposition);
+  if (r.status == HD_HTTP_DEFERRED)
+    return r.status;
   char *s = json_dumps (r.body, JSON_COMPACT);
   json_decref (r.body);
   out->body = g_strdup (s);
@@ -637,4 +659,10 @@ hd_api_handle (const HdHttpRequest *req, HdHttpReply *out, gpointer user)
   else
     g_debug ("%s %s -> %d", req->method, req->path, r.status);
   return r.status;
+}
+
+int
+hd_api_handle (const HdHttpRequest *req, HdHttpReply *out, gpointer user)
+{
+  return to_http (req, route (user, req), out);
 }

@@ -15,15 +15,24 @@ typedef struct {
   gsize body_len;
   const char *peer;          /* client address, for the audit log */
   const char *range;         /* the Range header, or NULL */
+  guint64 ticket;            /* this request, for an answer given later (HD_HTTP_DEFERRED) */
 } HdHttpRequest;
 
-/* What a route answers: a JSON text, or (content_type set) bytes of a file. */
+/* What a route answers: a JSON text, or (content_type set) bytes: of `body`, or of the file
+ * `file_path` from `file_offset` on (streamed from disk, never held in memory). */
 typedef struct {
   char *body;                /* g_malloc'd */
-  gsize body_len;            /* for JSON: 0 means strlen (body) */
+  gsize body_len;            /* for JSON: 0 means strlen (body); for a file: bytes to send */
   const char *content_type;  /* NULL: application/json */
   char *content_range;       /* "bytes 100-199/5000" for a 206, g_malloc'd, or NULL */
+  char *file_path;           /* g_malloc'd, or NULL */
+  goffset file_offset;
+  char *content_disposition; /* e.g. attachment; filename="r-….webm", g_malloc'd, or NULL */
 } HdHttpReply;
+
+/* A handler that returns HD_HTTP_DEFERRED answers later, with hd_server_http_complete() and the
+ * request's ticket (long work, done off the main thread). */
+#define HD_HTTP_DEFERRED 0
 
 /* A route handler: returns the HTTP status and fills *reply. Runs on the main thread. */
 typedef int (*HdHttpHandler) (const HdHttpRequest *req, HdHttpReply *reply, gpointer user);

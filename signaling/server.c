@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -28,6 +30,8 @@ struct HdServer {
   HdSigHandlers handlers;
   gpointer user;
   GHashTable *conns; /* HdSigConn* set */
+  GHashTable *deferred; /* ticket -> struct lws* of requests answered later */
+  guint64 next_ticket;
   int port;
   struct lws_protocols protocols[3];
   struct lws_http_mount mounts[3];
@@ -78,6 +82,12 @@ typedef struct {
   GHashTable *query;
   char *resp;
   gsize resp_len, resp_sent;
+  int fd;              /* a file body: sent from here (when has_fd) */
+  gboolean has_fd;
+  goffset fd_offset;
+  guint64 ticket;      /* a deferred request's, until answered */
+  HdHttpReply *later;  /* the deferred answer, written when writable */
+  int later_status;
   int status;
   char peer[64];
 } Pss;
@@ -392,9 +402,29 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
 
 /* ---------------------------------------------------------------- HTTP (REST) */
 
+static char *simple_error (const char *code, const char *reason);
+
 static void
-pss_http_clear (Pss *p)
+reply_clear (HdHttpReply *r)
 {
+  g_free (r->body);
+  g_free (r->content_range);
+  g_free (r->file_path);
+  g_free (r->content_disposition);
+  memset (r, 0, sizeof *r);
+}
+
+static void
+pss_http_clear (HdServer *srv, Pss *p)
+{
+  if (p->ticket)
+    g_hash_table_remove (srv->deferred, &p->ticket);
+  if (p->later) {
+    reply_clear (p->later);
+    g_free (p->later);
+  }
+  if (p->has_fd)
+    close (p->fd);
   if (p->body)
     g_string_free (p->body, TRUE);
   g_free (p->method);
@@ -410,15 +440,25 @@ pss_http_clear (Pss *p)
 static const char *method_names[] = { "GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE",
                                       "CONNECT", "HEAD" };
 
-/* Write status line, headers, and queue the body. */
+/* Write status line, headers, and queue the body (takes what *reply holds). */
 static int
 http_respond (struct lws *wsi, Pss *p, int status, HdHttpReply *reply)
 {
   guint8 buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *q = start, *end = buf + sizeof buf - 1;
   g_free (p->resp);
-  p->resp = reply->body;
-  p->resp_len = reply->body_len ? reply->body_len : reply->body ? strlen (reply->body) : 0;
+  p->resp = g_steal_pointer (&reply->body);
+  p->resp_len = reply->body_len ? reply->body_len : p->resp ? strlen (p->resp) : 0;
   p->resp_sent = 0;
+  if (reply->file_path) {
+    p->fd = g_open (reply->file_path, O_RDONLY | O_CLOEXEC, 0);
+    p->has_fd = p->fd >= 0;
+    p->fd_offset = reply->file_offset;
+    if (!p->has_fd) { /* gone between the route's look and now */
+      reply_clear (reply);
+      HdHttpReply gone = { .body = simple_error ("not_found", "the file is gone") };
+      return http_respond (wsi, p, 404, &gone);
+    }
+  }
   const char *type = reply->content_type ? reply->content_type : "application/json";
   int bad = lws_add_http_common_headers (wsi, (unsigned int) status, type, p->resp_len, &q, end) ||
             lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
@@ -432,8 +472,11 @@ http_respond (struct lws *wsi, Pss *p, int status, HdHttpReply *reply)
     bad = lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
                                         (const unsigned char *) reply->content_range,
                                         (int) strlen (reply->content_range), &q, end);
-  g_free (reply->content_range);
-  reply->content_range = NULL;
+  if (!bad && reply->content_disposition)
+    bad = lws_add_http_header_by_name (wsi, (const unsigned char *) "content-disposition:",
+                                       (const unsigned char *) reply->content_disposition,
+                                       (int) strlen (reply->content_disposition), &q, end);
+  reply_clear (reply);
   if (bad || lws_finalize_write_http_header (wsi, start, &q, end))
     return 1;
   lws_callback_on_writable (wsi);
@@ -475,9 +518,16 @@ http_dispatch (HdServer *srv, struct lws *wsi, Pss *p)
     .body_len = p->body ? p->body->len : 0,
     .peer = p->peer,
     .range = p->range,
+    .ticket = ++srv->next_ticket,
   };
   HdHttpReply reply = { 0 };
   int status = srv->handlers.http (&req, &reply, srv->user);
+  if (status == HD_HTTP_DEFERRED) { /* hd_server_http_complete() answers */
+    reply_clear (&reply);
+    p->ticket = req.ticket;
+    g_hash_table_insert (srv->deferred, &p->ticket, wsi);
+    return 0;
+  }
   return http_respond (wsi, p, status, &reply);
 }
 
@@ -492,7 +542,7 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     char *uri = NULL;
     int ulen = 0;
     int m = lws_http_get_uri_and_method (wsi, &uri, &ulen);
-    pss_http_clear (p);
+    pss_http_clear (srv, p);
     lws_get_peer_simple (wsi, p->peer, sizeof p->peer);
     p->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     if (m < 0 || m >= (int) G_N_ELEMENTS (method_names)) {
@@ -549,10 +599,25 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
   case LWS_CALLBACK_HTTP_WRITEABLE: {
     if (!p->method)
       return 0;
-    gsize chunk = MIN (p->resp_len - p->resp_sent, (gsize) 16384);
+    if (p->later) { /* a deferred answer has come: its headers first */
+      HdHttpReply *r = g_steal_pointer (&p->later);
+      int rc = http_respond (wsi, p, p->later_status, r);
+      g_free (r);
+      return rc;
+    }
+    if (p->ticket) /* still being worked on */
+      return 0;
+    gsize chunk = MIN (p->resp_len - p->resp_sent, (gsize) 65536);
     guint8 *buf = g_malloc (LWS_PRE + chunk + 1);
-    if (chunk)
+    if (chunk && p->has_fd) {
+      gssize got = pread (p->fd, buf + LWS_PRE, chunk, p->fd_offset + (goffset) p->resp_sent);
+      if (got != (gssize) chunk) { /* the file shrank under us: end the connection */
+        g_free (buf);
+        return -1;
+      }
+    } else if (chunk) {
       memcpy (buf + LWS_PRE, p->resp + p->resp_sent, chunk);
+    }
     p->resp_sent += chunk;
     gboolean last = p->resp_sent == p->resp_len;
     int w = lws_write (wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
@@ -563,14 +628,14 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
       lws_callback_on_writable (wsi);
       return 0;
     }
-    pss_http_clear (p);
+    pss_http_clear (srv, p);
     return lws_http_transaction_completed (wsi) ? -1 : 0;
   }
   case LWS_CALLBACK_CLOSED_HTTP:
     /* A connection that timed out before sending a request (a browser's speculative
      * pre-connect, or anyone's idle socket) has no session data at all. */
     if (p)
-      pss_http_clear (p);
+      pss_http_clear (srv, p);
     return 0;
   default:
     return 0;
@@ -632,6 +697,7 @@ hd_server_new (const HdServerOptions *opts, const HdSigHandlers *handlers, gpoin
   srv->handlers = *handlers;
   srv->user = user;
   srv->conns = g_hash_table_new (NULL, NULL);
+  srv->deferred = g_hash_table_new (g_int64_hash, g_int64_equal);
 
   srv->protocols[0] = (struct lws_protocols){ "http", callback, sizeof (Pss), 0, 0, NULL, 0 };
   srv->protocols[1] =
@@ -721,6 +787,36 @@ hd_server_shutdown (HdServer *srv, const char *reason)
   }
 }
 
+gboolean
+hd_server_http_complete (HdServer *srv, guint64 ticket, int status, HdHttpReply *reply)
+{
+  struct lws *wsi = g_hash_table_lookup (srv->deferred, &ticket);
+  if (!wsi) {
+    reply_clear (reply);
+    return FALSE;
+  }
+  Pss *p = lws_wsi_user (wsi);
+  g_hash_table_remove (srv->deferred, &ticket);
+  p->ticket = 0;
+  p->later = g_new0 (HdHttpReply, 1);
+  *p->later = *reply;
+  memset (reply, 0, sizeof *reply);
+  p->later_status = status;
+  if (p->later->file_path) { /* open now: the caller may unlink the file once we return */
+    p->fd = g_open (p->later->file_path, O_RDONLY | O_CLOEXEC, 0);
+    p->has_fd = p->fd >= 0;
+    p->fd_offset = p->later->file_offset;
+    g_clear_pointer (&p->later->file_path, g_free);
+    if (!p->has_fd) {
+      reply_clear (p->later);
+      p->later->body = simple_error ("not_found", "the file is gone");
+      p->later_status = 404;
+    }
+  }
+  lws_callback_on_writable (wsi);
+  return TRUE;
+}
+
 void
 hd_server_free (HdServer *srv)
 {
@@ -729,6 +825,7 @@ hd_server_free (HdServer *srv)
   if (srv->ctx)
     lws_context_destroy (srv->ctx);
   g_hash_table_unref (srv->conns);
+  g_hash_table_unref (srv->deferred);
   g_free (srv->host);
   g_free (srv->cert);
   g_free (srv->key);

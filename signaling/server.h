@@ -54,6 +54,11 @@ guint hd_server_session_count (HdServer *srv);
 /* Tell every session `reason` (a bye message), then close it with 1001 (going away). */
 void hd_server_shutdown (HdServer *srv, const char *reason);
 
+/* Answer the deferred request `ticket` (see HD_HTTP_DEFERRED): takes what *reply holds. A file
+ * named by the reply is open once this returns (it may be unlinked). FALSE if the client has
+ * gone meanwhile. */
+gboolean hd_server_http_complete (HdServer *srv, guint64 ticket, int status, HdHttpReply *reply);
+
 /* Queue a text message; takes ownership of `text` (malloc'd, freed with free()). Ignored once
  * the connection is closing. */
 void hd_sig_conn_send_take (HdSigConn *conn, char *text);
