@@ -14,12 +14,12 @@
 typedef struct {
   int status;
   json_t *body;
-  char *file_path;      /* a file download instead of JSON: these bytes of this file */
+  char *file_path; /* a file download instead of JSON: these bytes of this file */
   goffset file_offset;
   gsize file_len;
   const char *file_type;
-  char *content_range;  /* for 206 */
-  char *disposition;    /* Content-Disposition */
+  char *content_range; /* for 206 */
+  char *disposition;   /* Content-Disposition */
 } Reply;
 
 static Reply
@@ -27,6 +27,8 @@ reply (int status, json_t *body)
 {
   return (Reply){ .status = status, .body = body };
 }
+
+static int to_http (const HdHttpRequest *req, Reply r, HdHttpReply *out);
 
 static Reply
 err (int status, const char *code, const char *reason)
@@ -65,8 +67,8 @@ authenticate (HdApi *api, const HdHttpRequest *req, const char *hid, guint roles
   if (!a || g_ascii_strncasecmp (a, "Bearer ", 7) != 0 || !a[7]) {
     *out = err (401, "unauthorized", "send Authorization: Bearer <token>");
     hd_core_audit (core, "anonymous", "api.refuse", hid,
-                   json_pack ("{s:s, s:s, s:s, s:s}", "code", "unauthorized", "method",
-                              req->method, "path", req->path, "peer", req->peer ? req->peer : ""));
+                   json_pack ("{s:s, s:s, s:s, s:s}", "code", "unauthorized", "method", req->method,
+                              "path", req->path, "peer", req->peer ? req->peer : ""));
     return FALSE;
   }
   g_autoptr (GError) e = NULL;
@@ -83,13 +85,12 @@ authenticate (HdApi *api, const HdHttpRequest *req, const char *hid, guint roles
   g_snprintf (who->actor, sizeof who->actor, "%s:%s", hd_role_name (who->claims.role),
               who->claims.sub);
   if (!(roles & (1u << who->claims.role))) {
-    g_autofree char *why =
-        g_strdup_printf ("role %s may not %s %s", hd_role_name (who->claims.role), req->method,
-                         req->path);
+    g_autofree char *why = g_strdup_printf (
+        "role %s may not %s %s", hd_role_name (who->claims.role), req->method, req->path);
     *out = err (403, "forbidden", why);
     hd_core_audit (core, who->actor, "api.refuse", hid,
-                   json_pack ("{s:s, s:s, s:s}", "code", "forbidden", "method", req->method,
-                              "path", req->path));
+                   json_pack ("{s:s, s:s, s:s}", "code", "forbidden", "method", req->method, "path",
+                              req->path));
     hd_claims_clear (&who->claims);
     return FALSE;
   }
@@ -138,9 +139,9 @@ hearings_create (HdApi *api, const HdHttpRequest *req)
   json_error_t je;
   if (!j)
     goto out;
-  if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?s}", "case_number", &cn,
-                      "title", &title, "court", &court, "scheduled_start", &start, "visibility",
-                      &vis) != 0) {
+  if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s?s}", "case_number", &cn, "title",
+                      &title, "court", &court, "scheduled_start", &start, "visibility", &vis)
+      != 0) {
     r = bad_fields (&je);
     goto out;
   }
@@ -163,7 +164,8 @@ hearings_list (HdApi *api, const HdHttpRequest *req)
   const char *state = g_hash_table_lookup (req->query, "state");
   const char *cn = g_hash_table_lookup (req->query, "case_number");
   if (state && !hd_hearing_state_valid (state))
-    return err (400, "invalid_field", "state must be scheduled, open, in_session, recess or closed");
+    return err (400, "invalid_field",
+                "state must be scheduled, open, in_session, recess or closed");
   g_autoptr (GError) e = NULL;
   g_autoptr (GPtrArray) rows = hd_store_hearing_list (hd_core_store (api->core), state, cn, &e);
   if (!rows)
@@ -219,7 +221,8 @@ hearing_patch (HdApi *api, const HdHttpRequest *req, const char *id)
     goto out;
   if (json_unpack_ex (j, &je, JSON_STRICT, "{s?s, s?s, s?s, s?s, s?s, s?s}", "case_number", &cn,
                       "title", &title, "court", &court, "scheduled_start", &start, "visibility",
-                      &vis, "state", &state) != 0) {
+                      &vis, "state", &state)
+      != 0) {
     r = bad_fields (&je);
     goto out;
   }
@@ -256,7 +259,8 @@ token_issue (HdApi *api, const HdHttpRequest *req, const char *id)
   if (!j)
     goto out;
   if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s?I, s?s}", "role", &role, "name", &name,
-                      "ttl_seconds", &ttl, "participant_id", &pid) != 0) {
+                      "ttl_seconds", &ttl, "participant_id", &pid)
+      != 0) {
     r = bad_fields (&je);
     goto out;
   }
@@ -307,7 +311,7 @@ audit_verify (HdApi *api, const HdHttpRequest *req)
   g_autoptr (GError) e = NULL;
   if (!hd_audit_verify (hd_core_store (api->core), &v, &e))
     return err (500, "internal_error", e->message);
-  json_t *j = json_pack ("{s:b, s:I, s:s}", "ok", v.ok, "rows", (json_int_t) v.rows, "head_hash",
+  json_t *j = json_pack ("{s:b, s:I, s:s}", "ok", v.ok, "rows", (json_int_t)v.rows, "head_hash",
                          v.head_hash);
   if (!v.ok) {
     json_object_set_new (j, "first_bad_seq", json_integer (v.first_bad_seq));
@@ -321,8 +325,7 @@ audit_verify (HdApi *api, const HdHttpRequest *req)
 /* The catalogue entry `id` if the caller may read it: archivists (sealed hearings' recordings
  * are refused until per-hearing grants exist). Every refusal is audit-logged. */
 static json_t *
-load_recording_entry (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who,
-                      Reply *r)
+load_recording_entry (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who, Reply *r)
 {
   if (!authenticate (api, req, NULL, ROLE (ARCHIVIST), who, r))
     return NULL;
@@ -394,7 +397,7 @@ recordings_list (HdApi *api, const HdHttpRequest *req)
   hd_core_audit (api->core, who.actor, "recording.search", "",
                  json_pack ("{s:s?, s:s?, s:s?, s:i}", "case_number", q.case_number, "status",
                             q.status, "participant", participant, "results",
-                            (int) json_array_size (list)));
+                            (int)json_array_size (list)));
   hd_claims_clear (&who.claims);
   return reply (200, json_pack ("{s:o}", "recordings", list));
 }
@@ -436,13 +439,13 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
     json_array_append_new (problems, json_string (v.problems->pdata[i]));
   if (!read)
     json_array_append_new (problems, json_string (e->message));
-  json_t *j = json_pack ("{s:s, s:b, s:b, s:i, s:o}", "recording", id, "ok", read && v.ok,
-                         "signed", read && v.signed_, "segments", read ? (int) v.segments : 0,
-                         "problems", problems);
+  json_t *j
+      = json_pack ("{s:s, s:b, s:b, s:i, s:o}", "recording", id, "ok", read && v.ok, "signed",
+                   read && v.signed_, "segments", read ? (int)v.segments : 0, "problems", problems);
   hd_core_audit (api->core, who.actor, "recording.verify",
                  json_string_value (json_object_get (rec, "hearing_id")),
                  json_pack ("{s:s, s:b, s:i}", "recording", id, "ok", read && v.ok, "problems",
-                            (int) json_array_size (problems)));
+                            (int)json_array_size (problems)));
   hd_archive_verdict_clear (&v);
   json_decref (rec);
   hd_claims_clear (&who.claims);
@@ -458,8 +461,8 @@ serve_file (const HdHttpRequest *req, const char *path, const char *type)
   {
     GStatBuf st;
     gboolean present = g_stat (path, &st) == 0 && S_ISREG (st.st_mode);
-    gsize total = present ? (gsize) st.st_size : 0;
-    goffset start = 0, stop = (goffset) total - 1;
+    gsize total = present ? (gsize)st.st_size : 0;
+    goffset start = 0, stop = (goffset)total - 1;
     gboolean partial = FALSE, ok = present;
     if (ok && req->range) {
       /* the Range header, parsed by libsoup against the file's size */
@@ -467,14 +470,14 @@ serve_file (const HdHttpRequest *req, const char *path, const char *type)
       soup_message_headers_append (h, "Range", req->range);
       SoupRange *ranges = NULL;
       int nr = 0;
-      ok = soup_message_headers_get_ranges (h, (goffset) total, &ranges, &nr) && nr == 1;
+      ok = soup_message_headers_get_ranges (h, (goffset)total, &ranges, &nr) && nr == 1;
       if (ok) {
         start = ranges[0].start;
         stop = ranges[0].end;
         partial = TRUE;
       }
       /* libsoup hands back a range starting past the end as it came: the bounds are ours */
-      ok = ok && start >= 0 && start <= stop && stop < (goffset) total;
+      ok = ok && start >= 0 && start <= stop && stop < (goffset)total;
       if (ranges)
         soup_message_headers_free_ranges (h, ranges);
       soup_message_headers_unref (h);
@@ -493,11 +496,11 @@ serve_file (const HdHttpRequest *req, const char *path, const char *type)
       r = reply (partial ? 206 : 200, NULL);
       r.file_path = g_strdup (path);
       r.file_offset = start;
-      r.file_len = (gsize) (stop - start + 1);
+      r.file_len = (gsize)(stop - start + 1);
       r.file_type = type;
       if (partial)
-        r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT
-                                           "/%zu", start, stop, total);
+        r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT "/%zu",
+                                           start, stop, total);
     }
   }
   return r;
@@ -530,9 +533,9 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
     }
   }
   if (!sha) {
-    hd_core_audit (api->core, who.actor, "recording.refuse", hid,
-                   json_pack ("{s:s, s:s, s:s}", "recording", id, "file", want, "code",
-                              "not_found"));
+    hd_core_audit (
+        api->core, who.actor, "recording.refuse", hid,
+        json_pack ("{s:s, s:s, s:s}", "recording", id, "file", want, "code", "not_found"));
     r = err (404, "not_found", "the recording has no such file");
   } else {
     g_autofree char *path = g_build_filename (dir, want, NULL);
@@ -540,8 +543,8 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
     if (r.file_path)
       hd_core_audit (api->core, who.actor, "recording.download", hid,
                      json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", id, "file", want,
-                                "sha256", sha, "from", (json_int_t) r.file_offset, "to",
-                                (json_int_t) (r.file_offset + (goffset) r.file_len - 1)));
+                                "sha256", sha, "from", (json_int_t)r.file_offset, "to",
+                                (json_int_t)(r.file_offset + (goffset)r.file_len - 1)));
   }
   json_decref (m);
   json_decref (rec);
@@ -549,6 +552,313 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
   return r;
 }
 
+/* ---------------------------------------------------------------- exports */
+
+/* One export being made: its requests wait for it. Everything the worker thread touches is its
+ * own copy. */
+typedef struct {
+  guint64 ticket;
+  char *range, *actor, *method, *path;
+} Waiter;
+
+typedef struct {
+  HdApi *api;
+  char *key, *rid, *hid, *track, *dir, *pubkey, *out, *meta, *manifest_sha;
+  gboolean mkv;
+  GPtrArray *waiters; /* Waiter* */
+  HdExportSource sources[2];
+  guint n_sources;
+  GStrv files[2];
+  /* the worker's result */
+  int status;
+  char *code, *reason, *sha256;
+  json_t *problems;
+  gint64 bytes;
+} Export;
+
+static void
+waiter_free (Waiter *w)
+{
+  g_free (w->range);
+  g_free (w->actor);
+  g_free (w->method);
+  g_free (w->path);
+  g_free (w);
+}
+
+static void
+export_free (Export *x)
+{
+  g_free (x->key);
+  g_free (x->rid);
+  g_free (x->hid);
+  g_free (x->track);
+  g_free (x->dir);
+  g_free (x->pubkey);
+  g_free (x->out);
+  g_free (x->meta);
+  g_free (x->manifest_sha);
+  g_ptr_array_unref (x->waiters);
+  for (guint i = 0; i < 2; i++)
+    g_strfreev (x->files[i]);
+  g_free (x->code);
+  g_free (x->reason);
+  g_free (x->sha256);
+  json_decref (x->problems);
+  g_free (x);
+}
+
+/* The files of `track` in the manifest, in recording order; NULL if it has none. */
+static GStrv
+track_files (json_t *manifest, const char *dir, const char *track, gboolean *mkv)
+{
+  json_t *segs = json_object_get (manifest, "segments");
+  GPtrArray *list = g_ptr_array_new ();
+  GArray *starts = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (size_t i = 0; i < json_array_size (segs); i++) {
+    json_t *s = json_array_get (segs, i);
+    if (g_strcmp0 (json_string_value (json_object_get (s, "track")), track))
+      continue;
+    const char *file = json_string_value (json_object_get (s, "file"));
+    gint64 start = json_integer_value (json_object_get (s, "start_ms"));
+    guint at = list->len; /* insertion by start: the order of the recording */
+    while (at > 0 && g_array_index (starts, gint64, at - 1) > start)
+      at--;
+    g_ptr_array_insert (list, (gint)at, g_build_filename (dir, file, NULL));
+    g_array_insert_val (starts, at, start);
+    *mkv = *mkv || g_str_has_suffix (file, ".mkv");
+  }
+  g_array_unref (starts);
+  if (!list->len) {
+    g_ptr_array_unref (list);
+    return NULL;
+  }
+  g_ptr_array_add (list, NULL);
+  return (GStrv)g_ptr_array_free (list, FALSE);
+}
+
+/* Worker thread: verify the recording, remux the track, hash the result. */
+static void
+export_work (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+  Export *x = data;
+  HdArchiveVerdict v;
+  g_autoptr (GError) e = NULL;
+  if (!hd_archive_verify (x->dir, x->pubkey, &v, &e)) {
+    x->status = 500;
+    x->code = g_strdup ("internal_error");
+    x->reason = g_strdup (e->message);
+    g_task_return_boolean (task, TRUE);
+    return;
+  }
+  if (!v.ok) { /* evidence that does not verify is not handed out as one clean file */
+    x->status = 409;
+    x->code = g_strdup ("recording_not_intact");
+    x->reason = g_strdup ("the recording does not verify; POST …/verify names what is wrong");
+    x->problems = json_array ();
+    for (guint i = 0; i < v.problems->len; i++)
+      json_array_append_new (x->problems, json_string (v.problems->pdata[i]));
+    hd_archive_verdict_clear (&v);
+    g_task_return_boolean (task, TRUE);
+    return;
+  }
+  hd_archive_verdict_clear (&v);
+  g_autofree char *tmp = g_strconcat (x->out, ".part", NULL);
+  if (!x->api->remux (x->sources, x->n_sources, x->mkv, tmp, &e)
+      || !(x->sha256 = hd_sha256_file (tmp, &x->bytes))) {
+    g_unlink (tmp);
+    x->status = 500;
+    x->code = g_strdup ("export_failed");
+    x->reason = g_strdup (e ? e->message : "the export cannot be read back");
+    g_task_return_boolean (task, TRUE);
+    return;
+  }
+  json_t *meta
+      = json_pack ("{s:s, s:s, s:s, s:I, s:s}", "recording", x->rid, "track", x->track, "sha256",
+                   x->sha256, "bytes", (json_int_t)x->bytes, "manifest_sha256", x->manifest_sha);
+  char *text = json_dumps (meta, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (meta);
+  gboolean ok = g_file_set_contents (x->meta, text, -1, &e) && g_rename (tmp, x->out) == 0;
+  free (text);
+  if (!ok) {
+    g_unlink (tmp);
+    x->status = 500;
+    x->code = g_strdup ("export_failed");
+    x->reason = g_strdup_printf ("cannot keep the export in %s", x->out);
+  } else {
+    x->status = 200;
+  }
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Answer one request for a ready export (or its failure). */
+static Reply
+export_reply (HdApi *api, const HdHttpRequest *req, const char *actor, const char *rid,
+              const char *hid, const char *track, const char *out, const char *sha256, gboolean mkv)
+{
+  Reply r = serve_file (req, out, mkv ? "video/x-matroska" : "video/webm");
+  if (r.file_path) {
+    r.disposition
+        = g_strdup_printf ("attachment; filename=\"%s-%s.%s\"", rid, track, mkv ? "mkv" : "webm");
+    hd_core_audit (api->core, actor, "recording.export", hid,
+                   json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", rid, "track", track,
+                              "sha256", sha256, "from", (json_int_t)r.file_offset, "to",
+                              (json_int_t)(r.file_offset + (goffset)r.file_len - 1)));
+  }
+  return r;
+}
+
+/* Main thread: the export is ready (or failed): every waiting request is answered. */
+static void
+export_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Export *x = data;
+  HdApi *api = x->api;
+  g_hash_table_remove (api->exports, x->key);
+  for (guint i = 0; i < x->waiters->len; i++) {
+    Waiter *w = x->waiters->pdata[i];
+    HdHttpRequest req = { .method = w->method, .path = w->path, .range = w->range };
+    Reply r;
+    if (x->status == 200) {
+      r = export_reply (api, &req, w->actor, x->rid, x->hid, x->track, x->out, x->sha256, x->mkv);
+    } else {
+      r = err (x->status, x->code, x->reason);
+      if (x->problems)
+        json_object_set (r.body, "problems", x->problems);
+      hd_core_audit (
+          api->core, w->actor, "recording.refuse", x->hid,
+          json_pack ("{s:s, s:s, s:s}", "recording", x->rid, "track", x->track, "code", x->code));
+    }
+    HdHttpReply out = { 0 };
+    int status = to_http (&req, r, &out);
+    if (!api->complete (w->ticket, status, &out, api->complete_user))
+      g_debug ("export %s: the client of request %" G_GUINT64_FORMAT " left", x->key, w->ticket);
+  }
+  export_free (x);
+}
+
+/* GET /api/v1/recordings/{id}/export?track=composite|<participant id>: one WebM of the track,
+ * its segments remuxed (never re-encoded), made once per manifest (kept in the export folder)
+ * after the recording verifies, served with Range. */
+static Reply
+recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  if (!api->remux || !api->complete || !api->export_dir)
+    return err (503, "export_unavailable", "this daemon does not export recordings");
+  const char *track = g_hash_table_lookup (req->query, "track");
+  if (!track || !(g_str_equal (track, "composite") || hd_id_valid (track)))
+    return err (400, "invalid_field",
+                "track must be \"composite\" or a participant id (1-64 of A-Z a-z 0-9 _ -)");
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording (api, req, id, &who, &r);
+  if (!rec)
+    return r;
+  const char *dir = json_string_value (json_object_get (rec, "dir"));
+  const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
+  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  gint64 mbytes = 0;
+  g_autofree char *msha = hd_sha256_file (mpath, &mbytes);
+  json_t *m = json_load_file (mpath, 0, NULL);
+  gboolean mkv = FALSE;
+  GStrv files[2] = { NULL, NULL };
+  gboolean composite = g_str_equal (track, "composite");
+  if (composite) {
+    files[0] = track_files (m, dir, "composite", &mkv);
+  } else {
+    g_autofree char *a = g_strdup_printf ("%s-audio", track);
+    g_autofree char *v = g_strdup_printf ("%s-video", track);
+    files[0] = track_files (m, dir, a, &mkv);
+    files[1] = track_files (m, dir, v, &mkv);
+  }
+  json_decref (m);
+  if (!msha || (!files[0] && !files[1])) {
+    g_strfreev (files[0]);
+    g_strfreev (files[1]);
+    hd_core_audit (
+        api->core, who.actor, "recording.refuse", hid,
+        json_pack ("{s:s, s:s, s:s}", "recording", id, "track", track, "code", "not_found"));
+    json_decref (rec);
+    hd_claims_clear (&who.claims);
+    return err (404, "not_found", "the recording has no closed segments of that track");
+  }
+  g_autofree char *folder = g_build_filename (api->export_dir, id, NULL);
+  g_mkdir_with_parents (folder, 0750);
+  g_autofree char *name = g_strdup_printf ("%s.%s", track, mkv ? "mkv" : "webm");
+  g_autofree char *out = g_build_filename (folder, name, NULL);
+  g_autofree char *metaname = g_strdup_printf ("%s.json", track);
+  g_autofree char *meta = g_build_filename (folder, metaname, NULL);
+  /* made before from this very manifest: served as it is */
+  json_t *made = json_load_file (meta, 0, NULL);
+  const char *made_sha = json_string_value (json_object_get (made, "sha256"));
+  GStatBuf st;
+  if (made_sha && !g_strcmp0 (json_string_value (json_object_get (made, "manifest_sha256")), msha)
+      && g_stat (out, &st) == 0
+      && st.st_size == json_integer_value (json_object_get (made, "bytes"))) {
+    r = export_reply (api, req, who.actor, id, hid, track, out, made_sha, mkv);
+    json_decref (made);
+    g_strfreev (files[0]);
+    g_strfreev (files[1]);
+    json_decref (rec);
+    hd_claims_clear (&who.claims);
+    return r;
+  }
+  json_decref (made);
+  Waiter *w = g_new0 (Waiter, 1);
+  w->ticket = req->ticket;
+  w->range = g_strdup (req->range);
+  w->actor = g_strdup (who.actor);
+  w->method = g_strdup (req->method);
+  w->path = g_strdup (req->path);
+  g_autofree char *key = g_strdup_printf ("%s/%s", id, track);
+  Export *x = g_hash_table_lookup (api->exports, key);
+  if (x) { /* being made: this request waits for it too */
+    g_ptr_array_add (x->waiters, w);
+    g_strfreev (files[0]);
+    g_strfreev (files[1]);
+  } else {
+    x = g_new0 (Export, 1);
+    x->api = api;
+    x->key = g_strdup (key);
+    x->rid = g_strdup (id);
+    x->hid = g_strdup (hid);
+    x->track = g_strdup (track);
+    x->dir = g_strdup (dir);
+    x->pubkey = hd_signer_public_pem (hd_core_signer (api->core));
+    x->out = g_strdup (out);
+    x->meta = g_strdup (meta);
+    x->manifest_sha = g_strdup (msha);
+    x->mkv = mkv;
+    x->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify)waiter_free);
+    g_ptr_array_add (x->waiters, w);
+    for (guint i = 0; i < 2; i++) {
+      x->files[i] = files[i];
+      if (files[i])
+        x->sources[x->n_sources++] = (HdExportSource){
+          .files = (const char *const *)files[i],
+          .video = composite || i == 1,
+          .audio = composite || i == 0,
+        };
+    }
+    g_hash_table_insert (api->exports, x->key, x);
+    GTask *task = g_task_new (NULL, NULL, export_done, x);
+    g_task_set_task_data (task, x, NULL);
+    g_task_run_in_thread (task, export_work);
+    g_object_unref (task);
+  }
+  json_decref (rec);
+  hd_claims_clear (&who.claims);
+  return reply (HD_HTTP_DEFERRED, NULL);
+}
+
+void
+hd_api_shutdown (HdApi *api)
+{
+  /* a running export finishes on its thread; its answers go out on the main loop */
+  while (api->exports && g_hash_table_size (api->exports) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_pointer (&api->exports, g_hash_table_unref);
+}
 
 static Reply
 route (HdApi *api, const HdHttpRequest *req)
@@ -557,10 +867,10 @@ route (HdApi *api, const HdHttpRequest *req)
   if (g_str_equal (req->path, "/healthz")) {
     if (!g_str_equal (m, "GET"))
       return err (405, "method_not_allowed", "GET only");
-    return reply (200, json_pack ("{s:s, s:s, s:i, s:i}", "status", "ok", "version", "0.1.0",
-                                  "schema", hd_store_schema_version (hd_core_store (api->core)),
-                                  "sessions", api->sessions ? api->sessions (api->sessions_user)
-                                                            : 0));
+    return reply (200,
+                  json_pack ("{s:s, s:s, s:i, s:i}", "status", "ok", "version", "0.1.0", "schema",
+                             hd_store_schema_version (hd_core_store (api->core)), "sessions",
+                             api->sessions ? api->sessions (api->sessions_user) : 0));
   }
   if (!g_str_has_prefix (req->path, "/api/v1/"))
     return err (404, "not_found", "no such route; the API lives under /api/v1/");
@@ -618,6 +928,11 @@ route (HdApi *api, const HdHttpRequest *req)
       return recording_show (api, req, seg[1]);
     return err (405, "method_not_allowed", "GET");
   }
+  if (n == 3 && g_str_equal (seg[0], "recordings") && g_str_equal (seg[2], "export")) {
+    if (get)
+      return recording_export (api, req, seg[1]);
+    return err (405, "method_not_allowed", "GET");
+  }
   if (n == 3 && g_str_equal (seg[0], "recordings") && g_str_equal (seg[2], "verify")) {
     if (post)
       return recording_verify (api, req, seg[1]);
@@ -664,5 +979,8 @@ to_http (const HdHttpRequest *req, Reply r, HdHttpReply *out)
 int
 hd_api_handle (const HdHttpRequest *req, HdHttpReply *out, gpointer user)
 {
-  return to_http (req, route (user, req), out);
+  HdApi *api = user;
+  if (!api->exports)
+    api->exports = g_hash_table_new (g_str_hash, g_str_equal);
+  return to_http (req, route (api, req), out);
 }

@@ -2,6 +2,7 @@
  * authentication and role checks, strict JSON bodies. Main thread. */
 #pragma once
 
+#include "codecs/export.h" /* the type only: the daemon hands in hd_export_remux */
 #include "daemon/hearing.h"
 #include "signaling/http.h"
 
@@ -14,7 +15,18 @@ typedef struct {
   HdCore *core;
   HdSessionCountFunc sessions;
   gpointer sessions_user;
+  /* Exports (GET /api/v1/recordings/{id}/export): where they are kept, the remuxer (run on a
+   * worker thread), and how a deferred request is answered. Without them: 503. */
+  const char *export_dir;
+  gboolean (*remux) (const HdExportSource *sources, guint n, gboolean mkv, const char *out,
+                     GError **error);
+  gboolean (*complete) (guint64 ticket, int status, HdHttpReply *reply, gpointer user);
+  gpointer complete_user;
+  GHashTable *exports; /* "<recording>/<track>" -> the export being made (internal) */
 } HdApi;
+
+/* Call once the API's owner is going: exports still running are waited for. */
+void hd_api_shutdown (HdApi *api);
 
 /* An HdHttpHandler; `user` is an HdApi*. */
 int hd_api_handle (const HdHttpRequest *req, HdHttpReply *reply, gpointer user);

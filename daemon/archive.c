@@ -41,39 +41,8 @@ chain_next (const char *prev, gint64 seq, const char *track, const char *file, g
 static char *
 checkpoint_text (const char *id, gint64 count, const char *chain)
 {
-  return g_strdup_printf ("%s checkpoint|%s|%" G_GINT64_FORMAT "|%s", HD_ARCHIVE_FORMAT, id,
-                          count, chain);
-}
-
-/* SHA-256 of a file, hex, and its size; NULL if it cannot be read. */
-static char *
-file_sha256 (const char *path, gint64 *bytes)
-{
-  FILE *f = fopen (path, "rb");
-  if (!f)
-    return NULL;
-  EVP_MD_CTX *md = EVP_MD_CTX_new ();
-  EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
-  guint8 buf[65536];
-  size_t n;
-  gint64 total = 0;
-  while ((n = fread (buf, 1, sizeof buf, f)) > 0) {
-    EVP_DigestUpdate (md, buf, n);
-    total += (gint64) n;
-  }
-  gboolean ok = !ferror (f);
-  fclose (f);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex (md, out, &len);
-  EVP_MD_CTX_free (md);
-  if (!ok)
-    return NULL;
-  GString *hex = g_string_sized_new (64);
-  for (unsigned int i = 0; i < len; i++)
-    g_string_append_printf (hex, "%02x", out[i]);
-  *bytes = total;
-  return g_string_free (hex, FALSE);
+  return g_strdup_printf ("%s checkpoint|%s|%" G_GINT64_FORMAT "|%s", HD_ARCHIVE_FORMAT, id, count,
+                          chain);
 }
 
 static gboolean
@@ -103,10 +72,8 @@ write_manifest (HdArchive *a, GError **error)
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: manifest cannot be written", path);
     return FALSE;
   }
-  gboolean ok = g_file_set_contents_full (tmp, text, -1,
-                                                 G_FILE_SET_CONTENTS_CONSISTENT |
-                                                     G_FILE_SET_CONTENTS_DURABLE,
-                                                 0644, error);
+  gboolean ok = g_file_set_contents_full (
+      tmp, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error);
   free (text);
   if (ok && g_rename (tmp, path) != 0) {
     int err = errno;
@@ -187,7 +154,7 @@ hd_archive_bytes (HdArchive *a)
 guint
 hd_archive_segment_count (HdArchive *a)
 {
-  return (guint) json_array_size (json_object_get (a->manifest, "segments"));
+  return (guint)json_array_size (json_object_get (a->manifest, "segments"));
 }
 
 json_t *
@@ -206,22 +173,21 @@ hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint6
   if (!fsync_path (path, FALSE, error) || !fsync_path (folder, TRUE, error))
     return FALSE;
   gint64 bytes = 0;
-  g_autofree char *sha = file_sha256 (path, &bytes);
+  g_autofree char *sha = hd_sha256_file (path, &bytes);
   if (!sha) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_IO, "cannot read %s", path);
     return FALSE;
   }
   json_t *segs = json_object_get (a->manifest, "segments");
-  gint64 seq = (gint64) json_array_size (segs);
+  gint64 seq = (gint64)json_array_size (segs);
   char *chain = chain_next (a->chain, seq, track, file, bytes, sha);
   g_free (a->chain);
   a->chain = chain;
   json_array_append_new (segs, json_pack ("{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "seq",
-                                          (json_int_t) seq, "track", track, "file", file,
-                                          "bytes", (json_int_t) bytes, "start_ms",
-                                          (json_int_t) start_ms, "duration_ms",
-                                          (json_int_t) duration_ms, "sha256", sha, "chain",
-                                          chain));
+                                          (json_int_t)seq, "track", track, "file", file, "bytes",
+                                          (json_int_t)bytes, "start_ms", (json_int_t)start_ms,
+                                          "duration_ms", (json_int_t)duration_ms, "sha256", sha,
+                                          "chain", chain));
   a->bytes += bytes;
   if (g_str_equal (track, "composite"))
     a->duration_ms += duration_ms;
@@ -230,7 +196,7 @@ hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint6
     g_autofree char *sig = hd_signer_sign_b64 (a->signer, text, strlen (text));
     g_autofree char *at = hd_time_iso (g_get_real_time ());
     json_array_append_new (json_object_get (a->manifest, "checkpoints"),
-                           json_pack ("{s:I, s:s, s:s, s:s}", "segments", (json_int_t) (seq + 1),
+                           json_pack ("{s:I, s:s, s:s, s:s}", "segments", (json_int_t)(seq + 1),
                                       "chain", chain, "at", at, "signature", sig));
   }
   return write_manifest (a, error);
@@ -243,7 +209,7 @@ hd_archive_event (HdArchive *a, const char *type, gint64 offset_ms, const char *
   g_autofree char *at = hd_time_iso (g_get_real_time ());
   json_array_append_new (json_object_get (a->manifest, "events"),
                          json_pack ("{s:s, s:s, s:I, s:s?, s:s?}", "type", type, "at", at,
-                                    "offset_ms", (json_int_t) offset_ms, "who", who, "reason",
+                                    "offset_ms", (json_int_t)offset_ms, "who", who, "reason",
                                     reason));
   g_autoptr (GError) e = NULL;
   if (!write_manifest (a, &e))
@@ -257,8 +223,7 @@ hd_archive_participant (HdArchive *a, const char *id, const char *name, const ch
   for (size_t i = 0; i < json_array_size (list); i++)
     if (!g_strcmp0 (json_string_value (json_object_get (json_array_get (list, i), "id")), id))
       return;
-  json_array_append_new (list, json_pack ("{s:s, s:s, s:s}", "id", id, "name", name, "role",
-                                          role));
+  json_array_append_new (list, json_pack ("{s:s, s:s, s:s}", "id", id, "name", name, "role", role));
 }
 
 void
@@ -267,7 +232,7 @@ hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char 
   g_autofree char *at = hd_time_iso (g_get_real_time ());
   json_array_append_new (json_object_get (a->manifest, "notes"),
                          json_pack ("{s:s, s:I, s:s, s:s}", "at", at, "offset_ms",
-                                    (json_int_t) offset_ms, "author", author, "text", text));
+                                    (json_int_t)offset_ms, "author", author, "text", text));
   g_autoptr (GError) e = NULL;
   if (!write_manifest (a, &e))
     g_warning ("recording %s: %s", a->id, e->message);
@@ -314,8 +279,8 @@ hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: %s", mpath, je.text);
     return NULL;
   }
-  HdArchive a = { .dir = (char *) dir, .signer = signer, .manifest = m };
-  a.id = (char *) json_string_value (json_object_get (m, "recording"));
+  HdArchive a = { .dir = (char *)dir, .signer = signer, .manifest = m };
+  a.id = (char *)json_string_value (json_object_get (m, "recording"));
   json_t *segs = json_object_get (m, "segments");
   if (!a.id || !json_is_array (segs)) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a %s manifest", mpath,
@@ -327,12 +292,13 @@ hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
   gint64 end_ms = 0;
   for (size_t i = 0; i < json_array_size (segs); i++) {
     json_t *sg = json_array_get (segs, i);
-    g_hash_table_add (listed, (gpointer) json_string_value (json_object_get (sg, "file")));
-    end_ms = MAX (end_ms, json_integer_value (json_object_get (sg, "start_ms")) +
-                              json_integer_value (json_object_get (sg, "duration_ms")));
+    g_hash_table_add (listed, (gpointer)json_string_value (json_object_get (sg, "file")));
+    end_ms = MAX (end_ms, json_integer_value (json_object_get (sg, "start_ms"))
+                              + json_integer_value (json_object_get (sg, "duration_ms")));
   }
   json_t *last = json_array_get (segs, json_array_size (segs) - 1);
-  a.chain = last ? g_strdup (json_string_value (json_object_get (last, "chain"))) : chain_seed (a.id);
+  a.chain
+      = last ? g_strdup (json_string_value (json_object_get (last, "chain"))) : chain_seed (a.id);
   /* the segment that was open: kept, hashed, flagged, outside the chain */
   json_t *partial = json_array ();
   GHashTable *present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -343,23 +309,24 @@ hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
   while (g_hash_table_iter_next (&it, &k, NULL)) {
     if (g_hash_table_contains (listed, k))
       continue;
-    g_autofree char *path = g_build_filename (dir, (char *) k, NULL);
+    g_autofree char *path = g_build_filename (dir, (char *)k, NULL);
     gint64 bytes = 0;
-    g_autofree char *sha = file_sha256 (path, &bytes);
+    g_autofree char *sha = hd_sha256_file (path, &bytes);
     if (sha)
-      json_array_append_new (partial, json_pack ("{s:s, s:I, s:s}", "file", (char *) k, "bytes",
-                                                 (json_int_t) bytes, "sha256", sha));
+      json_array_append_new (partial, json_pack ("{s:s, s:I, s:s}", "file", (char *)k, "bytes",
+                                                 (json_int_t)bytes, "sha256", sha));
   }
   g_hash_table_unref (present);
   g_hash_table_unref (listed);
   json_object_set_new (m, "partial", partial);
   g_autofree char *why = g_strdup_printf (
       "the daemon stopped without closing the recording (killed or power lost); recovered at "
-      "start-up; %zu unfinished segment(s) kept as partial", json_array_size (partial));
+      "start-up; %zu unfinished segment(s) kept as partial",
+      json_array_size (partial));
   g_autofree char *at = hd_time_iso (g_get_real_time ());
   json_array_append_new (json_object_get (m, "events"),
                          json_pack ("{s:s, s:s, s:I, s:n, s:s}", "type", "gap", "at", at,
-                                    "offset_ms", (json_int_t) end_ms, "who", "reason", why));
+                                    "offset_ms", (json_int_t)end_ms, "who", "reason", why));
   gboolean ok = hd_archive_close (&a, "interrupted", error);
   g_free (a.chain);
   if (!ok) {
@@ -371,8 +338,7 @@ hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
 
 /* ---------------------------------------------------------------- verification */
 
-static void
-problem (HdArchiveVerdict *v, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+static void problem (HdArchiveVerdict *v, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 problem (HdArchiveVerdict *v, const char *fmt, ...)
@@ -413,14 +379,14 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
   json_error_t je;
   json_t *m = json_load_file (mpath, JSON_REJECT_DUPLICATES, &je);
   if (!m) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a readable manifest: %s",
-                 mpath, je.text);
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a readable manifest: %s", mpath,
+                 je.text);
     return FALSE;
   }
   const char *id = json_string_value (json_object_get (m, "recording"));
   json_t *segs = json_object_get (m, "segments");
-  if (g_strcmp0 (json_string_value (json_object_get (m, "format")), HD_ARCHIVE_FORMAT) || !id ||
-      !json_is_array (segs)) {
+  if (g_strcmp0 (json_string_value (json_object_get (m, "format")), HD_ARCHIVE_FORMAT) || !id
+      || !json_is_array (segs)) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a %s manifest", mpath,
                  HD_ARCHIVE_FORMAT);
     json_decref (m);
@@ -455,25 +421,31 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
       problem (v, "segment entry %zu: malformed", i);
       continue;
     }
-    if (seq != (json_int_t) i)
-      problem (v, "segment %zu (%s): listed as sequence %" JSON_INTEGER_FORMAT
-                  "; entries reordered or removed", i, file, seq);
-    g_autofree char *next = chain_next (chain, (gint64) i, track, file, bytes, sha);
+    if (seq != (json_int_t)i)
+      problem (v,
+               "segment %zu (%s): listed as sequence %" JSON_INTEGER_FORMAT
+               "; entries reordered or removed",
+               i, file, seq);
+    g_autofree char *next = chain_next (chain, (gint64)i, track, file, bytes, sha);
     if (g_strcmp0 (next, claimed))
-      problem (v, "segment %zu (%s): chain hash does not follow from the one before; the "
-                  "entry was edited, or entries were reordered, removed or inserted", i, file);
+      problem (v,
+               "segment %zu (%s): chain hash does not follow from the one before; the "
+               "entry was edited, or entries were reordered, removed or inserted",
+               i, file);
     g_free (chain);
     chain = g_strdup (claimed); /* go on from what is claimed, to name each break once */
     g_hash_table_insert (chains, GSIZE_TO_POINTER (i + 1), g_strdup (claimed));
-    g_hash_table_add (listed, (gpointer) file);
+    g_hash_table_add (listed, (gpointer)file);
     g_autofree char *path = g_build_filename (dir, file, NULL);
     gint64 size = 0;
-    g_autofree char *actual = file_sha256 (path, &size);
+    g_autofree char *actual = hd_sha256_file (path, &size);
     if (!actual)
       problem (v, "segment %zu (%s): file missing", i, file);
     else if (size != bytes)
-      problem (v, "segment %zu (%s): %" G_GINT64_FORMAT " bytes, the manifest says %"
-                  JSON_INTEGER_FORMAT " (truncated or replaced)", i, file, size, bytes);
+      problem (v,
+               "segment %zu (%s): %" G_GINT64_FORMAT
+               " bytes, the manifest says %" JSON_INTEGER_FORMAT " (truncated or replaced)",
+               i, file, size, bytes);
     else if (g_strcmp0 (actual, sha))
       problem (v, "segment %zu (%s): SHA-256 does not match (altered or replaced)", i, file);
     v->segments++;
@@ -491,9 +463,11 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
                             json_string_value (json_object_get (c, "signature"))))
       problem (v, "checkpoint %zu (%" JSON_INTEGER_FORMAT " segments): signature does not verify",
                i, n);
-    else if (g_strcmp0 (g_hash_table_lookup (chains, GSIZE_TO_POINTER ((gsize) n)), cchain))
-      problem (v, "checkpoint %zu: the first %" JSON_INTEGER_FORMAT " segments are not the ones "
-                  "signed (edited, removed or reordered)", i, n);
+    else if (g_strcmp0 (g_hash_table_lookup (chains, GSIZE_TO_POINTER ((gsize)n)), cchain))
+      problem (v,
+               "checkpoint %zu: the first %" JSON_INTEGER_FORMAT " segments are not the ones "
+               "signed (edited, removed or reordered)",
+               i, n);
   }
   /* segments left unfinished by a crash, flagged at recovery: known, and checked */
   json_t *partial = json_object_get (m, "partial");
@@ -504,10 +478,10 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
       problem (v, "partial entry %zu: malformed", i);
       continue;
     }
-    g_hash_table_add (listed, (gpointer) file);
+    g_hash_table_add (listed, (gpointer)file);
     g_autofree char *path = g_build_filename (dir, file, NULL);
     gint64 size = 0;
-    g_autofree char *actual = file_sha256 (path, &size);
+    g_autofree char *actual = hd_sha256_file (path, &size);
     if (!actual || g_strcmp0 (actual, json_string_value (json_object_get (pe, "sha256"))))
       problem (v, "partial segment %s: missing or altered since recovery", file);
   }
@@ -519,7 +493,7 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
   g_hash_table_iter_init (&it, present);
   while (g_hash_table_iter_next (&it, &k, NULL))
     if (!g_hash_table_contains (listed, k))
-      problem (v, "%s: a media file that the manifest does not list (added)", (char *) k);
+      problem (v, "%s: a media file that the manifest does not list (added)", (char *)k);
   g_hash_table_unref (present);
   g_hash_table_unref (listed);
   g_hash_table_unref (chains);

@@ -22,11 +22,10 @@
 static char *opt_state_dir, *opt_url, *opt_token, *opt_config, *opt_cacert, *opt_public_key;
 static gboolean opt_json, opt_insecure;
 static char *opt_hearing, *opt_role, *opt_name, *opt_case, *opt_title, *opt_court, *opt_start,
-    *opt_visibility, *opt_state, *opt_participant;
+    *opt_visibility, *opt_state, *opt_participant, *opt_track, *opt_output;
 static gint64 opt_ttl;
 
-static G_GNUC_NORETURN void
-fail (int status, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+static G_GNUC_NORETURN void fail (int status, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 fail (int status, const char *fmt, ...)
@@ -44,8 +43,10 @@ fail (int status, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- REST */
 
-static json_t *
-rest (const char *method, const char *path, json_t *body /* stolen, may be NULL */)
+/* One request; the body as it came (*len bytes) and the status. Fails on no answer. */
+static char *
+rest_raw (const char *method, const char *path, const char *text, int timeout_ms, int *status,
+          gsize *len)
 {
   const char *url = opt_url ? opt_url : g_getenv ("HEARINGD_URL");
   const char *token = opt_token ? opt_token : g_getenv ("HEARINGD_TOKEN");
@@ -58,23 +59,40 @@ rest (const char *method, const char *path, json_t *body /* stolen, may be NULL 
   while (g_str_has_suffix (base, "/"))
     base[strlen (base) - 1] = '\0';
   g_autofree char *full = g_strdup_printf ("%s%s", base, path);
+  HdHttpOptions ho = {
+    .ca_file = opt_cacert, .insecure = opt_insecure, .timeout_ms = timeout_ms, .response_len = len
+  };
+  char *resp = NULL;
+  g_autoptr (GError) e = NULL;
+  if (!hd_http_fetch (full, method, token, text, &ho, status, &resp, &e))
+    fail (1, "%s", e->message);
+  return resp;
+}
+
+/* An error answer's code and reason, on stderr; exit 1. */
+static G_GNUC_NORETURN void
+fail_http (int status, const char *resp)
+{
+  json_t *j = json_loads (resp, 0, NULL);
+  const char *code = j ? json_string_value (json_object_get (j, "error")) : NULL;
+  const char *reason = j ? json_string_value (json_object_get (j, "reason")) : NULL;
+  json_t *problems = j ? json_object_get (j, "problems") : NULL;
+  for (size_t i = 0; i < json_array_size (problems); i++)
+    fprintf (stderr, "  %s\n", json_string_value (json_array_get (problems, i)));
+  fail (1, "HTTP %d %s: %s", status, code ? code : "error", reason ? reason : resp);
+}
+
+static json_t *
+rest (const char *method, const char *path, json_t *body /* stolen, may be NULL */)
+{
   char *text = body ? json_dumps (body, JSON_COMPACT) : NULL;
   json_decref (body);
-  HdHttpOptions ho = { .ca_file = opt_cacert, .insecure = opt_insecure };
   int status = 0;
-  g_autofree char *resp = NULL;
-  g_autoptr (GError) e = NULL;
-  gboolean ok = hd_http_fetch (full, method, token, text, &ho, &status, &resp, &e);
+  g_autofree char *resp = rest_raw (method, path, text, 0, &status, NULL);
   free (text);
-  if (!ok)
-    fail (1, "%s", e->message);
-  json_error_t je;
-  json_t *j = json_loads (resp, 0, &je);
-  if (status < 200 || status > 299) {
-    const char *code = j ? json_string_value (json_object_get (j, "error")) : NULL;
-    const char *reason = j ? json_string_value (json_object_get (j, "reason")) : NULL;
-    fail (1, "HTTP %d %s: %s", status, code ? code : "error", reason ? reason : resp);
-  }
+  if (status < 200 || status > 299)
+    fail_http (status, resp);
+  json_t *j = json_loads (resp, 0, NULL);
   if (!j)
     fail (1, "the daemon answered HTTP %d with something that is not JSON", status);
   return j;
@@ -117,8 +135,8 @@ local_open (void)
   Local *l = g_new0 (Local, 1);
   g_autoptr (GError) e = NULL;
   l->cfg = hd_config_new_defaults ();
-  if ((opt_config && !hd_config_load_file (l->cfg, opt_config, &e)) ||
-      !hd_config_load_env (l->cfg, NULL, &e))
+  if ((opt_config && !hd_config_load_file (l->cfg, opt_config, &e))
+      || !hd_config_load_env (l->cfg, NULL, &e))
     fail (1, "config: %s", e->message);
   g_autofree char *key = g_build_filename (opt_state_dir, "signing-key.pem", NULL);
   g_autofree char *db = g_build_filename (opt_state_dir, "hearingd.db", NULL);
@@ -130,8 +148,9 @@ local_open (void)
   l->store = hd_store_open (db, &e);
   if (!l->store)
     fail (1, "%s", e->message);
-  static const HdCoreIO io = { .send = noop_send, .send_latest = noop_send_latest,
-                               .close = noop_close, .joined = noop_joined };
+  static const HdCoreIO io = {
+    .send = noop_send, .send_latest = noop_send_latest, .close = noop_close, .joined = noop_joined
+  };
   l->core = hd_core_new (l->store, l->signer, l->cfg, &io, NULL);
   const char *url = opt_url ? opt_url : g_getenv ("HEARINGD_URL");
   if (url)
@@ -210,8 +229,10 @@ token_local (void)
   need (opt_name, "--name NAME");
   HdRole role = hd_role_parse (opt_role);
   if (role == HD_ROLE_INVALID)
-    fail (2, "--role %s is not a court role (judge, clerk, party, counsel, witness, interpreter,"
-             " observer, operator, archivist)", opt_role);
+    fail (2,
+          "--role %s is not a court role (judge, clerk, party, counsel, witness, interpreter,"
+          " observer, operator, archivist)",
+          opt_role);
   Local *l = local_open ();
   g_autoptr (GError) e = NULL;
   g_autoptr (HdHearingRow) row = hd_store_hearing_get (l->store, opt_hearing, &e);
@@ -233,8 +254,13 @@ cmd_operator_token (void)
   gint64 now = hd_time_now ();
   g_autofree char *sub = hd_random_id ("op-", 4);
   g_autofree char *jti = hd_random_id ("t-", 12);
-  HdClaims c = { .iss = l->cfg->issuer, .sub = sub, .name = opt_name ? opt_name : "operator",
-                 .hid = HD_AUTH_ANY_HEARING, .role = HD_ROLE_OPERATOR, .iat = now, .nbf = now,
+  HdClaims c = { .iss = l->cfg->issuer,
+                 .sub = sub,
+                 .name = opt_name ? opt_name : "operator",
+                 .hid = HD_AUTH_ANY_HEARING,
+                 .role = HD_ROLE_OPERATOR,
+                 .iat = now,
+                 .nbf = now,
                  .exp = now + (opt_ttl ? opt_ttl : l->cfg->operator_token_ttl_seconds),
                  .jti = jti };
   g_autofree char *token = hd_token_sign (l->signer, &c);
@@ -242,12 +268,11 @@ cmd_operator_token (void)
   g_autoptr (GError) e = NULL;
   if (!hd_store_token_add (l->store, &rec, &e))
     fail (1, "%s", e->message);
-  hd_core_audit (l->core, "hearingctl", "token.issue", NULL,
-                 json_pack ("{s:s, s:s, s:I}", "jti", jti, "role", "operator", "exp",
-                            (json_int_t) c.exp));
+  hd_core_audit (
+      l->core, "hearingctl", "token.issue", NULL,
+      json_pack ("{s:s, s:s, s:I}", "jti", jti, "role", "operator", "exp", (json_int_t)c.exp));
   if (opt_json) {
-    json_t *j = json_pack ("{s:s, s:s, s:I}", "token", token, "jti", jti, "exp",
-                           (json_int_t) c.exp);
+    json_t *j = json_pack ("{s:s, s:s, s:I}", "token", token, "jti", jti, "exp", (json_int_t)c.exp);
     print_json (j);
     json_decref (j);
   } else {
@@ -266,7 +291,7 @@ cmd_audit_verify (void)
     g_autoptr (GError) e = NULL;
     if (!hd_audit_verify (l->store, &v, &e))
       fail (1, "%s", e->message);
-    j = json_pack ("{s:b, s:I, s:s}", "ok", v.ok, "rows", (json_int_t) v.rows, "head_hash",
+    j = json_pack ("{s:b, s:I, s:s}", "ok", v.ok, "rows", (json_int_t)v.rows, "head_hash",
                    v.head_hash);
     if (!v.ok) {
       json_object_set_new (j, "first_bad_seq", json_integer (v.first_bad_seq));
@@ -328,7 +353,7 @@ cmd_verify_folder (const char *dir)
   for (guint i = 0; i < v.problems->len; i++)
     json_array_append_new (problems, json_string (v.problems->pdata[i]));
   json_t *j = json_pack ("{s:b, s:b, s:i, s:o}", "ok", v.ok, "signed", v.signed_, "segments",
-                         (int) v.segments, "problems", problems);
+                         (int)v.segments, "problems", problems);
   gboolean ok = v.ok;
   hd_archive_verdict_clear (&v);
   print_verdict (j);
@@ -365,17 +390,35 @@ cmd_recordings (int argc, char **argv)
       size_t i;
       if (json_array_size (list) == 0)
         puts ("no recordings");
-      json_array_foreach (list, i, r)
-        printf ("%s  %-12s %s  %s  %" JSON_INTEGER_FORMAT " s  %" JSON_INTEGER_FORMAT
-                " segments\n", str (r, "id"), str (r, "status"), str (r, "case_number"),
-                str (r, "started_at"), json_integer_value (json_object_get (r, "duration_ms")) / 1000,
-                json_integer_value (json_object_get (r, "segments")));
+      json_array_foreach (list, i, r) printf (
+          "%s  %-12s %s  %s  %" JSON_INTEGER_FORMAT " s  %" JSON_INTEGER_FORMAT " segments\n",
+          str (r, "id"), str (r, "status"), str (r, "case_number"), str (r, "started_at"),
+          json_integer_value (json_object_get (r, "duration_ms")) / 1000,
+          json_integer_value (json_object_get (r, "segments")));
     }
     json_decref (j);
     return;
   }
   if (argc < 2 || !hd_id_valid (argv[1]))
     fail (2, "recordings %s needs a recording id", sub);
+  if (g_str_equal (sub, "export")) {
+    const char *track = opt_track ? opt_track : "composite";
+    g_autofree char *t = g_uri_escape_string (track, NULL, FALSE);
+    g_autofree char *path = g_strdup_printf ("/api/v1/recordings/%s/export?track=%s", argv[1], t);
+    int status = 0;
+    gsize len = 0;
+    g_autofree char *body = rest_raw ("GET", path, NULL, 30 * 60 * 1000, &status, &len);
+    if (status != 200)
+      fail_http (status, body);
+    g_autofree char *out
+        = opt_output ? g_strdup (opt_output) : g_strdup_printf ("%s-%s.webm", argv[1], track);
+    g_autoptr (GError) e = NULL;
+    if (!g_file_set_contents (out, body, (gssize)len, &e))
+      fail (1, "%s", e->message);
+    g_autofree char *sha = hd_sha256_hex (body, len);
+    printf ("%s: %zu bytes, SHA-256 %s\n", out, len, sha);
+    return;
+  }
   if (g_str_equal (sub, "show")) {
     g_autofree char *path = g_strdup_printf ("/api/v1/recordings/%s", argv[1]);
     json_t *j = rest ("GET", path, NULL);
@@ -390,7 +433,7 @@ cmd_recordings (int argc, char **argv)
     if (!ok)
       exit (3);
   } else {
-    fail (2, "recordings list|show ID|verify ID");
+    fail (2, "recordings list|show ID|verify ID|export ID");
   }
 }
 
@@ -401,8 +444,7 @@ print_list (json_t *j)
   size_t i;
   if (json_array_size (list) == 0)
     puts ("no hearings");
-  json_array_foreach (list, i, h)
-    print_hearing (h);
+  json_array_foreach (list, i, h) print_hearing (h);
 }
 
 static void
@@ -448,8 +490,10 @@ cmd_hearing (int argc, char **argv)
     output (rest ("GET", path, NULL), print_hearing);
     return;
   }
-  static const char *verbs[][2] = { { "open", "open" },     { "start", "in_session" },
-                                    { "recess", "recess" }, { "resume", "in_session" },
+  static const char *verbs[][2] = { { "open", "open" },
+                                    { "start", "in_session" },
+                                    { "recess", "recess" },
+                                    { "resume", "in_session" },
                                     { "close", "closed" } };
   for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
     if (g_str_equal (sub, verbs[i][0])) {
@@ -459,20 +503,24 @@ cmd_hearing (int argc, char **argv)
   fail (2, "unknown hearing subcommand '%s'", sub);
 }
 
-static const char *usage_text =
-    "COMMAND\n\n"
-    "Commands:\n"
-    "  operator-token                     mint an operator token (needs --state-dir)\n"
-    "  token --hearing ID --role ROLE --name NAME [--ttl S] [--participant ID]\n"
-    "                                     issue a join token (REST, or locally with --state-dir)\n"
-    "  revoke JTI                         revoke a token\n"
-    "  hearing create --case-number C --title T --court C --start TIME [--visibility V]\n"
-    "  hearing list [--state S] [--case-number C]\n"
-    "  hearing show|open|start|recess|resume|close ID\n"
-    "  audit verify                       check the audit hash chain (exit 3 if broken)\n"
-    "  verify FOLDER --public-key FILE    check a recording folder offline (exit 3 if not intact)\n"
-    "  recordings list [--case-number C] [--state STATUS] [--name PARTICIPANT]\n"
-    "  recordings show|verify ID          (archivist token)";
+static const char *usage_text
+    = "COMMAND\n\n"
+      "Commands:\n"
+      "  operator-token                     mint an operator token (needs --state-dir)\n"
+      "  token --hearing ID --role ROLE --name NAME [--ttl S] [--participant ID]\n"
+      "                                     issue a join token (REST, or locally with "
+      "--state-dir)\n"
+      "  revoke JTI                         revoke a token\n"
+      "  hearing create --case-number C --title T --court C --start TIME [--visibility V]\n"
+      "  hearing list [--state S] [--case-number C]\n"
+      "  hearing show|open|start|recess|resume|close ID\n"
+      "  audit verify                       check the audit hash chain (exit 3 if broken)\n"
+      "  verify FOLDER --public-key FILE    check a recording folder offline (exit 3 if not "
+      "intact)\n"
+      "  recordings list [--case-number C] [--state STATUS] [--name PARTICIPANT]\n"
+      "  recordings show|verify ID          (archivist token)\n"
+      "  recordings export ID [--track composite|PARTICIPANT] [--output FILE]\n"
+      "                                     one WebM of a track, its segments remuxed";
 
 int
 main (int argc, char **argv)
@@ -480,8 +528,7 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     { "state-dir", 's', 0, G_OPTION_ARG_FILENAME, &opt_state_dir, "The daemon's state folder",
       "DIR" },
-    { "url", 'u', 0, G_OPTION_ARG_STRING, &opt_url, "The daemon's base URL (HEARINGD_URL)",
-      "URL" },
+    { "url", 'u', 0, G_OPTION_ARG_STRING, &opt_url, "The daemon's base URL (HEARINGD_URL)", "URL" },
     { "token", 't', 0, G_OPTION_ARG_STRING, &opt_token, "Bearer token (HEARINGD_TOKEN)", "TOKEN" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "The daemon's config file", "FILE" },
     { "cacert", 0, 0, G_OPTION_ARG_FILENAME, &opt_cacert, "Trust this PEM certificate", "FILE" },
@@ -493,6 +540,8 @@ main (int argc, char **argv)
     { "participant", 0, 0, G_OPTION_ARG_STRING, &opt_participant, "Participant id", "ID" },
     { "ttl", 0, 0, G_OPTION_ARG_INT64, &opt_ttl, "Token lifetime in seconds", "S" },
     { "case-number", 0, 0, G_OPTION_ARG_STRING, &opt_case, "Case number", "TEXT" },
+    { "track", 0, 0, G_OPTION_ARG_STRING, &opt_track, "Recording track to export", "TRACK" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "File to write", "FILE" },
     { "title", 0, 0, G_OPTION_ARG_STRING, &opt_title, "Hearing title", "TEXT" },
     { "court", 0, 0, G_OPTION_ARG_STRING, &opt_court, "Court", "TEXT" },
     { "start", 0, 0, G_OPTION_ARG_STRING, &opt_start, "Scheduled start (RFC 3339)", "TIME" },
@@ -541,8 +590,7 @@ main (int argc, char **argv)
       if (!hd_core_token_revoke (l->core, argv[2], "hearingctl", &e))
         fail (1, "%s", e->message);
       local_close (l);
-      printf ("revoked %s (sessions using it are cut off when the daemon next checks)\n",
-              argv[2]);
+      printf ("revoked %s (sessions using it are cut off when the daemon next checks)\n", argv[2]);
     } else {
       g_autofree char *path = g_strdup_printf ("/api/v1/tokens/%s", argv[2]);
       json_t *j = rest ("DELETE", path, NULL);

@@ -7,6 +7,7 @@
 #include "codecs/mixer.h"
 #include "codecs/sdp.h"
 #include "config/config.h"
+#include "codecs/export.h"
 #include "daemon/api.h"
 #include "daemon/archive.h"
 #include "daemon/audit.h"
@@ -742,6 +743,13 @@ sig_http (const HdHttpRequest *req, HdHttpReply *reply, gpointer user)
   return hd_api_handle (req, reply, &d->api);
 }
 
+static gboolean
+http_complete (guint64 ticket, int status, HdHttpReply *reply, gpointer user)
+{
+  Daemon *d = user;
+  return hd_server_http_complete (d->server, ticket, status, reply);
+}
+
 static guint
 session_count (gpointer user)
 {
@@ -1037,7 +1045,14 @@ main (int argc, char **argv)
                                     : g_build_filename (cfg->state_dir, "archive", NULL);
   hd_core_set_media (d.core, &media_glue, &d);
   recover_recordings (&d);
-  d.api = (HdApi){ .core = d.core, .sessions = session_count, .sessions_user = &d };
+  g_autofree char *export_dir = g_build_filename (cfg->state_dir, "exports", NULL);
+  d.api = (HdApi){ .core = d.core,
+                   .sessions = session_count,
+                   .sessions_user = &d,
+                   .export_dir = export_dir,
+                   .remux = hd_export_remux,
+                   .complete = http_complete,
+                   .complete_user = &d };
   HdServerOptions so = {
     .host = cfg->listen_host,
     .port = cfg->listen_port,
@@ -1076,6 +1091,7 @@ main (int argc, char **argv)
   g_source_remove (s1);
   g_source_remove (s2);
 
+  hd_api_shutdown (&d.api); /* exports still being made finish first */
   hd_server_free (d.server);
   g_hash_table_remove_all (d.hearings);
   /* hearings whose recording could not finish in time: signed as they stand */

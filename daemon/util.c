@@ -10,7 +10,7 @@ hd_time_iso (gint64 unix_usec)
 {
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_usec / G_USEC_PER_SEC);
   g_autofree char *base = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
-  return g_strdup_printf ("%s.%03dZ", base, (int) ((unix_usec % G_USEC_PER_SEC) / 1000));
+  return g_strdup_printf ("%s.%03dZ", base, (int)((unix_usec % G_USEC_PER_SEC) / 1000));
 }
 
 gint64
@@ -38,7 +38,7 @@ hd_random_id (const char *prefix, gsize nbytes)
 {
   guint8 buf[32];
   g_return_val_if_fail (nbytes <= sizeof buf, NULL);
-  if (RAND_bytes (buf, (int) nbytes) != 1)
+  if (RAND_bytes (buf, (int)nbytes) != 1)
     g_error ("OpenSSL RAND_bytes failed");
   GString *s = g_string_new (prefix);
   for (gsize i = 0; i < nbytes; i++)
@@ -103,4 +103,35 @@ hd_id_valid (const char *s)
     if (!g_ascii_isalnum (s[n]) && s[n] != '_' && s[n] != '-')
       return FALSE;
   return n >= 1 && n <= 64;
+}
+
+/* SHA-256 of a file, hex, and its size; NULL if it cannot be read. */
+char *
+hd_sha256_file (const char *path, gint64 *bytes)
+{
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return NULL;
+  EVP_MD_CTX *md = EVP_MD_CTX_new ();
+  EVP_DigestInit_ex (md, EVP_sha256 (), NULL);
+  guint8 buf[65536];
+  size_t n;
+  gint64 total = 0;
+  while ((n = fread (buf, 1, sizeof buf, f)) > 0) {
+    EVP_DigestUpdate (md, buf, n);
+    total += (gint64)n;
+  }
+  gboolean ok = !ferror (f);
+  fclose (f);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex (md, out, &len);
+  EVP_MD_CTX_free (md);
+  if (!ok)
+    return NULL;
+  GString *hex = g_string_sized_new (64);
+  for (unsigned int i = 0; i < len; i++)
+    g_string_append_printf (hex, "%02x", out[i]);
+  *bytes = total;
+  return g_string_free (hex, FALSE);
 }

@@ -18,6 +18,9 @@ char *hd_random_id (const char *prefix, gsize nbytes);
 
 /* Lowercase hex SHA-256 of `len` bytes. Caller frees. */
 char *hd_sha256_hex (const void *data, gsize len);
+/* Lowercase hex SHA-256 of a file, read in 64 KiB blocks, and its size; NULL if it cannot be
+ * read. Caller frees. */
+char *hd_sha256_file (const char *path, gint64 *bytes);
 
 /* base64url without padding (RFC 4648 §5, RFC 7515 §2). Caller frees. */
 char *hd_b64url_encode (const guint8 *data, gsize len);

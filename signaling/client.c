@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-G_DEFINE_QUARK (hd-client-error-quark, hd_client_error)
+G_DEFINE_QUARK (hd - client - error - quark, hd_client_error)
 
 void
 hd_client_quiet (void)
@@ -40,17 +40,17 @@ http_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
     unsigned char **p = in, *end = *p + len;
     if (j->bearer) {
       g_autofree char *v = g_strdup_printf ("Bearer %s", j->bearer);
-      if (lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *) v,
-                                        (int) strlen (v), p, end))
+      if (lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_AUTHORIZATION, (unsigned char *)v,
+                                        (int)strlen (v), p, end))
         return -1;
     }
     if (j->body) {
       char cl[32];
       int n = g_snprintf (cl, sizeof cl, "%zu", strlen (j->body));
       if (lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                        (unsigned char *) "application/json", 16, p, end) ||
-          lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *) cl,
-                                        n, p, end))
+                                        (unsigned char *)"application/json", 16, p, end)
+          || lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (unsigned char *)cl,
+                                           n, p, end))
         return -1;
       lws_client_http_body_pending (wsi, 1);
       lws_callback_on_writable (wsi);
@@ -67,10 +67,10 @@ http_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
     g_free (buf);
     lws_client_http_body_pending (wsi, 0);
     j->body = NULL;
-    return w < (int) n ? -1 : 0;
+    return w < (int)n ? -1 : 0;
   }
   case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-    j->status = (int) lws_http_client_http_response (wsi);
+    j->status = (int)lws_http_client_http_response (wsi);
     return 0;
   case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
     char buf[LWS_PRE + 4096], *px = buf + LWS_PRE;
@@ -86,7 +86,7 @@ http_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
     return 0;
   case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     if (j) {
-      j->error = g_strdup (in ? (const char *) in : "connection failed");
+      j->error = g_strdup (in ? (const char *)in : "connection failed");
       j->done = TRUE;
     }
     return 0;
@@ -106,8 +106,8 @@ gboolean
 hd_http_fetch (const char *url, const char *method, const char *bearer, const char *body,
                const HdHttpOptions *opts, int *status, char **response, GError **error)
 {
-  static const struct lws_protocols protos[] = { { "hd-http-client", http_cb, 0, 0, 0, NULL, 0 },
-                                                 { NULL, NULL, 0, 0, 0, NULL, 0 } };
+  static const struct lws_protocols protos[]
+      = { { "hd-http-client", http_cb, 0, 0, 0, NULL, 0 }, { NULL, NULL, 0, 0, 0, NULL, 0 } };
   HdHttpOptions defaults = { 0 };
   if (!opts)
     opts = &defaults;
@@ -120,9 +120,8 @@ hd_http_fetch (const char *url, const char *method, const char *bearer, const ch
   }
   int port = g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : (tls ? 443 : 80);
   const char *q = g_uri_get_query (uri);
-  g_autofree char *path = g_strdup_printf ("%s%s%s", *g_uri_get_path (uri) ? g_uri_get_path (uri)
-                                                                            : "/",
-                                           q ? "?" : "", q ? q : "");
+  g_autofree char *path = g_strdup_printf (
+      "%s%s%s", *g_uri_get_path (uri) ? g_uri_get_path (uri) : "/", q ? "?" : "", q ? q : "");
 
   struct lws_context_creation_info info;
   memset (&info, 0, sizeof info);
@@ -150,11 +149,11 @@ hd_http_fetch (const char *url, const char *method, const char *bearer, const ch
   ci.protocol = protos[0].name;
   ci.opaque_user_data = &job;
   if (tls)
-    ci.ssl_connection = LCCSCF_USE_SSL |
-                        (opts->insecure ? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_ALLOW_INSECURE |
-                                              LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                                              LCCSCF_ALLOW_EXPIRED
-                                        : 0);
+    ci.ssl_connection
+        = LCCSCF_USE_SSL
+          | (opts->insecure ? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_ALLOW_INSECURE
+                                  | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED
+                            : 0);
   gint64 deadline = g_get_monotonic_time () + (opts->timeout_ms ? opts->timeout_ms : 10000) * 1000;
   if (!lws_client_connect_via_info (&ci)) {
     job.done = TRUE;
@@ -176,6 +175,8 @@ hd_http_fetch (const char *url, const char *method, const char *bearer, const ch
     return FALSE;
   }
   *status = job.status;
+  if (opts->response_len)
+    *opts->response_len = job.resp->len;
   *response = g_string_free (job.resp, FALSE);
   return TRUE;
 }
@@ -204,8 +205,8 @@ struct HdWsClient {
   HdWsContext *owner;
   struct lws *wsi;
   gboolean open, closed;
-  GQueue out;   /* Frame* */
-  GQueue in;    /* char* */
+  GQueue out; /* Frame* */
+  GQueue in;  /* char* */
   GString *rx;
   int close_code;
   char close_reason[128];
@@ -269,13 +270,13 @@ ws_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
     if (len >= 2) {
       const guint8 *p = in;
       c->close_code = (p[0] << 8) | p[1];
-      g_snprintf (c->close_reason, sizeof c->close_reason, "%.*s", (int) (len - 2),
-                  (const char *) in + 2);
+      g_snprintf (c->close_reason, sizeof c->close_reason, "%.*s", (int)(len - 2),
+                  (const char *)in + 2);
     }
     return 0;
   case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     g_snprintf (c->close_reason, sizeof c->close_reason, "%s",
-                in ? (const char *) in : "connection error");
+                in ? (const char *)in : "connection error");
     c->closed = TRUE;
     c->open = FALSE;
     c->wsi = NULL;
@@ -290,8 +291,8 @@ ws_cb (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, 
   }
 }
 
-static const struct lws_protocols ws_protos[] = { { "hd-ws-client", ws_cb, 0, 65536, 0, NULL, 0 },
-                                                  { NULL, NULL, 0, 0, 0, NULL, 0 } };
+static const struct lws_protocols ws_protos[]
+    = { { "hd-ws-client", ws_cb, 0, 65536, 0, NULL, 0 }, { NULL, NULL, 0, 0, 0, NULL, 0 } };
 
 static void heartbeat_cb (lws_sorted_usec_list_t *sul);
 
@@ -318,7 +319,7 @@ hd_ws_context_new (gboolean tls_insecure)
 static void
 client_free (HdWsClient *c)
 {
-  g_queue_clear_full (&c->out, (GDestroyNotify) frame_free);
+  g_queue_clear_full (&c->out, (GDestroyNotify)frame_free);
   g_queue_clear_full (&c->in, g_free);
   g_string_free (c->rx, TRUE);
   g_free (c);
@@ -332,8 +333,8 @@ hd_ws_context_free (HdWsContext *w)
   lws_sul_cancel (&w->wake);
   lws_sul_cancel (&w->heartbeat);
   for (guint i = 0; i < w->clients->len; i++)
-    if (((HdWsClient *) w->clients->pdata[i])->wsi)
-      lws_set_opaque_user_data (((HdWsClient *) w->clients->pdata[i])->wsi, NULL);
+    if (((HdWsClient *)w->clients->pdata[i])->wsi)
+      lws_set_opaque_user_data (((HdWsClient *)w->clients->pdata[i])->wsi, NULL);
   lws_context_destroy (w->ctx);
   for (guint i = 0; i < w->clients->len; i++)
     client_free (w->clients->pdata[i]);
@@ -365,14 +366,14 @@ service_until (HdWsContext *w, gint64 end)
     lws_service (w->ctx, -1);
     return;
   }
-  lws_sul_schedule (w->ctx, 0, &w->wake, wake_cb, MAX (left, (gint64) 200));
+  lws_sul_schedule (w->ctx, 0, &w->wake, wake_cb, MAX (left, (gint64)200));
   lws_service (w->ctx, 0);
 }
 
 void
 hd_ws_context_service (HdWsContext *w, int ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
   do
     service_until (w, end);
   while (g_get_monotonic_time () < end);
@@ -412,9 +413,9 @@ hd_ws_connect (HdWsContext *w, const char *host, int port, gboolean tls, const c
   ci.local_protocol_name = ws_protos[0].name;
   ci.opaque_user_data = c;
   if (tls)
-    ci.ssl_connection = LCCSCF_USE_SSL | (w->insecure ? LCCSCF_ALLOW_SELFSIGNED |
-                                                            LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
-                                                      : 0);
+    ci.ssl_connection
+        = LCCSCF_USE_SSL
+          | (w->insecure ? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK : 0);
   ci.pwsi = &c->wsi;
   if (!lws_client_connect_via_info (&ci)) {
     c->closed = TRUE;
@@ -487,7 +488,7 @@ hd_ws_pop (HdWsClient *c)
 char *
 hd_ws_wait_message (HdWsContext *w, HdWsClient *c, int ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
   while (g_queue_is_empty (&c->in) && !c->closed && g_get_monotonic_time () < end)
     service_until (w, end);
   return g_queue_pop_head (&c->in);
@@ -496,7 +497,7 @@ hd_ws_wait_message (HdWsContext *w, HdWsClient *c, int ms)
 gboolean
 hd_ws_wait_open (HdWsContext *w, HdWsClient *c, int ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
   while (!c->open && !c->closed && g_get_monotonic_time () < end)
     service_until (w, end);
   return c->open;
@@ -505,7 +506,7 @@ hd_ws_wait_open (HdWsContext *w, HdWsClient *c, int ms)
 gboolean
 hd_ws_wait_closed (HdWsContext *w, HdWsClient *c, int ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
   while (!c->closed && g_get_monotonic_time () < end)
     service_until (w, end);
   return c->closed;

@@ -14,17 +14,17 @@ GQuark hd_client_error_quark (void);
 void hd_client_quiet (void);
 
 typedef struct {
-  const char *ca_file;   /* PEM to trust for https, or NULL for the system store */
-  gboolean insecure;     /* accept any certificate (self-signed test daemons) */
-  int timeout_ms;        /* 0: 10000 */
+  const char *ca_file; /* PEM to trust for https, or NULL for the system store */
+  gboolean insecure;   /* accept any certificate (self-signed test daemons) */
+  int timeout_ms;      /* 0: 10000 */
+  gsize *response_len; /* if set: the body's length (a media body may hold NUL bytes) */
 } HdHttpOptions;
 
 /* Perform one request. `url` is http:// or https://; `bearer` and `body` may be NULL. On a
  * completed exchange sets *status and *response (caller frees) and returns TRUE, whatever the
  * status; FALSE with a one-line reason if no answer came. */
-gboolean hd_http_fetch (const char *url, const char *method, const char *bearer,
-                        const char *body, const HdHttpOptions *opts, int *status,
-                        char **response, GError **error);
+gboolean hd_http_fetch (const char *url, const char *method, const char *bearer, const char *body,
+                        const HdHttpOptions *opts, int *status, char **response, GError **error);
 
 typedef struct HdWsContext HdWsContext;
 typedef struct HdWsClient HdWsClient;

@@ -440,20 +440,27 @@ tone_db (GBytes *pcm, double freq)
   return 10 * log10 (hd_goertzel (x, n / sizeof (float), freq, 48000) + 1e-12);
 }
 
-/* Share of the last decoded frame's pixels close to RRGGBB. */
+/* Share of the pixels of decoded frame `at` (0..1 of the way through) close to RRGGBB. */
 static double
-color_share (GBytes *rgb, guint32 color)
+color_share_at (GBytes *rgb, guint32 color, double at)
 {
   gsize n = 0;
   const guint8 *p = g_bytes_get_data (rgb, &n);
   gsize frame = 64 * 36 * 3, hit = 0;
   if (n < frame)
     return 0;
-  p += (n / frame - 1) * frame;
+  p += (gsize)((double)(n / frame - 1) * at) * frame;
   for (gsize i = 0; i < frame; i += 3)
     hit += abs (p[i] - (int)(color >> 16)) < 60 && abs (p[i + 1] - (int)((color >> 8) & 255)) < 60
            && abs (p[i + 2] - (int)(color & 255)) < 60;
   return (double)hit / (64 * 36);
+}
+
+/* … of the last frame. */
+static double
+color_share (GBytes *rgb, guint32 color)
+{
+  return color_share_at (rgb, color, 1.0);
 }
 
 /* GET `path` with curl (the HTTP client of the shell: Range as a browser sends it); the body
@@ -699,6 +706,56 @@ test_recording (void)
       = g_strdup_printf ("/api/v1/recordings/%s/files/composite/..%%2Fmanifest.json", rid);
   g_assert_cmpint (curl_get (climb, arch, NULL, got), ==, 404);
   g_assert_cmpint (curl_get (fpath, op, NULL, got), ==, 403);
+  /* export: one WebM per track, its segments remuxed. The composite's holds every picture and
+   * tone for as long as the track lasted; a Range is served from the export kept; Red's holds
+   * Red only (made by hearingctl); bad tracks and roles are refused */
+  g_autofree char *xpath = g_strdup_printf ("/api/v1/recordings/%s/export?track=composite", rid);
+  g_autofree char *xfile = g_build_filename (tmp_root, "export.webm", NULL);
+  gint64 t_export = g_get_monotonic_time ();
+  g_assert_cmpint (curl_get (xpath, arch, NULL, xfile), ==, 200);
+  g_test_message ("composite export: %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - t_export) / 1000);
+  {
+    g_autoptr (GBytes) xpic = decode (xfile, TRUE);
+    g_autoptr (GBytes) xmix = decode (xfile, FALSE);
+    double secs = g_bytes_get_size (xmix) / sizeof (float) / 48000.0;
+    g_test_message ("composite export: %.2f s of sound, track %" G_GINT64_FORMAT " ms", secs,
+                    track_ms (m, "composite", NULL));
+    g_assert_cmpfloat (fabs (secs * 1000 - (double)track_ms (m, "composite", NULL)), <, 500);
+    for (gsize k = 0; k < 3; k++) {
+      g_assert_cmpfloat (color_share_at (xpic, who[k].color, 0.5), >, 0.05);
+      g_assert_cmpfloat (tone_db (xmix, who[k].freq), >, -30);
+    }
+  }
+  g_autofree char *xpart = g_build_filename (tmp_root, "export-part", NULL);
+  g_assert_cmpint (curl_get (xpath, arch, "bytes=0-99", xpart), ==, 206);
+  g_autofree char *xa = NULL, *xb = NULL;
+  gsize xalen = 0, xblen = 0;
+  g_assert_true (g_file_get_contents (xfile, &xa, &xalen, NULL));
+  g_assert_true (g_file_get_contents (xpart, &xb, &xblen, NULL));
+  g_assert_cmpuint (xblen, ==, 100);
+  g_assert_true (memcmp (xa, xb, 100) == 0);
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%d", d->port);
+  g_autofree char *redfile = g_build_filename (tmp_root, "red.webm", NULL);
+  const char *const xargs[] = { "--url", url,       "--token", arch,       "recordings", "export",
+                                rid,     "--track", "red",     "--output", redfile,      NULL };
+  g_autofree char *xout = NULL;
+  g_assert_cmpint (hd_test_ctl (&xout, NULL, xargs), ==, 0);
+  g_assert_nonnull (strstr (xout, "SHA-256"));
+  {
+    g_autoptr (GBytes) rpic = decode (redfile, TRUE);
+    g_autoptr (GBytes) rsnd = decode (redfile, FALSE);
+    g_assert_cmpfloat (color_share_at (rpic, 0xff0000, 0.5), >, 0.9);
+    g_assert_cmpfloat (tone_db (rsnd, 440), >, -30);
+    g_assert_cmpfloat (tone_db (rsnd, 660), <, tone_db (rsnd, 440) - 30);
+  }
+  g_autofree char *xnobody = g_strdup_printf ("/api/v1/recordings/%s/export?track=nobody", rid);
+  g_assert_cmpint (curl_get (xnobody, arch, NULL, xpart), ==, 404);
+  g_autofree char *xclimb = g_strdup_printf ("/api/v1/recordings/%s/export?track=..%%2Fx", rid);
+  g_assert_cmpint (curl_get (xclimb, arch, NULL, xpart), ==, 400);
+  g_autofree char *xnone = g_strdup_printf ("/api/v1/recordings/%s/export", rid);
+  g_assert_cmpint (curl_get (xnone, arch, NULL, xpart), ==, 400);
+  g_assert_cmpint (curl_get (xpath, op, NULL, xpart), ==, 403);
   g_autofree char *pub = g_build_filename (tmp_root, "state", "public-key.pem", NULL);
   const char *const ok_args[] = { "verify", dir, "--public-key", pub, NULL };
   g_assert_cmpint (hd_test_ctl (NULL, NULL, ok_args), ==, 0);
@@ -719,6 +776,9 @@ test_recording (void)
   g_autofree char *out = NULL;
   g_assert_cmpint (hd_test_ctl (&out, NULL, ok_args), ==, 3);
   g_assert_nonnull (strstr (out, "SHA-256 does not match"));
+  /* evidence that does not verify is not exported */
+  g_autofree char *xgreen = g_strdup_printf ("/api/v1/recordings/%s/export?track=green", rid);
+  g_assert_cmpint (curl_get (xgreen, arch, NULL, xpart), ==, 409);
   json_decref (full);
   json_decref (rec);
 }
