@@ -6,7 +6,7 @@
  * Each track is a splitmuxsink (WebM; Matroska for H.264) cutting a file every segment_ms.
  * splitmuxsink's own keyframe requests do not work with RTP sources (DESIGN.md): a timer asks
  * the composite encoder and every participant (RTCP PLI, upstream force-key-unit) for a
- * keyframe at the segment cadence. All tracks share the pipeline's running time; a segment's
+ * keyframe twice a segment. All tracks share the pipeline's running time; a segment's
  * start is its first buffer's running time less the recording's start. Closed segments are
  * reported on the main thread (on_segment), for the daemon to fsync, hash and chain. */
 #define G_LOG_DOMAIN "hd-media"
@@ -83,10 +83,12 @@ make_sink (HdRecorder *r, const char *track, gboolean h264)
   g_autofree char *name
       = g_strdup_printf ("%02u-%02u-%%05d.%s", r->run, part, h264 ? "mkv" : "webm");
   g_autofree char *pattern = g_build_filename (folder, name, NULL);
+  /* unbuffered: what the muxer has written is in the kernel, and survives a SIGKILL */
+  GstElement *file = hd_mixer_make (NULL, "filesink", "buffer-mode", 2 /* unbuffered */, NULL);
   return hd_mixer_make (NULL, "splitmuxsink", "location", pattern, "max-size-time",
                         (guint64)r->segment_ms * GST_MSECOND, "send-keyframe-requests", FALSE,
                         "muxer-factory", h264 ? "matroskamux" : "webmmux", "async-finalize", FALSE,
-                        NULL);
+                        "sink", file, NULL);
 }
 
 /* The gate before a track's splitmuxsink, which stops for good ("Timestamping error on input
@@ -205,7 +207,7 @@ track_free (HdMixer *m, Track *t)
   g_free (t);
 }
 
-/* Keyframes at the segment cadence: the one encoder, and every participant (PLI). */
+/* Keyframes twice a segment: the one encoder, and every participant (PLI). */
 static gboolean
 keyframe_tick (gpointer data)
 {
@@ -322,7 +324,11 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
     peer_track (m, p, FALSE);
     peer_track (m, p, TRUE);
   }
-  r->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, r->segment_ms, keyframe_tick, m, NULL);
+  /* Keyframes twice a segment: splitmuxsink holds back the picture since the last keyframe (it
+   * decides where a segment ends only when the next one comes), so what a SIGKILL loses is at
+   * most half a segment of picture beyond the open segment's written part. */
+  r->timer = g_timeout_add_full (G_PRIORITY_DEFAULT, MAX (r->segment_ms / 2, 250), keyframe_tick, m,
+                                 NULL);
   g_mutex_unlock (&m->lock);
   gst_bin_recalculate_latency (GST_BIN (m->pipeline));
   hd_mixer_force_keyframe (m);

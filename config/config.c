@@ -9,20 +9,20 @@
 #include <stddef.h>
 #include <string.h>
 
-G_DEFINE_QUARK (hd-config-error-quark, hd_config_error)
+G_DEFINE_QUARK (hd - config - error - quark, hd_config_error)
 
 typedef enum {
-  T_STRING,   /* non-empty text */
-  T_TEXT,     /* text, may be empty */
+  T_STRING, /* non-empty text */
+  T_TEXT,   /* text, may be empty */
   T_INT,
   T_BOOL,
-  T_LISTEN,   /* HOST:PORT */
+  T_LISTEN, /* HOST:PORT */
   T_LOGLEVEL,
-  T_URL,      /* empty, or an http(s) URL */
-  T_ICEURL,   /* empty, or stun:/turn:/turns: host[:port][?transport=udp|tcp] */
-  T_IPV4,     /* empty, or an IPv4 address */
-  T_IFACES,   /* empty, or a comma-separated list of interface names or IPv4 addresses */
-  T_CODEC,    /* vp8 or h264 */
+  T_URL,    /* empty, or an http(s) URL */
+  T_ICEURL, /* empty, or stun:/turn:/turns: host[:port][?transport=udp|tcp] */
+  T_IPV4,   /* empty, or an IPv4 address */
+  T_IFACES, /* empty, or a comma-separated list of interface names or IPv4 addresses */
+  T_CODEC,  /* vp8 or h264 */
 } KeyType;
 
 typedef struct {
@@ -30,8 +30,8 @@ typedef struct {
   const char *key;
   KeyType type;
   const char *def;
-  gint64 min, max;   /* T_INT bounds */
-  size_t offset;     /* into HdConfig; for T_LISTEN the host field (port follows) */
+  gint64 min, max; /* T_INT bounds */
+  size_t offset;   /* into HdConfig; for T_LISTEN the host field (port follows) */
   const char *help;
 } Key;
 
@@ -112,11 +112,19 @@ static const Key keys[] = {
     "Folder of the recordings (one folder per recording, see docs/archive-format.md). "
     "Empty: <state_dir>/archive." },
   { "archive", "segment_seconds", T_INT, "2", 1, 60, OFF (segment_seconds),
-    "Length of a recording segment: at most this much media is lost if the daemon is killed." },
+    "Length of a recording segment. A SIGKILL loses about a second of media whatever it is; "
+    "a power loss up to a segment and a second (what is fsync'd is the closed segments)." },
   { "archive", "checkpoint_every", T_INT, "10", 1, 100000, OFF (checkpoint_every),
     "Segments between signed checkpoints of a running recording's hash chain." },
   { "archive", "min_free_mb", T_INT, "256", 0, 10000000, OFF (min_free_mb),
     "Free space (MiB) the archive folder keeps: a recording does not start below it." },
+  { "archive", "retention_public_days", T_INT, "3650", 0, 36500, OFF (retention_public_days),
+    "Days a public hearing's recording is kept after it ends before it may be deleted "
+    "(never while under legal hold). 0: as soon as it ends." },
+  { "archive", "retention_closed_days", T_INT, "3650", 0, 36500, OFF (retention_closed_days),
+    "Likewise for a closed hearing's recordings." },
+  { "archive", "retention_sealed_days", T_INT, "10950", 0, 36500, OFF (retention_sealed_days),
+    "Likewise for a sealed hearing's recordings." },
   { "log", "level", T_LOGLEVEL, "info", 0, 0, OFF (log_level),
     "Least severe level logged on stderr: error, warning, info or debug." },
   { "log", "lws", T_BOOL, "false", 0, 0, OFF (log_lws),
@@ -145,7 +153,7 @@ section_known (const char *section)
 static gboolean
 apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
 {
-  char *base = (char *) cfg;
+  char *base = (char *)cfg;
   switch (k->type) {
   case T_CODEC:
     if (g_strcmp0 (value, "vp8") && g_strcmp0 (value, "h264")) {
@@ -167,8 +175,8 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
                          : g_str_has_prefix (value, "turns:") ? value + 6
                                                               : NULL;
       const char *q = rest ? strchr (rest, '?') : NULL;
-      if (!rest || !*rest || rest[0] == ':' || strchr (rest, ' ') || strchr (rest, '/') ||
-          (q && !g_str_equal (q, "?transport=udp") && !g_str_equal (q, "?transport=tcp"))) {
+      if (!rest || !*rest || rest[0] == ':' || strchr (rest, ' ') || strchr (rest, '/')
+          || (q && !g_str_equal (q, "?transport=udp") && !g_str_equal (q, "?transport=tcp"))) {
         *reason = g_strdup ("must be stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp] "
                             "or turns:…");
         return FALSE;
@@ -194,7 +202,7 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
         }
       }
     }
-    char **field = (char **) (base + k->offset);
+    char **field = (char **)(base + k->offset);
     g_free (*field);
     *field = g_strdup (value);
     return TRUE;
@@ -211,14 +219,15 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
     }
     if (k->type == T_URL && *value != '\0') {
       g_autoptr (GUri) uri = g_uri_parse (value, G_URI_FLAGS_NONE, NULL);
-      if (!uri || (g_strcmp0 (g_uri_get_scheme (uri), "https") != 0 &&
-                   g_strcmp0 (g_uri_get_scheme (uri), "http") != 0) ||
-          !g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
+      if (!uri
+          || (g_strcmp0 (g_uri_get_scheme (uri), "https") != 0
+              && g_strcmp0 (g_uri_get_scheme (uri), "http") != 0)
+          || !g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
         *reason = g_strdup ("must be an absolute http:// or https:// URL with a host");
         return FALSE;
       }
     }
-    char **field = (char **) (base + k->offset);
+    char **field = (char **)(base + k->offset);
     g_free (*field);
     *field = g_strdup (value);
     /* A trailing slash on a URL would double up in join links. */
@@ -231,33 +240,33 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
     gint64 v;
     g_autoptr (GError) e = NULL;
     if (!g_ascii_string_to_signed (value, 10, k->min, k->max, &v, &e)) {
-      *reason = g_strdup_printf ("must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
-                                 k->min, k->max);
+      *reason = g_strdup_printf (
+          "must be an integer from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT, k->min, k->max);
       return FALSE;
     }
-    *(int *) (base + k->offset) = (int) v;
+    *(int *)(base + k->offset) = (int)v;
     return TRUE;
   }
   case T_BOOL: {
     gboolean v;
-    if (!g_ascii_strcasecmp (value, "true") || !g_strcmp0 (value, "1") ||
-        !g_ascii_strcasecmp (value, "yes"))
+    if (!g_ascii_strcasecmp (value, "true") || !g_strcmp0 (value, "1")
+        || !g_ascii_strcasecmp (value, "yes"))
       v = TRUE;
-    else if (!g_ascii_strcasecmp (value, "false") || !g_strcmp0 (value, "0") ||
-             !g_ascii_strcasecmp (value, "no"))
+    else if (!g_ascii_strcasecmp (value, "false") || !g_strcmp0 (value, "0")
+             || !g_ascii_strcasecmp (value, "no"))
       v = FALSE;
     else {
       *reason = g_strdup ("must be true or false");
       return FALSE;
     }
-    *(gboolean *) (base + k->offset) = v;
+    *(gboolean *)(base + k->offset) = v;
     return TRUE;
   }
   case T_LOGLEVEL: {
     static const char *names[] = { "error", "warning", "info", "debug" };
     for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
       if (!g_strcmp0 (value, names[i])) {
-        *(HdLogLevel *) (base + k->offset) = (HdLogLevel) i;
+        *(HdLogLevel *)(base + k->offset) = (HdLogLevel)i;
         return TRUE;
       }
     *reason = g_strdup ("must be one of error, warning, info, debug");
@@ -284,7 +293,7 @@ apply (HdConfig *cfg, const Key *k, const char *value, char **reason)
     }
     g_free (cfg->listen_host);
     cfg->listen_host = g_steal_pointer (&host);
-    cfg->listen_port = (int) port;
+    cfg->listen_port = (int)port;
     return TRUE;
   }
   }
@@ -311,19 +320,18 @@ hd_config_free (HdConfig *cfg)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     if (keys[i].type != T_INT && keys[i].type != T_BOOL && keys[i].type != T_LOGLEVEL)
-      g_free (*(char **) ((char *) cfg + keys[i].offset));
+      g_free (*(char **)((char *)cfg + keys[i].offset));
   g_free (cfg);
 }
 
 static gboolean
-set_one (HdConfig *cfg, const char *section, const char *key, const char *value,
-         const char *origin, GError **error)
+set_one (HdConfig *cfg, const char *section, const char *key, const char *value, const char *origin,
+         GError **error)
 {
   const Key *k = find_key (section, key);
   if (!k) {
-    g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_UNKNOWN_KEY,
-                 "%s: [%s] %s: unknown %s", origin, section, key,
-                 section_known (section) ? "key" : "section");
+    g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_UNKNOWN_KEY, "%s: [%s] %s: unknown %s",
+                 origin, section, key, section_known (section) ? "key" : "section");
     return FALSE;
   }
   g_autofree char *reason = NULL;
@@ -354,8 +362,8 @@ load_keyfile (HdConfig *cfg, GKeyFile *kf, const char *origin, GError **error)
       g_autoptr (GError) e = NULL;
       g_autofree char *v = g_key_file_get_string (kf, *g, *n, &e);
       if (!v) {
-        g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_BAD_VALUE, "%s: [%s] %s: %s",
-                     origin, *g, *n, e->message);
+        g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_BAD_VALUE, "%s: [%s] %s: %s", origin,
+                     *g, *n, e->message);
         return FALSE;
       }
       if (!set_one (cfg, *g, *n, v, origin, error))
@@ -366,8 +374,7 @@ load_keyfile (HdConfig *cfg, GKeyFile *kf, const char *origin, GError **error)
 }
 
 gboolean
-hd_config_load_data (HdConfig *cfg, const char *data, gsize len, const char *origin,
-                     GError **error)
+hd_config_load_data (HdConfig *cfg, const char *data, gsize len, const char *origin, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GError) e = NULL;
@@ -426,18 +433,19 @@ hd_config_set (HdConfig *cfg, const char *dotted_key, const char *value, const c
 gboolean
 hd_config_check (const HdConfig *cfg, GError **error)
 {
-  if ((cfg->ice_port_min == 0) != (cfg->ice_port_max == 0) ||
-      cfg->ice_port_min > cfg->ice_port_max) {
+  if ((cfg->ice_port_min == 0) != (cfg->ice_port_max == 0)
+      || cfg->ice_port_min > cfg->ice_port_max) {
     g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_BAD_VALUE,
                  "[ice] port_min = %d, port_max = %d: give both (port_min <= port_max) or neither",
                  cfg->ice_port_min, cfg->ice_port_max);
     return FALSE;
   }
-  if (*cfg->turn_server && !*cfg->turn_shared_secret &&
-      (!*cfg->turn_username || !*cfg->turn_password)) {
+  if (*cfg->turn_server && !*cfg->turn_shared_secret
+      && (!*cfg->turn_username || !*cfg->turn_password)) {
     g_set_error (error, HD_CONFIG_ERROR, HD_CONFIG_ERROR_BAD_VALUE,
                  "[ice] turn_server = '%s': needs turn_shared_secret, or turn_username and "
-                 "turn_password", cfg->turn_server);
+                 "turn_password",
+                 cfg->turn_server);
     return FALSE;
   }
   if (cfg->plain_http) {
@@ -461,17 +469,28 @@ static const char *
 type_hint (const Key *k)
 {
   switch (k->type) {
-  case T_BOOL: return "true or false";
-  case T_LISTEN: return "HOST:PORT";
-  case T_LOGLEVEL: return "error, warning, info or debug";
-  case T_URL: return "URL";
-  case T_ICEURL: return "stun:/turn:/turns: URL or empty";
-  case T_IPV4: return "IPv4 address or empty";
-  case T_IFACES: return "comma-separated list or empty";
-  case T_CODEC: return "vp8 or h264";
-  case T_TEXT: return "text, may be empty";
-  case T_STRING: return "text";
-  case T_INT: return "integer";
+  case T_BOOL:
+    return "true or false";
+  case T_LISTEN:
+    return "HOST:PORT";
+  case T_LOGLEVEL:
+    return "error, warning, info or debug";
+  case T_URL:
+    return "URL";
+  case T_ICEURL:
+    return "stun:/turn:/turns: URL or empty";
+  case T_IPV4:
+    return "IPv4 address or empty";
+  case T_IFACES:
+    return "comma-separated list or empty";
+  case T_CODEC:
+    return "vp8 or h264";
+  case T_TEXT:
+    return "text, may be empty";
+  case T_STRING:
+    return "text";
+  case T_INT:
+    return "integer";
   }
   return "";
 }
@@ -516,7 +535,8 @@ hd_config_sample (void)
 char *
 hd_config_help (void)
 {
-  GString *s = g_string_new ("Configuration keys ([section] key = default; env HEARINGD_SECTION_KEY):\n");
+  GString *s
+      = g_string_new ("Configuration keys ([section] key = default; env HEARINGD_SECTION_KEY):\n");
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     g_string_append_printf (s, "  [%s] %s = %s\n      %s\n", keys[i].section, keys[i].key,
                             *keys[i].def ? keys[i].def : "\"\"", keys[i].help);

@@ -19,12 +19,12 @@ typedef enum { HD_LOG_ERROR, HD_LOG_WARNING, HD_LOG_INFO, HD_LOG_DEBUG } HdLogLe
 
 typedef struct {
   /* [server] */
-  char *listen_host;      /* parsed from server.listen */
+  char *listen_host; /* parsed from server.listen */
   int listen_port;
   gboolean plain_http;
   char *state_dir;
   char *web_root;
-  char *public_url;       /* base of join links; empty: derived from listen */
+  char *public_url; /* base of join links; empty: derived from listen */
   int max_sessions;
   /* [limits] */
   int message_max_bytes;
@@ -57,6 +57,7 @@ typedef struct {
   int segment_seconds;
   int checkpoint_every;
   int min_free_mb;
+  int retention_public_days, retention_closed_days, retention_sealed_days;
   /* [log] */
   HdLogLevel log_level;
   gboolean log_lws;

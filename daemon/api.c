@@ -1,5 +1,6 @@
 /* api.c — REST routes. Every route names the roles it admits; the bearer token is verified with
  * the route's hearing as the expected hid. Bodies are unpacked with JSON_STRICT. */
+#define _GNU_SOURCE /* nftw */
 #define G_LOG_DOMAIN "hd-api"
 
 #include "daemon/api.h"
@@ -7,6 +8,7 @@
 #include "daemon/audit.h"
 #include "daemon/util.h"
 
+#include <ftw.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -341,7 +343,7 @@ load_recording_entry (HdApi *api, const HdHttpRequest *req, const char *id, Call
   HdHearingRow *row = hd_store_hearing_get (hd_core_store (api->core), hid, &e);
   gboolean sealed = row && g_str_equal (row->visibility, "sealed");
   hd_hearing_row_free (row);
-  if (sealed) {
+  if (sealed && !hd_store_grant_exists (hd_core_store (api->core), hid, who->claims.sub)) {
     *r = err (403, "sealed", "the hearing is sealed: its recordings need a grant");
     hd_core_audit (api->core, who->actor, "recording.refuse", hid,
                    json_pack ("{s:s, s:s}", "recording", id, "code", "sealed"));
@@ -358,6 +360,20 @@ load_recording (HdApi *api, const HdHttpRequest *req, const char *id, Caller *wh
   json_t *rec = load_recording_entry (api, req, id, who, r);
   if (!rec)
     hd_claims_clear (&who->claims);
+  return rec;
+}
+
+/* As load_recording, for routes that read the recording's files: a deleted one is 410. */
+static json_t *
+load_recording_files (HdApi *api, const HdHttpRequest *req, const char *id, Caller *who, Reply *r)
+{
+  json_t *rec = load_recording (api, req, id, who, r);
+  if (rec && !g_strcmp0 (json_string_value (json_object_get (rec, "status")), "deleted")) {
+    *r = err (410, "deleted", "the recording's files have been deleted (its retention ended)");
+    json_decref (rec);
+    hd_claims_clear (&who->claims);
+    return NULL;
+  }
   return rec;
 }
 
@@ -427,7 +443,7 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
 {
   Reply r;
   Caller who;
-  json_t *rec = load_recording (api, req, id, &who, &r);
+  json_t *rec = load_recording_files (api, req, id, &who, &r);
   if (!rec)
     return r;
   g_autofree char *pub = hd_signer_public_pem (hd_core_signer (api->core));
@@ -515,7 +531,7 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
 {
   Reply r;
   Caller who;
-  json_t *rec = load_recording (api, req, id, &who, &r);
+  json_t *rec = load_recording_files (api, req, id, &who, &r);
   if (!rec)
     return r;
   const char *dir = json_string_value (json_object_get (rec, "dir"));
@@ -547,6 +563,215 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
                                 (json_int_t)(r.file_offset + (goffset)r.file_len - 1)));
   }
   json_decref (m);
+  json_decref (rec);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+/* ---------------------------------------------------------------- access, retention, holds */
+
+/* POST /api/v1/hearings/{id}/grants {"subject","reason"}: archivist `subject` (their token's
+ * participant id) may read this sealed hearing's recordings. GET lists them. Operator. */
+static Reply
+grants (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR), &who, &r))
+    return r;
+  HdHearingRow *row = load_hearing (api, id, &r);
+  if (!row) {
+    hd_claims_clear (&who.claims);
+    return r;
+  }
+  hd_hearing_row_free (row);
+  HdStore *store = hd_core_store (api->core);
+  if (g_str_equal (req->method, "GET")) {
+    hd_claims_clear (&who.claims);
+    return reply (
+        200, json_pack ("{s:s, s:o}", "hearing_id", id, "grants", hd_store_grant_list (store, id)));
+  }
+  json_t *j = parse_body (req, &r);
+  const char *subject = NULL, *reason = NULL;
+  json_error_t je;
+  if (j
+      && json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s}", "subject", &subject, "reason", &reason)
+             != 0)
+    r = bad_fields (&je);
+  else if (j && !hd_id_valid (subject))
+    r = err (400, "invalid_field",
+             "subject is an archivist's participant id (1-64 of A-Z a-z 0-9 _ -)");
+  else if (j && (!*reason || strlen (reason) > 500))
+    r = err (400, "invalid_field", "reason must be 1 to 500 bytes (the order that allows it)");
+  else if (j) {
+    g_autofree char *now = hd_time_iso (g_get_real_time ());
+    g_autoptr (GError) e = NULL;
+    if (hd_store_grant_add (store, id, subject, who.actor, now, reason, &e)) {
+      hd_core_audit (api->core, who.actor, "grant.add", id,
+                     json_pack ("{s:s, s:s}", "subject", subject, "reason", reason));
+      r = reply (201, json_pack ("{s:s, s:s, s:s, s:s, s:s}", "hearing_id", id, "subject", subject,
+                                 "granted_by", who.actor, "granted_at", now, "reason", reason));
+    } else {
+      r = err (500, "internal_error", e->message);
+    }
+  }
+  json_decref (j);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+/* DELETE /api/v1/hearings/{id}/grants/{subject}. Operator. */
+static Reply
+grant_revoke (HdApi *api, const HdHttpRequest *req, const char *id, const char *subject)
+{
+  Reply r;
+  Caller who;
+  if (!authenticate (api, req, NULL, ROLE (OPERATOR), &who, &r))
+    return r;
+  int n = hd_store_grant_remove (hd_core_store (api->core), id, subject);
+  if (n < 0)
+    r = err (500, "internal_error", "the grant could not be removed");
+  else if (n == 0)
+    r = err (404, "not_found", "no such grant");
+  else {
+    hd_core_audit (api->core, who.actor, "grant.revoke", id,
+                   json_pack ("{s:s}", "subject", subject));
+    r = reply (200,
+               json_pack ("{s:s, s:s, s:b}", "hearing_id", id, "subject", subject, "revoked", 1));
+  }
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+/* Days a recording of a hearing of `visibility` is kept. */
+static int
+retention_days (HdApi *api, const char *visibility)
+{
+  const HdConfig *cfg = hd_core_config (api->core);
+  return !g_strcmp0 (visibility, "sealed")   ? cfg->retention_sealed_days
+         : !g_strcmp0 (visibility, "closed") ? cfg->retention_closed_days
+                                             : cfg->retention_public_days;
+}
+
+/* The earliest time the recording may be deleted (ISO 8601), or NULL while it runs. */
+static char *
+retain_until (HdApi *api, json_t *rec)
+{
+  const char *ended = json_string_value (json_object_get (rec, "ended_at"));
+  gint64 t;
+  if (!ended || !hd_time_parse (ended, &t))
+    return NULL;
+  g_autoptr (GError) e = NULL;
+  HdHearingRow *row = hd_store_hearing_get (
+      hd_core_store (api->core), json_string_value (json_object_get (rec, "hearing_id")), &e);
+  int days = retention_days (api, row ? row->visibility : "sealed"); /* unknown: the longest */
+  hd_hearing_row_free (row);
+  return hd_time_iso ((t + (gint64)days * 86400) * G_USEC_PER_SEC);
+}
+
+/* PUT /api/v1/recordings/{id}/hold {"hold": bool, "reason": "…"}: a legal hold keeps the
+ * recording whatever its retention. Archivist. */
+static Reply
+recording_hold (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording (api, req, id, &who, &r);
+  if (!rec)
+    return r;
+  json_t *j = parse_body (req, &r);
+  int hold = 0;
+  const char *reason = NULL;
+  json_error_t je;
+  if (j
+      && json_unpack_ex (j, &je, JSON_STRICT, "{s:b, s:s}", "hold", &hold, "reason", &reason) != 0)
+    r = bad_fields (&je);
+  else if (j && (!*reason || strlen (reason) > 500))
+    r = err (400, "invalid_field", "reason must be 1 to 500 bytes (the order or case behind it)");
+  else if (j && !g_strcmp0 (json_string_value (json_object_get (rec, "status")), "deleted"))
+    r = err (410, "deleted", "the recording has been deleted");
+  else if (j) {
+    g_autoptr (GError) e = NULL;
+    if (hd_store_recording_hold (hd_core_store (api->core), id, hold, reason, &e)) {
+      hd_core_audit (api->core, who.actor, hold ? "recording.hold" : "recording.release",
+                     json_string_value (json_object_get (rec, "hearing_id")),
+                     json_pack ("{s:s, s:s}", "recording", id, "reason", reason));
+      r = reply (200, json_pack ("{s:s, s:b, s:s}", "recording", id, "legal_hold", hold, "reason",
+                                 reason));
+    } else {
+      r = err (500, "internal_error", e->message);
+    }
+  }
+  json_decref (j);
+  json_decref (rec);
+  hd_claims_clear (&who.claims);
+  return r;
+}
+
+static int
+remove_one (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+  return flag == FTW_DP ? g_rmdir (path) : g_unlink (path);
+}
+
+/* DELETE /api/v1/recordings/{id}: its files go once its retention is over and no legal hold
+ * keeps it; the catalogue entry stays (status "deleted"), and the audit log keeps the
+ * manifest's SHA-256 and what was deleted. Archivist. */
+static Reply
+recording_delete (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording (api, req, id, &who, &r);
+  if (!rec)
+    return r;
+  const char *status = json_string_value (json_object_get (rec, "status"));
+  const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
+  const char *dir = json_string_value (json_object_get (rec, "dir"));
+  g_autofree char *until = retain_until (api, rec);
+  g_autofree char *now = hd_time_iso (g_get_real_time ());
+  const char *code = NULL;
+  g_autofree char *why = NULL;
+  if (!g_strcmp0 (status, "deleted")) {
+    code = "deleted";
+    why = g_strdup ("the recording has been deleted already");
+  } else if (!until) {
+    code = "recording_active";
+    why = g_strdup ("the recording is still being made");
+  } else if (json_is_true (json_object_get (rec, "legal_hold"))) {
+    code = "legal_hold";
+    why = g_strdup_printf ("a legal hold keeps it: %s",
+                           json_string_value (json_object_get (rec, "hold_reason")));
+  } else if (strcmp (now, until) < 0) {
+    code = "retention_not_expired";
+    why = g_strdup_printf ("it is kept until %s", until);
+  }
+  if (code) {
+    hd_core_audit (
+        api->core, who.actor, "recording.refuse", hid,
+        json_pack ("{s:s, s:s, s:s}", "recording", id, "action", "delete", "code", code));
+    r = err (g_str_equal (code, "deleted") ? 410 : 409, code, why);
+  } else {
+    g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+    gint64 mbytes = 0;
+    g_autofree char *msha = hd_sha256_file (mpath, &mbytes);
+    g_autofree char *exports
+        = api->export_dir ? g_build_filename (api->export_dir, id, NULL) : NULL;
+    gboolean gone = nftw (dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0;
+    if (exports && g_file_test (exports, G_FILE_TEST_IS_DIR))
+      nftw (exports, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    g_autoptr (GError) e = NULL;
+    if (!hd_store_recording_deleted (hd_core_store (api->core), id, now, &e))
+      g_warning ("recording %s: %s", id, e->message);
+    hd_core_audit (api->core, who.actor, "recording.delete", hid,
+                   json_pack ("{s:s, s:s?, s:I, s:I, s:b}", "recording", id, "manifest_sha256",
+                              msha, "bytes", json_integer_value (json_object_get (rec, "bytes")),
+                              "segments", json_integer_value (json_object_get (rec, "segments")),
+                              "complete", gone));
+    r = gone ? reply (200, json_pack ("{s:s, s:s, s:s?}", "recording", id, "deleted_at", now,
+                                      "manifest_sha256", msha))
+             : err (500, "delete_incomplete", "some files of the recording could not be removed");
+  }
   json_decref (rec);
   hd_claims_clear (&who.claims);
   return r;
@@ -751,7 +976,7 @@ recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
                 "track must be \"composite\" or a participant id (1-64 of A-Z a-z 0-9 _ -)");
   Reply r;
   Caller who;
-  json_t *rec = load_recording (api, req, id, &who, &r);
+  json_t *rec = load_recording_files (api, req, id, &who, &r);
   if (!rec)
     return r;
   const char *dir = json_string_value (json_object_get (rec, "dir"));
@@ -926,7 +1151,24 @@ route (HdApi *api, const HdHttpRequest *req)
   if (n == 2 && g_str_equal (seg[0], "recordings")) {
     if (get)
       return recording_show (api, req, seg[1]);
-    return err (405, "method_not_allowed", "GET");
+    if (g_str_equal (m, "DELETE"))
+      return recording_delete (api, req, seg[1]);
+    return err (405, "method_not_allowed", "GET or DELETE");
+  }
+  if (n == 3 && g_str_equal (seg[0], "recordings") && g_str_equal (seg[2], "hold")) {
+    if (g_str_equal (m, "PUT"))
+      return recording_hold (api, req, seg[1]);
+    return err (405, "method_not_allowed", "PUT");
+  }
+  if (n == 3 && g_str_equal (seg[0], "hearings") && g_str_equal (seg[2], "grants")) {
+    if (get || post)
+      return grants (api, req, seg[1]);
+    return err (405, "method_not_allowed", "GET or POST");
+  }
+  if (n == 4 && g_str_equal (seg[0], "hearings") && g_str_equal (seg[2], "grants")) {
+    if (g_str_equal (m, "DELETE"))
+      return grant_revoke (api, req, seg[1], seg[3]);
+    return err (405, "method_not_allowed", "DELETE");
   }
   if (n == 3 && g_str_equal (seg[0], "recordings") && g_str_equal (seg[2], "export")) {
     if (get)

@@ -86,5 +86,19 @@ typedef struct {
 /* Newest first, at most 500; a JSON array of catalogue entries. */
 json_t *hd_store_recording_list (HdStore *store, const HdRecordingQuery *q, GError **error);
 json_t *hd_store_recording_get (HdStore *store, const char *id);
+/* A legal hold on (or off) a recording: held, it cannot be deleted. */
+gboolean hd_store_recording_hold (HdStore *store, const char *id, gboolean hold, const char *reason,
+                                  GError **error);
+/* The recording's files are gone: its row stays, status "deleted", for the record. */
+gboolean hd_store_recording_deleted (HdStore *store, const char *id, const char *at,
+                                     GError **error);
+
+/* Grants: archivist `subject` (a token's sub) may read sealed hearing `hearing_id`'s recordings. */
+gboolean hd_store_grant_add (HdStore *store, const char *hearing_id, const char *subject,
+                             const char *by, const char *at, const char *reason, GError **error);
+/* Rows removed (0 or 1), -1 on a database error. */
+int hd_store_grant_remove (HdStore *store, const char *hearing_id, const char *subject);
+gboolean hd_store_grant_exists (HdStore *store, const char *hearing_id, const char *subject);
+json_t *hd_store_grant_list (HdStore *store, const char *hearing_id);
 
 G_END_DECLS
