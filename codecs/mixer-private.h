@@ -68,6 +68,7 @@ struct HdMixer {
   guint reap_source;      /* closing tracks are removed by this timeout */
   GPtrArray *spent;       /* finished recording tracks, freed with the pipeline */
   guint rec_runs;         /* recording runs so far (pause/resume) */
+  gint fullmix_failed;    /* atomic: the composite track failed; its full mix takes nothing */
 };
 
 /* An element of `p`'s (or, for NULL, the hearing's own, not yet added) with properties set. */
@@ -84,6 +85,9 @@ void hd_recorder_peer_sound (HdMixer *m, Peer *p);   /* their sound is depayload
 void hd_recorder_peer_picture (HdMixer *m, Peer *p); /* their picture is depayloaded */
 void hd_recorder_peer_removed (HdMixer *m, Peer *p);
 gboolean hd_recorder_on_message (HdMixer *m, GstMessage *msg); /* main thread */
+void hd_recorder_on_sync_error (HdMixer *m, GstMessage *msg);  /* any thread, no lock */
+/* A pad probe on a feed into the recording's full mix (data: the mixer). */
+GstPadProbeReturn hd_recorder_fullmix_firewall (GstPad *pad, GstPadProbeInfo *info, gpointer m);
 void hd_recorder_free (HdMixer *m);
 
 G_END_DECLS

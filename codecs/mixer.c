@@ -232,6 +232,9 @@ hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix)
   gst_pad_link (qsrc, f->mix_pad);
   gst_element_sync_state_with_parent (f->queue);
   f->tee_pad = gst_element_request_pad_simple (from->atee, "src_%u");
+  if (!to) /* the recording's: its failure must not stop this participant's sound */
+    gst_pad_add_probe (f->tee_pad, GST_PAD_PROBE_TYPE_BUFFER, hd_recorder_fullmix_firewall, m,
+                       NULL);
   gst_pad_link (f->tee_pad, qsink);
   gst_object_unref (qsrc);
   gst_object_unref (qsink);
@@ -867,6 +870,12 @@ on_level (HdMixer *m, GstObject *src, const GstStructure *s)
   g_free (changed);
 }
 
+static void
+on_sync_error (GstBus *bus, GstMessage *msg, gpointer data)
+{
+  hd_recorder_on_sync_error (data, msg);
+}
+
 static gboolean
 on_bus (GstBus *bus, GstMessage *msg, gpointer data)
 {
@@ -968,6 +977,9 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->comp = e[2];
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_add_watch (bus, on_bus, m);
+  /* an error is seen in the thread that raised it, before its flow return travels upstream */
+  gst_bus_enable_sync_message_emission (bus);
+  g_signal_connect (bus, "sync-message::error", G_CALLBACK (on_sync_error), m);
   gst_object_unref (bus);
   if (!ok || gst_element_set_state (m->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     g_set_error (error, HD_MIXER_ERROR, HD_MIXER_ERROR_FAILED,

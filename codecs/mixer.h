@@ -15,14 +15,14 @@ G_BEGIN_DECLS
 GQuark hd_mixer_error_quark (void);
 
 typedef enum {
-  HD_MIXER_ERROR_FAILED,     /* media_failed: the pipeline refused */
-  HD_MIXER_ERROR_NO_PEER,    /* no_offer: no such participant / no offer pending */
-  HD_MIXER_ERROR_BAD_INPUT,  /* sdp_invalid / bad_field: webrtcbin refused the description */
+  HD_MIXER_ERROR_FAILED,    /* media_failed: the pipeline refused */
+  HD_MIXER_ERROR_NO_PEER,   /* no_offer: no such participant / no offer pending */
+  HD_MIXER_ERROR_BAD_INPUT, /* sdp_invalid / bad_field: webrtcbin refused the description */
 } HdMixerError;
 
 typedef enum {
-  HD_PEER_CONNECTED,         /* ICE connected */
-  HD_PEER_FAILED,            /* ICE failed, or the certificate did not match: cut off */
+  HD_PEER_CONNECTED, /* ICE connected */
+  HD_PEER_FAILED,    /* ICE failed, or the certificate did not match: cut off */
 } HdPeerState;
 
 /* How the composite is laid out. */
@@ -48,15 +48,18 @@ typedef struct {
                       gpointer user);
   /* hd_mixer_record_stop() has finished: every track's last segment was reported. Optional. */
   void (*on_recording_stopped) (gpointer user);
+  /* A track could not be written (disk full, I/O error): it has stopped taking media (nobody
+   * else is held up by it); the caller decides what happens to the recording. Optional. */
+  void (*on_recording_failed) (const char *track, const char *reason, gpointer user);
 } HdMixerCallbacks;
 
 typedef struct {
-  int latency_ms;          /* jitter buffer */
-  const char *stun_server; /* stun://host:port or NULL */
-  int width, height, fps;  /* composite */
-  int video_bitrate;       /* bits/s */
-  const char *video_codec; /* "vp8" (default) or "h264": the composite's codec */
-  int port_min, port_max;  /* UDP ports for ICE (0, 0: any) */
+  int latency_ms;             /* jitter buffer */
+  const char *stun_server;    /* stun://host:port or NULL */
+  int width, height, fps;     /* composite */
+  int video_bitrate;          /* bits/s */
+  const char *video_codec;    /* "vp8" (default) or "h264": the composite's codec */
+  int port_min, port_max;     /* UDP ports for ICE (0, 0: any) */
   const char *public_address; /* IPv4 to advertise besides host candidates (1:1 NAT), or NULL */
   const char *const *local_addresses; /* gather only on these IPv4 addresses; NULL: all */
 } HdMixerConfig;
@@ -94,8 +97,7 @@ void hd_mixer_remove_peer (HdMixer *mixer, const char *pid);
  * composite as sent, not re-encoded, with everyone's sound mixed). Segments are reported with
  * on_segment as they close. Participants who join later are in the mix from when their sound
  * arrives. */
-gboolean hd_mixer_record_start (HdMixer *mixer, const char *dir, int segment_ms,
-                                GError **error);
+gboolean hd_mixer_record_start (HdMixer *mixer, const char *dir, int segment_ms, GError **error);
 /* Finish the open segments (reported) and stop; on_recording_stopped follows. */
 void hd_mixer_record_stop (HdMixer *mixer);
 gboolean hd_mixer_recording (HdMixer *mixer);

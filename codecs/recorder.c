@@ -36,7 +36,19 @@ typedef struct {
   GstClockTime base;
   GstClockTime last_ts; /* the gate: the last timestamp let through */
   gboolean keyframe_seen;
+  gint failed; /* atomic: its writing failed; the tee's data for it is dropped from then on */
+  gboolean failure_reported;
 } Track;
+
+/* Each element of a track knows it (for an error raised deep inside its splitmuxsink). */
+static GQuark
+track_quark (void)
+{
+  static GQuark q;
+  if (!q)
+    q = g_quark_from_static_string ("hd-recorder-track");
+  return q;
+}
 
 typedef struct HdRecorder {
   char *dir;
@@ -65,6 +77,7 @@ running_time (HdMixer *m)
 static GstElement *
 add (Track *t, HdMixer *m, GstElement *e)
 {
+  g_object_set_qdata (G_OBJECT (e), track_quark (), t);
   gst_bin_add (GST_BIN (m->pipeline), e);
   g_ptr_array_add (t->elements, gst_object_ref (e));
   return e;
@@ -130,6 +143,50 @@ gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The firewall between a track and the hearing: once the track failed (its file could not be
+ * written), what the tee has for it is dropped here, so that its error never travels upstream
+ * into the encoder, the mixers or a participant's decoder. */
+static GstPadProbeReturn
+firewall (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  Track *t = data;
+  return g_atomic_int_get (&t->failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+/* The track an object belongs to (it, or an element it is inside), or NULL. */
+static Track *
+track_of (GstObject *o)
+{
+  Track *t = NULL;
+  gst_object_ref (o);
+  while (o && !t) {
+    t = g_object_get_qdata (G_OBJECT (o), track_quark ());
+    GstObject *parent = gst_object_get_parent (o);
+    gst_object_unref (o);
+    o = parent;
+  }
+  if (o)
+    gst_object_unref (o);
+  return t;
+}
+
+void
+hd_recorder_on_sync_error (HdMixer *m, GstMessage *msg)
+{
+  Track *t = track_of (GST_MESSAGE_SRC (msg));
+  if (t)
+    g_atomic_int_set (&t->failed, 1);
+  if (t && !t->peer) /* the composite: the full mix it records goes down with it */
+    g_atomic_int_set (&m->fullmix_failed, 1);
+}
+
+GstPadProbeReturn
+hd_recorder_fullmix_firewall (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  HdMixer *m = data;
+  return g_atomic_int_get (&m->fullmix_failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 /* Link `src` (a new tee pad) into the track's first element; start downstream first. */
 static void
 attach (Track *t, GstElement *first)
@@ -141,6 +198,8 @@ attach (Track *t, GstElement *first)
     gst_element_sync_state_with_parent (t->elements->pdata[i]);
   GstPad *sinkpad = gst_element_get_static_pad (first, "sink");
   t->tee_pad = gst_element_request_pad_simple (t->tee, "src_%u");
+  gst_pad_add_probe (t->tee_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     firewall, t, NULL);
   gst_pad_link (t->tee_pad, sinkpad);
   gst_object_unref (sinkpad);
 }
@@ -282,6 +341,7 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
   r->mix_elements = g_ptr_array_new_with_free_func (gst_object_unref);
   r->base = running_time (m);
   r->run = m->rec_runs++;
+  g_atomic_int_set (&m->fullmix_failed, 0);
   m->rec = r;
 
   /* the composite as sent, and everyone's sound mixed (a live silence keeps it running) */
@@ -415,10 +475,38 @@ hd_recorder_peer_removed (HdMixer *m, Peer *p)
   }
 }
 
-/* splitmuxsink's fragment messages: note where a fragment opened, report it when closed. */
+/* A track's error, on the main thread: reported once; the track already takes nothing more. */
+static gboolean
+on_error (HdMixer *m, GstMessage *msg)
+{
+  g_mutex_lock (&m->lock);
+  Track *t = track_of (GST_MESSAGE_SRC (msg));
+  char *name = NULL;
+  if (t && !t->failure_reported) {
+    t->failure_reported = TRUE;
+    name = g_strdup (t->name);
+  }
+  g_mutex_unlock (&m->lock);
+  if (!t)
+    return FALSE;
+  g_autoptr (GError) e = NULL;
+  gst_message_parse_error (msg, &e, NULL);
+  if (name) {
+    g_warning ("hearing %s: recording track %s failed: %s", m->hid, name, e->message);
+    if (m->cb.on_recording_failed)
+      m->cb.on_recording_failed (name, e->message, m->user);
+  }
+  g_free (name);
+  return TRUE;
+}
+
+/* splitmuxsink's fragment messages: note where a fragment opened, report it when closed. A
+ * track's errors: see on_error. */
 gboolean
 hd_recorder_on_message (HdMixer *m, GstMessage *msg)
 {
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    return on_error (m, msg);
   if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT)
     return FALSE;
   const GstStructure *s = gst_message_get_structure (msg);

@@ -269,6 +269,60 @@ hd_archive_free (HdArchive *a)
 
 static void list_media (const char *root, const char *rel, GHashTable *out);
 
+/* Media files in `dir` that manifest `m` neither lists as segments nor as partial: unfinished
+ * segments (a kill, a failed write). Each is hashed and listed under "partial", outside the
+ * chain. Returns how many were added. */
+static guint
+adopt_strays (const char *dir, json_t *m)
+{
+  GHashTable *listed = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *lists[] = { "segments", "partial" };
+  for (guint l = 0; l < 2; l++) {
+    json_t *arr = json_object_get (m, lists[l]);
+    for (size_t i = 0; i < json_array_size (arr); i++)
+      g_hash_table_add (
+          listed, (gpointer)json_string_value (json_object_get (json_array_get (arr, i), "file")));
+  }
+  json_t *partial = json_object_get (m, "partial");
+  if (!json_is_array (partial)) {
+    partial = json_array ();
+    json_object_set_new (m, "partial", partial);
+  }
+  GHashTable *present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  list_media (dir, NULL, present);
+  guint added = 0;
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, present);
+  while (g_hash_table_iter_next (&it, &k, NULL)) {
+    if (g_hash_table_contains (listed, k))
+      continue;
+    g_autofree char *path = g_build_filename (dir, (char *)k, NULL);
+    gint64 bytes = 0;
+    g_autofree char *sha = hd_sha256_file (path, &bytes);
+    if (sha) {
+      json_array_append_new (partial, json_pack ("{s:s, s:I, s:s}", "file", (char *)k, "bytes",
+                                                 (json_int_t)bytes, "sha256", sha));
+      added++;
+    }
+  }
+  g_hash_table_unref (present);
+  g_hash_table_unref (listed);
+  return added;
+}
+
+guint
+hd_archive_adopt_strays (HdArchive *a)
+{
+  guint n = adopt_strays (a->dir, a->manifest);
+  if (n) {
+    g_autoptr (GError) e = NULL;
+    if (!write_manifest (a, &e))
+      g_warning ("recording %s: %s", a->id, e->message);
+  }
+  return n;
+}
+
 json_t *
 hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
 {
@@ -300,29 +354,12 @@ hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
   a.chain
       = last ? g_strdup (json_string_value (json_object_get (last, "chain"))) : chain_seed (a.id);
   /* the segment that was open: kept, hashed, flagged, outside the chain */
-  json_t *partial = json_array ();
-  GHashTable *present = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  list_media (dir, NULL, present);
-  GHashTableIter it;
-  gpointer k;
-  g_hash_table_iter_init (&it, present);
-  while (g_hash_table_iter_next (&it, &k, NULL)) {
-    if (g_hash_table_contains (listed, k))
-      continue;
-    g_autofree char *path = g_build_filename (dir, (char *)k, NULL);
-    gint64 bytes = 0;
-    g_autofree char *sha = hd_sha256_file (path, &bytes);
-    if (sha)
-      json_array_append_new (partial, json_pack ("{s:s, s:I, s:s}", "file", (char *)k, "bytes",
-                                                 (json_int_t)bytes, "sha256", sha));
-  }
-  g_hash_table_unref (present);
   g_hash_table_unref (listed);
-  json_object_set_new (m, "partial", partial);
+  guint kept = adopt_strays (dir, m);
   g_autofree char *why = g_strdup_printf (
       "the daemon stopped without closing the recording (killed or power lost); recovered at "
-      "start-up; %zu unfinished segment(s) kept as partial",
-      json_array_size (partial));
+      "start-up; %u unfinished segment(s) kept as partial",
+      kept);
   g_autofree char *at = hd_time_iso (g_get_real_time ());
   json_array_append_new (json_object_get (m, "events"),
                          json_pack ("{s:s, s:s, s:I, s:n, s:s}", "type", "gap", "at", at,

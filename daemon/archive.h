@@ -27,8 +27,8 @@ guint hd_archive_segment_count (HdArchive *a);
 
 /* A closed segment `file` (relative to the folder) of `track`: fsync'd (file and folder),
  * hashed, chained, and the manifest rewritten (atomically, fsync'd). */
-gboolean hd_archive_add_segment (HdArchive *a, const char *track, const char *file,
-                                 gint64 start_ms, gint64 duration_ms, GError **error);
+gboolean hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint64 start_ms,
+                                 gint64 duration_ms, GError **error);
 /* An event on the record: start, pause, resume, stop, join, leave, mute, failure, gap… with the
  * wall-clock time, the recording offset, who (or NULL) and why (or NULL). */
 void hd_archive_event (HdArchive *a, const char *type, gint64 offset_ms, const char *who,
@@ -36,6 +36,9 @@ void hd_archive_event (HdArchive *a, const char *type, gint64 offset_ms, const c
 void hd_archive_participant (HdArchive *a, const char *id, const char *name, const char *role);
 void hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char *text);
 /* Close with `status` ("closed" or "interrupted") and sign the whole manifest. */
+/* Unfinished segment files (a write that failed) are hashed and listed under "partial";
+ * returns how many. */
+guint hd_archive_adopt_strays (HdArchive *a);
 gboolean hd_archive_close (HdArchive *a, const char *status, GError **error);
 /* After a crash or power loss (status still "recording"): the listed segments stay as they are;
  * media files the manifest does not list (the segment that was being written) are kept and
@@ -50,8 +53,8 @@ void hd_archive_free (HdArchive *a);
  * problem is named ("segment 3 (composite/00003.webm): SHA-256 does not match", …). */
 typedef struct {
   gboolean ok;
-  gboolean signed_;   /* the manifest carries a valid signature (a closed recording) */
-  guint segments;     /* segments listed and checked */
+  gboolean signed_;    /* the manifest carries a valid signature (a closed recording) */
+  guint segments;      /* segments listed and checked */
   GPtrArray *problems; /* char* */
 } HdArchiveVerdict;
 

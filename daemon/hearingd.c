@@ -156,11 +156,14 @@ typedef struct {
   const char *who;           /* who the next start/stop event is by (a participant id), or NULL */
   char *resume_who, *resume_why; /* for a resume that waits for the last segments (resume_after) */
   gboolean in_session;           /* the hearing's state is in_session */
+  guint retry_source;            /* after a storage failure: tries to record again */
 } Hearing;
 
 static void
 hearing_free (Hearing *h)
 {
+  if (h->retry_source)
+    g_source_remove (h->retry_source);
   hd_mixer_free (h->mixer);
   hd_archive_free (h->archive);
   g_hash_table_unref (h->names);
@@ -225,13 +228,15 @@ mx_speaker (const char *pid, gpointer user)
 static void mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duration_ms,
                         gpointer user);
 static void mx_recording_stopped (gpointer user);
+static void mx_recording_failed (const char *track, const char *reason, gpointer user);
 
 static const HdMixerCallbacks mixer_cb = { .on_local_sdp = mx_local_sdp,
                                            .on_local_candidate = mx_local_candidate,
                                            .on_state = mx_state,
                                            .on_speaker = mx_speaker,
                                            .on_segment = mx_segment,
-                                           .on_recording_stopped = mx_recording_stopped };
+                                           .on_recording_stopped = mx_recording_stopped,
+                                           .on_recording_failed = mx_recording_failed };
 
 /* webrtcbin's turn-server URI for the daemon's own side: turn(s)://USER:PASS@HOST:PORT, with
  * fresh TURN REST credentials when a shared secret is configured; NULL without TURN. */
@@ -451,6 +456,8 @@ rec_start (Hearing *h, const char *why)
       hd_archive_event (h->archive, "join", 0, k, "present when the recording started");
     }
   }
+  /* files a failed write left unfinished are listed as partial before anything new is written */
+  hd_archive_adopt_strays (h->archive);
   g_autofree char *dir = g_strdup (hd_archive_dir (h->archive));
   g_autoptr (GError) e = NULL;
   if (!hd_mixer_record_start (h->mixer, dir, d->cfg->segment_seconds * 1000, &e)) {
@@ -469,6 +476,11 @@ rec_finish (Hearing *h)
   g_autofree char *now = hd_time_iso (g_get_real_time ());
   g_autoptr (GError) e = NULL;
   const char *status = h->finish_status ? h->finish_status : "closed";
+  hd_archive_adopt_strays (h->archive);
+  if (h->retry_source) {
+    g_source_remove (h->retry_source);
+    h->retry_source = 0;
+  }
   if (!hd_archive_close (h->archive, status, &e))
     g_warning ("recording %s: %s", hd_archive_id (h->archive), e->message);
   catalogue_update (h, status, now);
@@ -513,6 +525,47 @@ mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duratio
     return;
   }
   catalogue_update (h, "recording", NULL);
+}
+
+/* Storage failures: every 2 s, once the archive has room again (its reserve, and at least
+ * 8 MiB), the session goes back on the record, in the same recording. */
+#define RETRY_SECONDS 2
+#define RETRY_MIN_FREE_MB 8
+
+static gboolean
+retry_recording (gpointer data)
+{
+  Hearing *h = data;
+  if (!h->archive || !h->in_session || h->off_record || h->recording)
+    return G_SOURCE_CONTINUE; /* not now; a recess or the judge's pause decides for now */
+  guint64 mb = free_mb (hd_archive_dir (h->archive));
+  if (mb < (guint64)MAX (h->d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
+    return G_SOURCE_CONTINUE;
+  h->retry_source = 0;
+  g_message ("hearing %s: %" G_GUINT64_FORMAT " MiB free again: recording resumes", h->hid, mb);
+  rec_start (h, "storage available again");
+  return G_SOURCE_REMOVE;
+}
+
+/* A track could not be written: on the record as a failure, the judge and clerk told, the
+ * recording paused (its other tracks finish their segments if they can) until there is room
+ * again. The hearing itself goes on: the failed track takes no media any more. */
+static void
+mx_recording_failed (const char *track, const char *reason, gpointer user)
+{
+  Hearing *h = user;
+  if (!h->archive)
+    return;
+  g_autofree char *why = g_strdup_printf ("track %s could not be written: %s", track, reason);
+  hd_archive_event (h->archive, "failure", offset_ms (h), NULL, why);
+  tell_record_keepers (h, "recording_failed", why);
+  hd_core_audit (h->d->core, "system", "recording.failure", h->hid,
+                 json_pack ("{s:s, s:s, s:s}", "recording", hd_archive_id (h->archive), "track",
+                            track, "reason", reason));
+  if (h->recording && !hd_mixer_record_stopping (h->mixer))
+    rec_stop (h, "pause", "storage failure", FALSE);
+  if (!h->retry_source)
+    h->retry_source = g_timeout_add_seconds (RETRY_SECONDS, retry_recording, h);
 }
 
 static void

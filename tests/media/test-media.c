@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <sched.h>
+#include <sys/statvfs.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1028,6 +1029,137 @@ test_recording_survives_sigkill (void)
   op = main_op;
 }
 
+/* A full disk: the archive is a small tmpfs, filled up while a session is recorded. The track
+ * that cannot be written stops taking media and nobody else notices: both participants keep
+ * receiving the composite at full rate; the clerk is told; the failure and the pause are in the
+ * events; when space returns, the recording resumes by itself in the same recording, and what
+ * was written before verifies. A third daemon, its archive on the tmpfs. */
+static void
+test_recording_full_disk (void)
+{
+  g_autofree char *small = g_build_filename (tmp_root, "small-disk", NULL);
+  g_mkdir_with_parents (small, 0700);
+  g_autofree char *mnt = g_strdup_printf ("mount -t tmpfs -o size=16m hd-test-archive %s", small);
+  if (!sh (mnt)) {
+    g_test_skip ("cannot mount a tmpfs");
+    return;
+  }
+  g_autofree char *state = g_build_filename (tmp_root, "state-disk", NULL);
+  g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", small);
+  GPtrArray *env = g_ptr_array_new ();
+  for (const char *const *e = daemon_env; *e; e++)
+    g_ptr_array_add (env, (gpointer)*e);
+  g_ptr_array_add (env, archive_env);
+  g_ptr_array_add (env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0");
+  g_ptr_array_add (env, NULL);
+  HdTestDaemon *main_daemon = d;
+  char *main_op = op;
+  d = hd_test_daemon_start (state, FALSE, NULL, (const char *const *)env->pdata);
+  g_assert_nonnull (d);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
+  g_strstrip (op);
+  g_autofree char *hid = new_hearing ();
+  int st = 0;
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
+  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  /* all but 256 KiB taken: a few seconds of recording fill the rest */
+  struct statvfs fs;
+  g_assert_cmpint (statvfs (small, &fs), ==, 0);
+  guint64 free_kib = (guint64)fs.f_bavail * fs.f_frsize / 1024;
+  g_autofree char *fill = g_strdup_printf (
+      "dd if=/dev/zero of=%s/filler bs=1K count=%" G_GUINT64_FORMAT " status=none", small,
+      free_kib - 256);
+  g_assert_true (sh (fill));
+  set_state (hid, "in_session");
+  measure_in (14);
+  Client clerk = client_as (hid, "clerk", "red", "Red", "ff0000", 440, 16, NULL);
+  Client party = client_as (hid, "party", "blue", "Blue", "0000ff", 880, 16, NULL);
+  /* full within a few seconds (the pictures are plain colours: small) */
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until && statvfs (small, &fs) == 0
+         && (guint64)fs.f_bavail * fs.f_frsize > 64 * 1024)
+    g_usleep (200000);
+  g_assert_cmpuint ((guint64)fs.f_bavail * fs.f_frsize, <=, 64 * 1024);
+  g_usleep (2 * G_USEC_PER_SEC); /* full for a while */
+  g_autofree char *filler = g_build_filename (small, "filler", NULL);
+  g_assert_cmpint (g_unlink (filler), ==, 0); /* room again */
+  g_usleep (5 * G_USEC_PER_SEC);
+  json_t *rc = report (&clerk), *rp = report (&party);
+  /* the hearing went on: both see the composite at full rate, with each other, at the end */
+  g_assert_cmpfloat (num (rc, "colors", "0000ff"), >, 0.05);
+  g_assert_cmpfloat (num (rp, "colors", "ff0000"), >, 0.05);
+  g_assert_cmpfloat (json_number_value (json_object_get (rc, "fps_last_2s")), >=, 25);
+  g_assert_cmpfloat (json_number_value (json_object_get (rp, "fps_last_2s")), >=, 25);
+  g_assert_cmpfloat (num (rp, "power_db", "440"), >, -30);
+  /* the clerk was told; the party was not troubled with it */
+  g_assert_true (contains (json_object_get (rc, "errors"), "recording_failed"));
+  g_assert_false (contains (json_object_get (rp, "errors"), "recording_failed"));
+  json_decref (rc);
+  json_decref (rp);
+  measure_at = 0;
+  set_state (hid, "closed");
+  g_usleep (2 * G_USEC_PER_SEC);
+  json_t *list = recordings_of (hid, arch);
+  g_assert_cmpuint (json_array_size (list), ==, 1);
+  const char *rid = json_string_value (json_object_get (json_array_get (list, 0), "id"));
+  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", rid);
+  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  json_t *m = json_object_get (full, "manifest");
+  g_assert_cmpstr (json_string_value (json_object_get (m, "status")), ==, "closed");
+  /* written down: the failure, the pause, the resume when space returned */
+  json_t *ev = json_object_get (m, "events");
+  gint64 failed_at = -1, resumed_at = -1;
+  for (size_t i = 0; i < json_array_size (ev); i++) {
+    json_t *e = json_array_get (ev, i);
+    const char *type = json_string_value (json_object_get (e, "type"));
+    const char *why = json_string_value (json_object_get (e, "reason"));
+    gint64 off = json_integer_value (json_object_get (e, "offset_ms"));
+    if (!g_strcmp0 (type, "failure") && failed_at < 0)
+      failed_at = off;
+    if (!g_strcmp0 (type, "resume") && !g_strcmp0 (why, "storage available again"))
+      resumed_at = off;
+  }
+  g_test_message ("full disk: failure at %" G_GINT64_FORMAT " ms, resumed at %" G_GINT64_FORMAT
+                  " ms of the recording",
+                  failed_at, resumed_at);
+  g_assert_cmpint (failed_at, >=, 0);
+  g_assert_cmpint (resumed_at, >, failed_at);
+  /* recorded again after it: composite segments from the resume on */
+  json_t *segs = json_object_get (m, "segments");
+  gint64 after = 0;
+  for (size_t i = 0; i < json_array_size (segs); i++) {
+    json_t *sg = json_array_get (segs, i);
+    if (!g_strcmp0 (json_string_value (json_object_get (sg, "track")), "composite")
+        && json_integer_value (json_object_get (sg, "start_ms")) >= resumed_at)
+      after += json_integer_value (json_object_get (sg, "duration_ms"));
+  }
+  g_test_message ("full disk: %" G_GINT64_FORMAT " ms of composite recorded after the resume",
+                  after);
+  g_assert_cmpint (after, >, 1000);
+  /* nothing written before was damaged: it all verifies */
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
+  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  char *vtext = json_dumps (v, 0);
+  g_test_message ("full disk: verify %s", vtext);
+  free (vtext);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  json_decref (v);
+  json_decref (full);
+  json_decref (list);
+  g_assert_cmpint (hd_test_daemon_stop (d), ==, 0);
+  hd_test_daemon_free (d);
+  g_autofree char *umnt = g_strdup_printf ("umount %s", small);
+  g_assert_true (sh (umnt));
+  g_ptr_array_unref (env);
+  g_free (op);
+  d = main_daemon;
+  op = main_op;
+}
+
 static void
 test_chromium (void)
 {
@@ -1083,7 +1215,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  if (getuid () != 0 || unshare (CLONE_NEWNET) != 0) {
+  /* a network of its own, and mounts of its own (the full-disk test's tmpfs) */
+  if (getuid () != 0 || unshare (CLONE_NEWNET | CLONE_NEWNS) != 0
+      || !sh ("mount --make-rprivate /")) {
     g_test_skip ("needs root to make a private network namespace");
     printf ("1..0 # SKIP needs root to make a private network namespace\n");
     return 77;
@@ -1111,6 +1245,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/h264", test_h264);
   g_test_add_func ("/media/recording", test_recording);
   g_test_add_func ("/media/recording-survives-sigkill", test_recording_survives_sigkill);
+  g_test_add_func ("/media/recording-full-disk", test_recording_full_disk);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   int rc = g_test_run ();
   if (rc != 0) {
