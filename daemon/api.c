@@ -429,11 +429,14 @@ recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
   g_autofree char *path = g_build_filename (json_string_value (json_object_get (rec, "dir")),
                                             HD_ARCHIVE_MANIFEST, NULL);
   json_t *manifest = json_load_file (path, 0, NULL);
+  gint64 mbytes = 0;
+  g_autofree char *msha = manifest ? hd_sha256_file (path, &mbytes) : NULL;
   json_object_del (rec, "dir");
   json_object_set_new (rec, "manifest", manifest ? manifest : json_null ());
+  json_object_set_new (rec, "manifest_sha256", msha ? json_string (msha) : json_null ());
   hd_core_audit (api->core, who.actor, "recording.read",
                  json_string_value (json_object_get (rec, "hearing_id")),
-                 json_pack ("{s:s}", "recording", id));
+                 json_pack ("{s:s, s:s?}", "recording", id, "manifest_sha256", msha));
   hd_claims_clear (&who.claims);
   return reply (200, rec);
 }
@@ -449,7 +452,11 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
   g_autofree char *pub = hd_signer_public_pem (hd_core_signer (api->core));
   HdArchiveVerdict v;
   g_autoptr (GError) e = NULL;
-  gboolean read = hd_archive_verify (json_string_value (json_object_get (rec, "dir")), pub, &v, &e);
+  const char *dir = json_string_value (json_object_get (rec, "dir"));
+  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  gint64 mbytes = 0;
+  g_autofree char *msha = hd_sha256_file (mpath, &mbytes);
+  gboolean read = hd_archive_verify (dir, pub, &v, &e);
   json_t *problems = json_array ();
   for (guint i = 0; read && i < v.problems->len; i++)
     json_array_append_new (problems, json_string (v.problems->pdata[i]));
@@ -460,8 +467,8 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
                    read && v.signed_, "segments", read ? (int)v.segments : 0, "problems", problems);
   hd_core_audit (api->core, who.actor, "recording.verify",
                  json_string_value (json_object_get (rec, "hearing_id")),
-                 json_pack ("{s:s, s:b, s:i}", "recording", id, "ok", read && v.ok, "problems",
-                            (int)json_array_size (problems)));
+                 json_pack ("{s:s, s:b, s:i, s:s?}", "recording", id, "ok", read && v.ok,
+                            "problems", (int)json_array_size (problems), "manifest_sha256", msha));
   hd_archive_verdict_clear (&v);
   json_decref (rec);
   hd_claims_clear (&who.claims);

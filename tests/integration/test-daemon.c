@@ -15,17 +15,17 @@
 static char *tmp_root;
 static char *state_dir;
 static HdTestDaemon *daemon_;
-static char *op_token;   /* operator */
-static char *hid;        /* the test hearing, open */
-static char *hid2;       /* a second hearing */
+static char *op_token; /* operator */
+static char *hid;      /* the test hearing, open */
+static char *hid2;     /* a second hearing */
 
 #define WAIT 4000
 
 /* Signaling only: this test runs on the host's loopback, and media (ICE gathering on every
  * interface) belongs in the media tests' private network namespace. */
-static const char *const daemon_env[] = { "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=2",
-                                          "HEARINGD_LOG_LEVEL=info",
-                                          "HEARINGD_MEDIA_ENABLED=false", NULL };
+static const char *const daemon_env[]
+    = { "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=2", "HEARINGD_LOG_LEVEL=info",
+        "HEARINGD_MEDIA_ENABLED=false", NULL };
 
 static json_t *
 rest (const char *method, const char *path, const char *token, const char *body, int expect)
@@ -41,8 +41,8 @@ rest (const char *method, const char *path, const char *token, const char *body,
 }
 
 static void
-rest_error (const char *method, const char *path, const char *token, const char *body,
-            int expect, const char *code)
+rest_error (const char *method, const char *path, const char *token, const char *body, int expect,
+            const char *code)
 {
   json_t *j = rest (method, path, token, body, expect);
   g_assert_cmpstr (json_string_value (json_object_get (j, "error")), ==, code);
@@ -56,8 +56,8 @@ issue (const char *h, const char *role, const char *name, char **jti)
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", h);
   g_autofree char *body = g_strdup_printf ("{\"role\":\"%s\",\"name\":\"%s\"}", role, name);
   json_t *j = rest ("POST", path, op_token, body, 201);
-  g_assert_true (g_str_has_prefix (json_string_value (json_object_get (j, "join_url")),
-                                   daemon_->base_url));
+  g_assert_true (
+      g_str_has_prefix (json_string_value (json_object_get (j, "join_url")), daemon_->base_url));
   char *t = g_strdup (json_string_value (json_object_get (j, "token")));
   if (jti)
     *jti = g_strdup (json_string_value (json_object_get (j, "jti")));
@@ -77,10 +77,10 @@ ws_open (HdWsContext *ctx, const char *path, const char *proto)
 static json_t *
 ws_join (HdWsContext *ctx, HdWsClient *c, const char *token, const char *hearing)
 {
-  g_autofree char *m = hearing
-      ? g_strdup_printf ("{\"type\":\"join\",\"id\":\"j1\",\"token\":\"%s\",\"hearing\":\"%s\"}",
-                         token, hearing)
-      : g_strdup_printf ("{\"type\":\"join\",\"id\":\"j1\",\"token\":\"%s\"}", token);
+  g_autofree char *m
+      = hearing ? g_strdup_printf (
+            "{\"type\":\"join\",\"id\":\"j1\",\"token\":\"%s\",\"hearing\":\"%s\"}", token, hearing)
+                : g_strdup_printf ("{\"type\":\"join\",\"id\":\"j1\",\"token\":\"%s\"}", token);
   hd_ws_send_text (c, m);
   /* the answer is a welcome or an error */
   gint64 end = g_get_monotonic_time () + WAIT * 1000;
@@ -149,7 +149,8 @@ forge (const char *header, const char *role, const char *h, gint64 nbf, gint64 e
 {
   g_autofree char *key = g_build_filename (state_dir, "signing-key.pem", NULL);
   static const guint8 seed[32] = { 42 };
-  g_autoptr (HdSigner) s = other_key ? hd_signer_new_from_seed (seed) : hd_signer_load (key, FALSE, NULL);
+  g_autoptr (HdSigner) s
+      = other_key ? hd_signer_new_from_seed (seed) : hd_signer_load (key, FALSE, NULL);
   g_autofree char *payload = g_strdup_printf (
       "{\"iss\":\"hearingd\",\"sub\":\"p-forged\",\"name\":\"F\",\"hid\":\"%s\",\"role\":\"%s\","
       "\"iat\":%" G_GINT64_FORMAT ",\"nbf\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT
@@ -171,11 +172,12 @@ hs256_with_public_key (void)
   g_autofree char *payload = g_strdup_printf (
       "{\"iss\":\"hearingd\",\"sub\":\"p-x\",\"name\":\"F\",\"hid\":\"%s\",\"role\":\"judge\","
       "\"iat\":%" G_GINT64_FORMAT ",\"nbf\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT
-      ",\"jti\":\"t-x\"}", hid, now, now, now + 600);
-  g_autofree char *h = hd_b64url_encode ((const guint8 *) hdr, strlen (hdr));
-  g_autofree char *p = hd_b64url_encode ((const guint8 *) payload, strlen (payload));
+      ",\"jti\":\"t-x\"}",
+      hid, now, now, now + 600);
+  g_autofree char *h = hd_b64url_encode ((const guint8 *)hdr, strlen (hdr));
+  g_autofree char *p = hd_b64url_encode ((const guint8 *)payload, strlen (payload));
   g_autofree char *input = g_strdup_printf ("%s.%s", h, p);
-  HMAC (EVP_sha256 (), pub, 32, (const guint8 *) input, strlen (input), mac, &n);
+  HMAC (EVP_sha256 (), pub, 32, (const guint8 *)input, strlen (input), mac, &n);
   g_autofree char *sig = hd_b64url_encode (mac, n);
   return g_strdup_printf ("%s.%s", input, sig);
 }
@@ -184,6 +186,85 @@ hs256_with_public_key (void)
 
 /* Connections that close before (or in the middle of) their first request — a browser's
  * speculative pre-connects, port scanners — once crashed the daemon (no session data yet). */
+/* The REST authorization matrix: every route, asked by nobody, an operator, a judge, a party, an
+ * observer and an archivist (an archivist route on an unknown recording answers 404 to the
+ * archivist: past the role check). Then ids that try to climb out of the archive. */
+static void
+test_authorization_matrix (void)
+{
+  const char *who[] = { NULL,
+                        op_token,
+                        issue (hid, "judge", "J", NULL),
+                        issue (hid, "party", "P", NULL),
+                        issue (hid, "observer", "O", NULL),
+                        issue (hid, "archivist", "A", NULL) };
+  g_autofree char *h = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  g_autofree char *tokens = g_strdup_printf ("%s/tokens", h);
+  g_autofree char *grants = g_strdup_printf ("%s/grants", h);
+  g_autofree char *grant1 = g_strdup_printf ("%s/grants/p-nobody", h);
+  static const char *create
+      = "{\"case_number\":\"M-1\",\"title\":\"t\",\"court\":\"c\","
+        "\"scheduled_start\":\"2026-12-01T09:00:00Z\",\"visibility\":\"public\"}";
+  const struct {
+    const char *method, *path, *body;
+    int want[6]; /* nobody, operator, judge, party, observer, archivist */
+  } rows[] = {
+    { "GET", "/api/v1/hearings", NULL, { 401, 200, 403, 403, 403, 200 } },
+    { "POST", "/api/v1/hearings", create, { 401, 201, 403, 403, 403, 403 } },
+    { "GET", h, NULL, { 401, 200, 200, 200, 200, 200 } },
+    { "PATCH", h, "{\"title\":\"renamed\"}", { 401, 200, 403, 403, 403, 403 } },
+    { "POST", tokens, "{\"role\":\"party\",\"name\":\"X\"}", { 401, 201, 403, 403, 403, 403 } },
+    { "GET", grants, NULL, { 401, 200, 403, 403, 403, 403 } },
+    { "POST",
+      grants,
+      "{\"subject\":\"p-a\",\"reason\":\"order 1\"}",
+      { 401, 201, 403, 403, 403, 403 } },
+    { "DELETE", grant1, NULL, { 401, 404, 403, 403, 403, 403 } },
+    { "GET", "/api/v1/audit/verify", NULL, { 401, 200, 403, 403, 403, 200 } },
+    { "GET", "/api/v1/recordings", NULL, { 401, 403, 403, 403, 403, 200 } },
+    { "GET", "/api/v1/recordings/r-none", NULL, { 401, 403, 403, 403, 403, 404 } },
+    { "POST", "/api/v1/recordings/r-none/verify", NULL, { 401, 403, 403, 403, 403, 404 } },
+    { "GET",
+      "/api/v1/recordings/r-none/files/composite/00-00-00000.webm",
+      NULL,
+      { 401, 403, 403, 403, 403, 404 } },
+    { "GET",
+      "/api/v1/recordings/r-none/export?track=composite",
+      NULL,
+      { 401, 403, 403, 403, 403, 404 } },
+    { "PUT",
+      "/api/v1/recordings/r-none/hold",
+      "{\"hold\":true,\"reason\":\"r\"}",
+      { 401, 403, 403, 403, 403, 404 } },
+    { "DELETE", "/api/v1/recordings/r-none", NULL, { 401, 403, 403, 403, 403, 404 } },
+    { "GET", "/api/v1/public-key", NULL, { 200, 200, 200, 200, 200, 200 } },
+  };
+  for (gsize r = 0; r < G_N_ELEMENTS (rows); r++)
+    for (gsize k = 0; k < G_N_ELEMENTS (who); k++) {
+      int st = 0;
+      json_t *j = hd_test_rest (daemon_, rows[r].method, rows[r].path, who[k], rows[r].body, &st);
+      if (st != rows[r].want[k])
+        g_error (
+            "%s %s as %s: HTTP %d, expected %d", rows[r].method, rows[r].path,
+            (const char *[]){ "nobody", "operator", "judge", "party", "observer", "archivist" }[k],
+            st, rows[r].want[k]);
+      json_decref (j);
+    }
+  /* climbing out of the archive: refused before any file is looked at */
+  static const char *climbs[]
+      = { "/api/v1/recordings/..%2F..%2Fetc/files/passwd/x",
+          "/api/v1/recordings/r-none/files/..%2F..%2F/passwd",
+          "/api/v1/recordings/r-none/files/composite/..%2F..%2Fmanifest.json",
+          "/api/v1/recordings/%2Fetc%2Fpasswd" };
+  for (gsize i = 0; i < G_N_ELEMENTS (climbs); i++) {
+    int st = 0;
+    json_decref (hd_test_rest (daemon_, "GET", climbs[i], who[5], NULL, &st));
+    g_assert_cmpint (st, ==, 404);
+  }
+  for (gsize k = 2; k < G_N_ELEMENTS (who); k++)
+    g_free ((char *)who[k]);
+}
+
 static void
 test_idle_connections (void)
 {
@@ -192,8 +273,8 @@ test_idle_connections (void)
   for (gsize i = 0; i < G_N_ELEMENTS (sends); i++)
     for (int round = 0; round < 3; round++) {
       g_autoptr (GSocketClient) sc = g_socket_client_new ();
-      g_autoptr (GSocketConnection) c =
-          g_socket_client_connect_to_host (sc, "127.0.0.1", daemon_->port, NULL, NULL);
+      g_autoptr (GSocketConnection) c
+          = g_socket_client_connect_to_host (sc, "127.0.0.1", daemon_->port, NULL, NULL);
       g_assert_nonnull (c);
       if (sends[i])
         g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (c)), sends[i],
@@ -215,8 +296,10 @@ test_rest (void)
   json_decref (j);
 
   /* the web client's files */
-  static const char *files[][2] = { { "/", "shared-court" }, { "/join.html", "join.js" },
-                                    { "/join.js", "hearing.v1" }, { "/style.css", "font-size" } };
+  static const char *files[][2] = { { "/", "shared-court" },
+                                    { "/join.html", "join.js" },
+                                    { "/join.js", "hearing.v1" },
+                                    { "/style.css", "font-size" } };
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++) {
     g_autofree char *url = g_strdup_printf ("%s%s", daemon_->base_url, files[i][0]);
     g_autofree char *page = NULL;
@@ -242,7 +325,8 @@ test_rest (void)
   json_decref (j);
   j = rest ("POST", "/api/v1/hearings", op_token,
             "{\"case_number\":\"(2026)浙0109民初9号\",\"title\":\"Other\",\"court\":\"X\","
-            "\"scheduled_start\":\"2026-12-02T09:30:00Z\",\"visibility\":\"sealed\"}", 201);
+            "\"scheduled_start\":\"2026-12-02T09:30:00Z\",\"visibility\":\"sealed\"}",
+            201);
   hid2 = g_strdup (json_string_value (json_object_get (j, "id")));
   json_decref (j);
 
@@ -252,16 +336,19 @@ test_rest (void)
   rest_error ("POST", "/api/v1/hearings", op_token, "{\"title\":\"t\"}", 400, "bad_field");
   rest_error ("POST", "/api/v1/hearings", op_token,
               "{\"case_number\":\"1\",\"title\":\"t\",\"court\":\"c\",\"scheduled_start\":"
-              "\"2026-12-01T09:30:00Z\",\"judge\":\"me\"}", 400, "bad_field");
+              "\"2026-12-01T09:30:00Z\",\"judge\":\"me\"}",
+              400, "bad_field");
   rest_error ("POST", "/api/v1/hearings", op_token,
               "{\"case_number\":1,\"title\":\"t\",\"court\":\"c\",\"scheduled_start\":\"x\"}", 400,
               "bad_field");
   rest_error ("POST", "/api/v1/hearings", op_token,
               "{\"case_number\":\"1\",\"title\":\"t\",\"court\":\"c\",\"scheduled_start\":"
-              "\"2026-12-01T09:30:00Z\",\"visibility\":\"secret\"}", 400, "invalid_field");
+              "\"2026-12-01T09:30:00Z\",\"visibility\":\"secret\"}",
+              400, "invalid_field");
   rest_error ("POST", "/api/v1/hearings", op_token,
               "{\"case_number\":\"1\",\"title\":\"t\",\"court\":\"c\",\"scheduled_start\":"
-              "\"next tuesday\"}", 400, "invalid_field");
+              "\"next tuesday\"}",
+              400, "invalid_field");
   g_autofree char *huge = g_strdup_printf ("{\"title\":\"%0*d\"}", 70000, 0);
   rest_error ("POST", "/api/v1/hearings", op_token, huge, 413, "body_too_large");
 
@@ -273,7 +360,9 @@ test_rest (void)
   g_autofree char *q = g_strdup_printf ("/api/v1/hearings?case_number=%s", cn);
   j = rest ("GET", q, op_token, NULL, 200);
   g_assert_cmpuint (json_array_size (json_object_get (j, "hearings")), ==, 1);
-  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (json_object_get (j, "hearings"), 0), "id")), ==, hid);
+  g_assert_cmpstr (json_string_value (
+                       json_object_get (json_array_get (json_object_get (j, "hearings"), 0), "id")),
+                   ==, hid);
   json_decref (j);
   rest_error ("GET", "/api/v1/hearings?state=dancing", op_token, NULL, 400, "invalid_field");
 
@@ -282,7 +371,8 @@ test_rest (void)
   rest_error ("PATCH", path, op_token, "{\"state\":\"in_session\"}", 409, "illegal_transition");
   rest_error ("PATCH", path, op_token, "{\"state\":\"sleeping\"}", 400, "invalid_field");
   rest_error ("PATCH", path, op_token, "{\"colour\":\"red\"}", 400, "bad_field");
-  j = rest ("PATCH", path, op_token, "{\"state\":\"open\",\"title\":\"Loan dispute (民间借贷)\"}", 200);
+  j = rest ("PATCH", path, op_token, "{\"state\":\"open\",\"title\":\"Loan dispute (民间借贷)\"}",
+            200);
   g_assert_cmpstr (json_string_value (json_object_get (j, "state")), ==, "open");
   json_decref (j);
   rest_error ("GET", "/api/v1/hearings/h-doesnotexist", op_token, NULL, 404, "hearing_not_found");
@@ -303,7 +393,8 @@ test_rest (void)
   rest_error ("PATCH", path, judge, "{\"title\":\"mine\"}", 403, "forbidden");
   rest_error ("PATCH", path, party, "{\"state\":\"closed\"}", 403, "forbidden");
   g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
-  rest_error ("POST", tpath, op_token, "{\"role\":\"bailiff\",\"name\":\"x\"}", 400, "unknown_role");
+  rest_error ("POST", tpath, op_token, "{\"role\":\"bailiff\",\"name\":\"x\"}", 400,
+              "unknown_role");
   rest_error ("POST", tpath, op_token, "{\"role\":\"party\"}", 400, "bad_field");
   rest_error ("DELETE", "/api/v1/tokens/t-unknown", op_token, NULL, 404, "token_not_found");
 }
@@ -322,10 +413,15 @@ test_ws_join_and_bad_input (void)
   g_assert_nonnull (w);
   g_assert_cmpstr (json_string_value (json_object_get (w, "type")), ==, "welcome");
   g_assert_cmpstr (json_string_value (json_object_get (w, "ref")), ==, "j1");
-  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "participant"), "role")), ==, "judge");
-  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "id")), ==, hid);
-  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "case_number")), ==, "(2026)浙0109民初1234号");
-  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "state")), ==, "open");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "participant"), "role")),
+                   ==, "judge");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "id")), ==,
+                   hid);
+  g_assert_cmpstr (
+      json_string_value (json_object_get (json_object_get (w, "hearing"), "case_number")), ==,
+      "(2026)浙0109民初1234号");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (w, "hearing"), "state")),
+                   ==, "open");
   g_assert_true (json_array_size (json_object_get (w, "permissions")) > 3);
   json_decref (w);
   json_t *r = expect_roster (ctx, a, 1);
@@ -471,7 +567,7 @@ test_ws_token_refusals (void)
   {
     g_autofree char *t = forge (ed, "party", hid, now, now + 600, FALSE);
     g_auto (GStrv) parts = g_strsplit (t, ".", 3);
-    g_autofree char *h = hd_b64url_encode ((const guint8 *) "{\"alg\":\"none\"}", 14);
+    g_autofree char *h = hd_b64url_encode ((const guint8 *)"{\"alg\":\"none\"}", 14);
     none = g_strdup_printf ("%s.%s.%s", h, parts[1], parts[2]);
   }
   g_autofree char *hs = hs256_with_public_key ();
@@ -484,12 +580,12 @@ test_ws_token_refusals (void)
   g_autofree char *rpath = g_strdup_printf ("/api/v1/tokens/%s", jti);
   json_decref (rest ("DELETE", rpath, op_token, NULL, 200));
 
-  static const char *codes[] = { "token_malformed", "token_bad_alg", "token_bad_alg",
-                                 "token_bad_signature", "token_expired", "token_not_yet_valid",
-                                 "token_unknown_role", "token_wrong_hearing", "token_revoked",
-                                 "hearing_not_open" };
-  const char *tokens[] = { "abc.def", none, hs, good_claims_other_key, expired, early, bailiff,
-                           for2, revoked, for2 };
+  static const char *codes[]
+      = { "token_malformed", "token_bad_alg",       "token_bad_alg",      "token_bad_signature",
+          "token_expired",   "token_not_yet_valid", "token_unknown_role", "token_wrong_hearing",
+          "token_revoked",   "hearing_not_open" };
+  const char *tokens[] = { "abc.def", none,    hs,  good_claims_other_key, expired, early, bailiff,
+                           for2,      revoked, for2 };
   const char *hearings[] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, hid, NULL, NULL };
   /* A refused join leaves the connection open for another try (two tries per connection
    * here, so the 2 s join deadline of this test daemon never interferes on a slow machine). */
@@ -592,7 +688,8 @@ test_ws_mute_and_sdp (void)
   }
   hd_ws_send_text (b, "{\"type\":\"answer\",\"id\":\"x\",\"sdp\":\"hello\"}");
   expect_error (ctx, b, "sdp_invalid", "x");
-  hd_ws_send_text (b, "{\"type\":\"candidate\",\"id\":\"c\",\"candidate\":\"\",\"sdpMLineIndex\":0}");
+  hd_ws_send_text (b,
+                   "{\"type\":\"candidate\",\"id\":\"c\",\"candidate\":\"\",\"sdpMLineIndex\":0}");
   expect_error (ctx, b, "media_unavailable", "c");
   bystander_ok (ctx, a);
   bystander_ok (ctx, b);
@@ -604,9 +701,21 @@ test_hearingctl (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *url = daemon_->base_url;
-  const char *const create[] = { "--url", url, "--token", op_token, "--json", "hearing", "create",
-                                 "--case-number", "(2026)浙0109民初77号", "--title", "Circuit trial",
-                                 "--court", "Xiaoshan", "--start", "2026-12-03T14:00:00+08:00",
+  const char *const create[] = { "--url",
+                                 url,
+                                 "--token",
+                                 op_token,
+                                 "--json",
+                                 "hearing",
+                                 "create",
+                                 "--case-number",
+                                 "(2026)浙0109民初77号",
+                                 "--title",
+                                 "Circuit trial",
+                                 "--court",
+                                 "Xiaoshan",
+                                 "--start",
+                                 "2026-12-03T14:00:00+08:00",
                                  NULL };
   g_assert_cmpint (hd_test_ctl (&out, &err, create), ==, 0);
   json_t *j = json_loads (out, 0, NULL);
@@ -622,16 +731,18 @@ test_hearingctl (void)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
-  const char *const list[] = { "--url", url, "--token", op_token, "hearing", "list",
-                               "--case-number", "(2026)浙0109民初77号", NULL };
+  const char *const list[] = { "--url",   url,    "--token",       op_token,
+                               "hearing", "list", "--case-number", "(2026)浙0109民初77号",
+                               NULL };
   g_assert_cmpint (hd_test_ctl (&out, &err, list), ==, 0);
   g_assert_nonnull (strstr (out, id));
   g_assert_nonnull (strstr (out, "Circuit trial"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
-  const char *const tok[] = { "--url", url, "--token", op_token, "--json", "token", "--hearing", id,
-                              "--role", "interpreter", "--name", "Interpreter Ma", NULL };
+  const char *const tok[]
+      = { "--url", url,      "--token",     op_token, "--json",         "token", "--hearing",
+          id,      "--role", "interpreter", "--name", "Interpreter Ma", NULL };
   g_assert_cmpint (hd_test_ctl (&out, &err, tok), ==, 0);
   j = json_loads (out, 0, NULL);
   g_assert_cmpstr (json_string_value (json_object_get (j, "role")), ==, "interpreter");
@@ -642,7 +753,7 @@ test_hearingctl (void)
 
   /* a token minted locally with the state dir is accepted by the running daemon */
   const char *const ltok[] = { "--state-dir", state_dir, "--json", "token", "--hearing", id,
-                               "--role", "party", "--name", "Local", NULL };
+                               "--role",      "party",   "--name", "Local", NULL };
   g_assert_cmpint (hd_test_ctl (&out, &err, ltok), ==, 0);
   j = json_loads (out, 0, NULL);
   HdWsContext *ctx = hd_ws_context_new (TRUE);
@@ -682,8 +793,8 @@ static void
 test_audit_verify (void)
 {
   g_autofree char *out = NULL, *err = NULL;
-  const char *const av[] = { "--url", daemon_->base_url, "--token", op_token, "audit", "verify",
-                             NULL };
+  const char *const av[]
+      = { "--url", daemon_->base_url, "--token", op_token, "audit", "verify", NULL };
   g_assert_cmpint (hd_test_ctl (&out, &err, av), ==, 0);
   g_assert_true (g_str_has_prefix (out, "audit chain intact: "));
   json_t *j = rest ("GET", "/api/v1/audit/verify", op_token, NULL, 200);
@@ -708,10 +819,11 @@ test_shutdown_and_restart (void)
   const char *argv[] = { bin, "--state-dir", other, "--listen", listen, "--plain-http", NULL };
   g_autofree char *out = NULL, *err = NULL;
   int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
                                &status, NULL));
   g_assert_cmpint (WEXITSTATUS (status), ==, 1);
-  g_autofree char *expect = g_strdup_printf ("hearingd: error: cannot listen on %s: Address already in use\n", listen);
+  g_autofree char *expect
+      = g_strdup_printf ("hearingd: error: cannot listen on %s: Address already in use\n", listen);
   g_assert_true (g_str_has_suffix (err, expect));
 
   /* SIGTERM: the session is told, closed with 1001, the daemon exits 0 */
@@ -738,9 +850,9 @@ expect_start_failure (const char *const *args, const char *const *env, const cha
 {
   const char *bin = g_getenv ("HD_HEARINGD");
   GPtrArray *a = g_ptr_array_new ();
-  g_ptr_array_add (a, (gpointer) bin);
+  g_ptr_array_add (a, (gpointer)bin);
   for (const char *const *p = args; *p; p++)
-    g_ptr_array_add (a, (gpointer) *p);
+    g_ptr_array_add (a, (gpointer)*p);
   g_ptr_array_add (a, NULL);
   g_auto (GStrv) envp = g_get_environ ();
   for (const char *const *e = env; e && *e; e++) {
@@ -749,7 +861,7 @@ expect_start_failure (const char *const *args, const char *const *env, const cha
   }
   g_autofree char *out = NULL, *err = NULL;
   int status = 0;
-  g_assert_true (g_spawn_sync (NULL, (char **) a->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &out,
+  g_assert_true (g_spawn_sync (NULL, (char **)a->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &out,
                                &err, &status, NULL));
   g_ptr_array_unref (a);
   g_assert_true (WIFEXITED (status));
@@ -757,7 +869,7 @@ expect_start_failure (const char *const *args, const char *const *env, const cha
   if (!strstr (err, fragment))
     g_error ("stderr '%s' lacks '%s'", err, fragment);
   /* one line */
-  g_assert_cmpint (strchr (err, '\n') - err, ==, (int) strlen (err) - 1);
+  g_assert_cmpint (strchr (err, '\n') - err, ==, (int)strlen (err) - 1);
 }
 
 static void
@@ -767,19 +879,22 @@ test_startup_errors (void)
   g_mkdir (dir, 0700);
   const char *const a1[] = { "--state-dir", dir, "--listen", "127.0.0.1:0", NULL };
   const char *const e1[] = { "HEARINGD_LIMITS_RATE_BURST=lots", NULL };
-  expect_start_failure (a1, e1, "hearingd: error: config: environment HEARINGD_LIMITS_RATE_BURST: "
-                                "[limits] rate_burst = 'lots': must be an integer from 1 to 100000");
+  expect_start_failure (a1, e1,
+                        "hearingd: error: config: environment HEARINGD_LIMITS_RATE_BURST: "
+                        "[limits] rate_burst = 'lots': must be an integer from 1 to 100000");
   g_autofree char *conf = g_build_filename (dir, "x.conf", NULL);
   g_file_set_contents (conf, "[server]\nlisten = 127.0.0.1:99999\n", -1, NULL);
   const char *const a2[] = { "--state-dir", dir, "--config", conf, NULL };
-  g_autofree char *f2 = g_strdup_printf ("%s: [server] listen = '127.0.0.1:99999': port must be", conf);
+  g_autofree char *f2
+      = g_strdup_printf ("%s: [server] listen = '127.0.0.1:99999': port must be", conf);
   expect_start_failure (a2, NULL, f2);
   const char *const a3[] = { "--state-dir", dir, "--listen", "0.0.0.0:0", "--plain-http", NULL };
   expect_start_failure (a3, NULL, "plain HTTP is allowed only on a loopback address");
   const char *const a4[] = { "--state-dir", conf, "--listen", "127.0.0.1:0", NULL };
   expect_start_failure (a4, NULL, "cannot be created");
   g_autofree char *key = g_build_filename (dir, "signing-key.pem", NULL);
-  g_file_set_contents (key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", -1, NULL);
+  g_file_set_contents (key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", -1,
+                       NULL);
   const char *const a5[] = { "--state-dir", dir, "--listen", "127.0.0.1:0", "--plain-http", NULL };
   expect_start_failure (a5, NULL, "is not a PEM Ed25519 private key");
   const char *const a6[] = { "--state-dir", dir, "--nonsense", NULL };
@@ -848,6 +963,7 @@ main (int argc, char **argv)
   g_strstrip (op_token);
 
   g_test_add_func ("/daemon/rest", test_rest);
+  g_test_add_func ("/daemon/authorization-matrix", test_authorization_matrix);
   g_test_add_func ("/daemon/idle-connections", test_idle_connections);
   g_test_add_func ("/daemon/ws-join-and-bad-input", test_ws_join_and_bad_input);
   g_test_add_func ("/daemon/ws-token-refusals", test_ws_token_refusals);

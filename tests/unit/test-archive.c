@@ -21,7 +21,7 @@ write_file (const char *dir, const char *rel, const char *content, gsize len)
   g_autofree char *path = g_build_filename (dir, rel, NULL);
   g_autofree char *folder = g_path_get_dirname (path);
   g_mkdir_with_parents (folder, 0755);
-  g_assert_true (g_file_set_contents (path, content, (gssize) len, NULL));
+  g_assert_true (g_file_set_contents (path, content, (gssize)len, NULL));
 }
 
 /* A closed recording of 3 composite and 2 participant segments, checkpoints every 2. */
@@ -78,7 +78,7 @@ expect (Fix *f, const char *pub, const char *const *needles)
   g_assert_true (hd_archive_verify (f->dir, pub ? pub : f->pub, &v, &e));
   g_assert_no_error (e);
   for (guint i = 0; i < v.problems->len; i++)
-    g_test_message ("problem: %s", (char *) v.problems->pdata[i]);
+    g_test_message ("problem: %s", (char *)v.problems->pdata[i]);
   if (!needles || !needles[0]) {
     g_assert_true (v.ok);
     g_assert_true (v.signed_);
@@ -120,7 +120,8 @@ test_intact (Fix *f, gconstpointer data)
   g_assert_cmpuint (json_array_size (json_object_get (m, "checkpoints")), ==, 2);
   g_assert_cmpuint (json_array_size (json_object_get (m, "notes")), ==, 1);
   json_t *s0 = json_array_get (json_object_get (m, "segments"), 0);
-  g_assert_cmpint (json_integer_value (json_object_get (s0, "bytes")), ==, 110); /* "segment 0 " and 100 x */
+  g_assert_cmpint (json_integer_value (json_object_get (s0, "bytes")), ==,
+                   110); /* "segment 0 " and 100 x */
   g_assert_cmpuint (strlen (json_string_value (json_object_get (s0, "sha256"))), ==, 64);
   json_decref (m);
   /* another daemon's key */
@@ -138,8 +139,49 @@ test_flipped_byte (Fix *f, gconstpointer data)
   gsize n;
   g_assert_true (g_file_get_contents (p, &c, &n, NULL));
   c[5] ^= 1;
-  g_assert_true (g_file_set_contents (p, c, (gssize) n, NULL));
+  g_assert_true (g_file_set_contents (p, c, (gssize)n, NULL));
   expect (f, NULL, (const char *const[]){ "segment 2 (composite/00001.webm): SHA-256", NULL });
+}
+
+/* One bit flipped at a random place of a random file (segment or manifest), 100 times: every
+ * flip is found, a segment's by its name; the file is restored before the next. */
+static void
+test_hundred_flips (Fix *f, gconstpointer data)
+{
+  static const char *const files[]
+      = { "composite/00000.webm", "p-1-audio/00000.webm", "composite/00001.webm",
+          "p-1-audio/00001.webm", "composite/00002.webm", HD_ARCHIVE_MANIFEST };
+  guint manifest_flips = 0;
+  for (int k = 0; k < 100; k++) {
+    const char *rel = files[g_test_rand_int_range (0, G_N_ELEMENTS (files))];
+    gboolean manifest = g_str_equal (rel, HD_ARCHIVE_MANIFEST);
+    g_autofree char *p = g_build_filename (f->dir, rel, NULL);
+    g_autofree char *orig = NULL;
+    gsize n;
+    g_assert_true (g_file_get_contents (p, &orig, &n, NULL));
+    g_autofree char *c = g_memdup2 (orig, n);
+    gsize at = (gsize)g_test_rand_int_range (0, (gint32)n);
+    c[at] ^= (char)(1u << g_test_rand_int_range (0, 8));
+    g_assert_true (g_file_set_contents (p, c, (gssize)n, NULL));
+    HdArchiveVerdict v;
+    g_autoptr (GError) e = NULL;
+    if (hd_archive_verify (f->dir, f->pub, &v, &e)) {
+      g_assert_false (v.ok);
+      gboolean named = FALSE;
+      for (guint i = 0; i < v.problems->len; i++)
+        named = named || strstr (v.problems->pdata[i], rel) != NULL;
+      /* a flip in the manifest is found by what it broke: an entry, the chain, the signature */
+      g_assert_true (named || manifest);
+      hd_archive_verdict_clear (&v);
+    } else { /* the manifest no longer parses: refused as unreadable, which is found too */
+      g_assert_true (manifest);
+      g_assert_nonnull (e);
+    }
+    manifest_flips += manifest;
+    g_assert_true (g_file_set_contents (p, orig, (gssize)n, NULL));
+  }
+  g_test_message ("100 flips (%u in the manifest): all found", manifest_flips);
+  expect (f, NULL, NULL); /* and restored, it is intact again */
 }
 
 static void
@@ -151,10 +193,10 @@ test_truncated_deleted_added (Fix *f, gconstpointer data)
   g_assert_cmpint (g_unlink (q), ==, 0);
   write_file (f->dir, "composite/00003.webm", "extra", 5);
   expect (f, NULL,
-          (const char *const[]){ "segment 1 (p-1-audio/00000.webm): 10 bytes",
-                                 "segment 4 (composite/00002.webm): file missing",
-                                 "composite/00003.webm: a media file that the manifest does not list",
-                                 NULL });
+          (const char *const[]){
+              "segment 1 (p-1-audio/00000.webm): 10 bytes",
+              "segment 4 (composite/00002.webm): file missing",
+              "composite/00003.webm: a media file that the manifest does not list", NULL });
 }
 
 static void
@@ -166,7 +208,7 @@ test_replaced (Fix *f, gconstpointer data)
   g_autofree char *c = NULL;
   gsize n;
   g_assert_true (g_file_get_contents (a, &c, &n, NULL));
-  g_assert_true (g_file_set_contents (b, c, (gssize) n, NULL));
+  g_assert_true (g_file_set_contents (b, c, (gssize)n, NULL));
   expect (f, NULL, (const char *const[]){ "segment 2 (composite/00001.webm)", NULL });
 }
 
@@ -205,8 +247,7 @@ test_edited_entry (Fix *f, gconstpointer data)
   g_autofree char *forged = g_strnfill (64, 'a');
   json_object_set_new (s1, "sha256", json_string (forged));
   save (f, m);
-  expect (f, NULL, (const char *const[]){ "segment 1 (p-1-audio/00000.webm): chain hash",
-                                          NULL });
+  expect (f, NULL, (const char *const[]){ "segment 1 (p-1-audio/00000.webm): chain hash", NULL });
 }
 
 static void
@@ -246,7 +287,7 @@ test_recover_after_crash (void)
     g_assert_true (hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, &e));
   }
   write_file (dir, "composite/00-00002.webm", "half a segm", 11); /* being written: killed */
-  hd_archive_free (a); /* no close: as after SIGKILL */
+  hd_archive_free (a);                                            /* no close: as after SIGKILL */
   HdArchiveVerdict v;
   g_assert_true (hd_archive_verify (dir, pub, &v, &e));
   g_assert_false (v.ok); /* before recovery the open segment is an unlisted file */
@@ -265,7 +306,7 @@ test_recover_after_crash (void)
   json_decref (m);
   g_assert_true (hd_archive_verify (dir, pub, &v, &e));
   for (guint i = 0; i < v.problems->len; i++)
-    g_test_message ("problem: %s", (char *) v.problems->pdata[i]);
+    g_test_message ("problem: %s", (char *)v.problems->pdata[i]);
   g_assert_true (v.ok);
   g_assert_true (v.signed_);
   g_assert_cmpuint (v.segments, ==, 2);
@@ -286,6 +327,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/archive/intact", Fix, NULL, fix_setup, test_intact, fix_teardown);
   g_test_add ("/archive/flipped-byte", Fix, NULL, fix_setup, test_flipped_byte, fix_teardown);
+  g_test_add ("/archive/hundred-flips", Fix, NULL, fix_setup, test_hundred_flips, fix_teardown);
   g_test_add ("/archive/truncated-deleted-added", Fix, NULL, fix_setup,
               test_truncated_deleted_added, fix_teardown);
   g_test_add ("/archive/replaced", Fix, NULL, fix_setup, test_replaced, fix_teardown);
