@@ -1,0 +1,230 @@
+/* bench-recording — what recording costs and how fast the archive is read, in a private network
+ * namespace the benchmark makes itself (root; unshare -n, lo, veth 10.77.0.1/24):
+ *  - recording overhead: the daemon's CPU for a hearing of 4 while it is not recorded (`open`,
+ *    `recess`) against the same hearing `in_session` (recorded: composite + full mix + 8
+ *    participant tracks), three 5 s windows of each, alternating, in each run;
+ *  - verify throughput: hd_archive_verify over a synthetic recording of 200 segments of 1 MiB,
+ *    against plain SHA-256 of the same files (the floor) in the same invocation;
+ *  - export speed: hd_export_remux of the composite recorded above, in seconds of media per
+ *    second and MB/s, against copying the same bytes.
+ * Medians over RUNS (argument, default 3). Prints figures; never fails on time. Bounded: every
+ * client lives a fixed number of seconds; every loop has a fixed count. */
+#define _GNU_SOURCE
+#include "bench/common.h"
+#include "codecs/export.h"
+#include "daemon/archive.h"
+#include "daemon/auth.h"
+#include "daemon/util.h"
+
+#include <gst/gst.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLIENT_OPTS "--no-decode --size=640x360"
+#define SEGMENTS 200
+#define SEGMENT_BYTES (1u << 20)
+
+static double
+now_s (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+/* The daemon's CPU (% of one core) over `seconds`. */
+static double
+cpu_over (int seconds)
+{
+  double a, b;
+  long rss;
+  proc_stat (d->proc, &a, &rss);
+  g_usleep ((gulong) seconds * G_USEC_PER_SEC);
+  proc_stat (d->proc, &b, &rss);
+  return (b - a) / seconds * 100.0;
+}
+
+static void
+set_state (const char *hid, const char *state)
+{
+  int st = 0;
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  g_autofree char *body = g_strdup_printf ("{\"state\":\"%s\"}", state);
+  json_decref (hd_test_rest (d, "PATCH", path, op, body, &st));
+}
+
+/* A synthetic closed recording of SEGMENTS random segments; returns its folder. */
+static char *
+synthetic_recording (const char *root, HdSigner *signer)
+{
+  g_autofree char *dir = g_build_filename (root, "synthetic", NULL);
+  json_t *hearing = json_pack ("{s:s, s:s}", "id", "h-bench", "case_number", "bench");
+  HdArchive *a = hd_archive_create (dir, "r-bench", hearing, signer, 10, NULL);
+  json_decref (hearing);
+  g_autofree char *folder = g_build_filename (dir, "composite", NULL);
+  g_mkdir_with_parents (folder, 0750);
+  guint8 *buf = g_malloc (SEGMENT_BYTES);
+  for (int i = 0; i < SEGMENTS; i++) {
+    for (guint k = 0; k < SEGMENT_BYTES; k += 4)
+      *(guint32 *) (buf + k) = g_random_int ();
+    g_autofree char *rel = g_strdup_printf ("composite/00-00-%05d.webm", i);
+    g_autofree char *path = g_build_filename (dir, rel, NULL);
+    g_file_set_contents (path, (const char *) buf, SEGMENT_BYTES, NULL);
+    hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, NULL);
+  }
+  g_free (buf);
+  hd_archive_close (a, "closed", NULL);
+  hd_archive_free (a);
+  return g_steal_pointer (&dir);
+}
+
+/* The composite's closed segments of the newest recording under `archive`, in order. */
+static GStrv
+composite_files (const char *archive, gint64 *media_ms, gint64 *bytes)
+{
+  g_autofree char *cmd = g_strdup_printf ("sh -c 'ls -t %s/*/*/manifest.json | head -1'", archive);
+  g_autofree char *out = NULL;
+  g_spawn_command_line_sync (cmd, &out, NULL, NULL, NULL);
+  g_strstrip (out);
+  json_t *m = json_load_file (out, 0, NULL);
+  g_autofree char *dir = g_path_get_dirname (out);
+  GPtrArray *files = g_ptr_array_new ();
+  *media_ms = *bytes = 0;
+  json_t *segs = json_object_get (m, "segments");
+  for (size_t i = 0; i < json_array_size (segs); i++) {
+    json_t *s = json_array_get (segs, i);
+    if (g_strcmp0 (json_string_value (json_object_get (s, "track")), "composite"))
+      continue;
+    g_ptr_array_add (files, g_build_filename (dir, json_string_value (json_object_get (s, "file")),
+                                              NULL));
+    *media_ms += json_integer_value (json_object_get (s, "duration_ms"));
+    *bytes += json_integer_value (json_object_get (s, "bytes"));
+  }
+  json_decref (m);
+  g_ptr_array_add (files, NULL);
+  return (GStrv) g_ptr_array_free (files, FALSE);
+}
+
+int
+main (int argc, char **argv)
+{
+  int runs = CLAMP (argc > 1 ? atoi (argv[1]) : 3, 1, 9);
+  if (getuid () != 0 || unshare (CLONE_NEWNET) != 0 || !sh ("ip link set lo up")
+      || !sh ("ip link add v0 type veth peer name v1") || !sh ("ip addr add 10.77.0.1/24 dev v0")
+      || !sh ("ip link set v0 up") || !sh ("ip link set v1 up")) {
+    fprintf (stderr, "bench-recording: needs root to make its private network namespace\n");
+    return 1;
+  }
+  gst_init (&argc, &argv);
+  hd_client_quiet ();
+  double off[9], on[9], ratio[9], vrate[9], frate[9], xspeed[9], xrate[9], crate[9];
+  gint64 xms = 0, xbytes = 0;
+  static const guint8 seed[32] = { 7 };
+  g_autoptr (HdSigner) signer = hd_signer_new_from_seed (seed);
+  g_autofree char *pub = hd_signer_public_pem (signer);
+  for (int r = 0; r < runs; r++) {
+    g_autofree char *root = g_dir_make_tmp ("hd-bench-rec-XXXXXX", NULL);
+    g_autofree char *state = g_build_filename (root, "state", NULL);
+    const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_ICE_INTERFACES=v0",
+                                NULL };
+    d = hd_test_daemon_start (state, FALSE, NULL, env);
+    const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+    g_free (op);
+    hd_test_ctl (&op, NULL, mint);
+    g_strstrip (op);
+
+    /* recording overhead: open (not recorded), then in session (recorded) */
+    /* open (not recorded), then in session (recorded) and recess (not), three times each:
+     * 5 s windows, each 1.5 s after the switch */
+    g_autofree char *hid = new_hearing ();
+    GSubprocess *cl[4];
+    for (int i = 0; i < 4; i++)
+      cl[i] = client (hid, 46, 300 + 100 * i, CLIENT_OPTS);
+    g_usleep (5 * G_USEC_PER_SEC); /* everyone connected */
+    double sum_off = 0, sum_on = 0;
+    static const char *const states[] = { "open", "in_session", "recess", "in_session", "recess",
+                                          "in_session" };
+    for (gsize k = 0; k < G_N_ELEMENTS (states); k++) {
+      if (k > 0)
+        set_state (hid, states[k]);
+      g_usleep (1500 * 1000);
+      double c = cpu_over (5);
+      if (k % 2)
+        sum_on += c;
+      else
+        sum_off += c;
+    }
+    off[r] = sum_off / 3;
+    on[r] = sum_on / 3;
+    ratio[r] = off[r] > 0 ? on[r] / off[r] : -1;
+    for (int i = 0; i < 4; i++)
+      json_decref (finish (cl[i]));
+    set_state (hid, "closed");
+    g_usleep (2 * G_USEC_PER_SEC); /* the last segments */
+
+    /* export speed: the composite just recorded, remuxed; against copying its bytes */
+    g_autofree char *archive = g_build_filename (state, "archive", NULL);
+    g_auto (GStrv) files = composite_files (archive, &xms, &xbytes);
+    g_autofree char *out = g_build_filename (root, "export.webm", NULL);
+    HdExportSource src = { (const char *const *) files, TRUE, TRUE };
+    double t0 = now_s ();
+    hd_export_remux (&src, 1, FALSE, out, NULL);
+    double t1 = now_s ();
+    g_autofree char *copy = g_build_filename (root, "copy.bin", NULL);
+    double c0 = now_s ();
+    FILE *cf = fopen (copy, "wb");
+    for (char **f = files; cf && *f; f++) {
+      g_autofree char *data = NULL;
+      gsize n = 0;
+      if (g_file_get_contents (*f, &data, &n, NULL))
+        fwrite (data, 1, n, cf);
+    }
+    if (cf)
+      fclose (cf);
+    double c1 = now_s ();
+    xspeed[r] = (xms / 1000.0) / (t1 - t0);
+    xrate[r] = xbytes / 1e6 / (t1 - t0);
+    crate[r] = xbytes / 1e6 / (c1 - c0);
+    hd_test_daemon_stop (d);
+    hd_test_daemon_free (d);
+
+    /* verify throughput against plain SHA-256 of the same files (both from the page cache) */
+    g_autofree char *syn = synthetic_recording (root, signer);
+    HdArchiveVerdict v;
+    hd_archive_verify (syn, pub, &v, NULL); /* warm the cache */
+    hd_archive_verdict_clear (&v);
+    double v0 = now_s ();
+    hd_archive_verify (syn, pub, &v, NULL);
+    double v1 = now_s ();
+    hd_archive_verdict_clear (&v);
+    double h0 = now_s ();
+    for (int i = 0; i < SEGMENTS; i++) {
+      g_autofree char *path = g_strdup_printf ("%s/composite/00-00-%05d.webm", syn, i);
+      gint64 n = 0;
+      g_free (hd_sha256_file (path, &n));
+    }
+    double h1 = now_s ();
+    double mb = (double) SEGMENTS * SEGMENT_BYTES / 1e6;
+    vrate[r] = mb / (v1 - v0);
+    frate[r] = mb / (h1 - h0);
+    fprintf (stderr,
+             "run %d/%d: CPU open %.0f%%, in session %.0f%% (x%.3f); verify %.0f MB/s (SHA-256 "
+             "alone %.0f MB/s); export %.1f s of media in %.3f s\n",
+             r + 1, runs, off[r], on[r], ratio[r], vrate[r], frate[r], xms / 1000.0, t1 - t0);
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
+    if (system (cmd) != 0)
+      fprintf (stderr, "could not remove %s\n", root);
+  }
+  printf ("bench-recording: %d runs, medians (hearing of 4: 640x360 VP8 + Opus in, 1280x720@30 "
+          "composite out)\n", runs);
+  printf ("daemon CPU, hearing not recorded: %.0f %% of one core; recorded: %.0f %%; ratio %.3f "
+          "(overhead %+.1f %%)\n", median (off, runs), median (on, runs), median (ratio, runs),
+          (median (ratio, runs) - 1) * 100);
+  printf ("verify: %.0f MB/s (%d segments of 1 MiB); SHA-256 alone of the same files: %.0f MB/s; "
+          "ratio %.2f\n", median (vrate, runs), SEGMENTS, median (frate, runs),
+          median (vrate, runs) / median (frate, runs));
+  printf ("export (composite, %.1f s, %.1f MB): %.0f s of media per second, %.0f MB/s; copying "
+          "the same bytes: %.0f MB/s\n", xms / 1000.0, xbytes / 1e6, median (xspeed, runs),
+          median (xrate, runs), median (crate, runs));
+  return 0;
+}

@@ -1,0 +1,24 @@
+/* common.h — helpers shared by the benchmarks (bench/common.c). */
+#pragma once
+
+#include "tests/integration/harness.h"
+
+#include <gio/gio.h>
+#include <jansson.h>
+
+extern HdTestDaemon *d; /* the daemon under measure */
+extern char *op;        /* an operator token for it */
+
+/* Run a shell command; TRUE if it exited 0. */
+gboolean sh (const char *cmd);
+/* A new hearing, open. Caller frees. */
+char *new_hearing (void);
+/* A participant: the C test client with `extra` options (space-separated), living `seconds`. */
+GSubprocess *client (const char *hid, int seconds, int freq, const char *extra);
+/* Wait for a client and take its JSON report. */
+json_t *finish (GSubprocess *p);
+/* CPU seconds so far and resident KiB of a process. */
+void pid_stat (const char *pid, double *cpu_s, long *rss_kib);
+void proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib);
+/* Median of n values (sorts them); -1 for none. */
+double median (double *v, int n);
