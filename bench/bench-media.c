@@ -24,7 +24,7 @@ gst_launch (const char *desc)
   g_autofree char *cmd = g_strdup_printf ("gst-launch-1.0 -q %s", desc);
   if (!g_shell_parse_argv (cmd, NULL, &words, NULL))
     return NULL;
-  return g_subprocess_newv ((const char *const *) words, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, NULL);
+  return g_subprocess_newv ((const char *const *)words, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, NULL);
 }
 
 /* The floor of a hearing of n: what the daemon must at least do, bare. A second gst-launch
@@ -35,7 +35,8 @@ floor_cpu (int n, int port0)
 {
   GString *src = g_string_new (NULL), *fl = g_string_new (NULL);
   for (int i = 0; i < n; i++) {
-    g_string_append_printf (src,
+    g_string_append_printf (
+        src,
         " videotestsrc is-live=true pattern=solid-color foreground-color=0xff%06x !"
         " video/x-raw,width=640,height=360,framerate=30/1 ! videoconvert !"
         " vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay pt=96 !"
@@ -43,7 +44,8 @@ floor_cpu (int n, int port0)
         " audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! audioresample ! opusenc !"
         " rtpopuspay pt=111 ! udpsink host=127.0.0.1 port=%d sync=false",
         0x3355aa * (i + 1) & 0xffffff, port0 + 2 * i, 300 + 100 * i, port0 + 2 * i + 1);
-    g_string_append_printf (fl,
+    g_string_append_printf (
+        fl,
         " udpsrc port=%d caps=\"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
         "payload=96\" ! rtpjitterbuffer latency=50 ! rtpvp8depay ! vp8dec ! videoconvert ! comp."
         " udpsrc port=%d caps=\"application/x-rtp,media=audio,encoding-name=OPUS,"
@@ -58,7 +60,8 @@ floor_cpu (int n, int port0)
     for (int j = 0; j < n; j++)
       if (i != j)
         g_string_append_printf (fl, " t%d. ! queue ! m%d.", i, j);
-  g_string_append (fl,
+  g_string_append (
+      fl,
       " videotestsrc is-live=true pattern=black ! video/x-raw,width=1280,height=720,framerate=30/1"
       " ! compositor name=comp background=black latency=40000000 !"
       " video/x-raw,format=I420,width=1280,height=720,framerate=30/1 !"
@@ -112,9 +115,9 @@ int
 main (int argc, char **argv)
 {
   int runs = CLAMP (argc > 1 ? atoi (argv[1]) : 3, 1, 9);
-  if (getuid () != 0 || unshare (CLONE_NEWNET) != 0 || !sh ("ip link set lo up") ||
-      !sh ("ip link add v0 type veth peer name v1") || !sh ("ip addr add 10.77.0.1/24 dev v0") ||
-      !sh ("ip link set v0 up") || !sh ("ip link set v1 up")) {
+  if (getuid () != 0 || unshare (CLONE_NEWNET) != 0 || !sh ("ip link set lo up")
+      || !sh ("ip link add v0 type veth peer name v1") || !sh ("ip addr add 10.77.0.1/24 dev v0")
+      || !sh ("ip link set v0 up") || !sh ("ip link set v1 up")) {
     fprintf (stderr, "bench-media: needs root to make its private network namespace\n");
     return 1;
   }
@@ -127,7 +130,8 @@ main (int argc, char **argv)
   for (int r = 0; r < runs; r++) {
     g_autofree char *root = g_dir_make_tmp ("hd-bench-media-XXXXXX", NULL);
     g_autofree char *state = g_build_filename (root, "state", NULL);
-    const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", NULL };
+    const char *const env[]
+        = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false", NULL };
     d = hd_test_daemon_start (state, FALSE, NULL, env);
     const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
     g_free (op);
@@ -162,7 +166,7 @@ main (int argc, char **argv)
       proc_stat (d->proc, &b, &rss_n);
       cpu[k][r] = (b - a) / 6.0 * 100.0;
       if (n == 9)
-        rss[r] = (double) (rss_n - rss0) / 1024.0 / n;
+        rss[r] = (double)(rss_n - rss0) / 1024.0 / n;
       fps[k][r] = 1000;
       for (int i = 0; i < n; i++) {
         json_t *j = finish (cl[i]);
@@ -175,7 +179,8 @@ main (int argc, char **argv)
       flo[k][r] = floor_cpu (n, 45000);
       ratio[k][r] = flo[k][r] > 0 ? cpu[k][r] / flo[k][r] : -1;
     }
-    fprintf (stderr, "run %d/%d: first frame %.0f ms; CPU (floor) 2: %.0f%% (%.0f%%), 4: %.0f%% "
+    fprintf (stderr,
+             "run %d/%d: first frame %.0f ms; CPU (floor) 2: %.0f%% (%.0f%%), 4: %.0f%% "
              "(%.0f%%), 6: %.0f%% (%.0f%%), 9: %.0f%% (%.0f%%); %.1f MiB per participant\n",
              r + 1, runs, first[r], cpu[0][r], flo[0][r], cpu[1][r], flo[1][r], cpu[2][r],
              flo[2][r], cpu[3][r], flo[3][r], rss[r]);
@@ -201,8 +206,9 @@ main (int argc, char **argv)
           worst = MIN (worst, json_number_value (json_object_get (j, "fps_last_2s")));
           json_decref (j);
         }
-        fprintf (stderr, "%d hearings of 4 at once: slowest composite %.1f fps, daemon CPU %.0f%%\n",
-                 k, worst, (b - a) / 5.0 * 100.0);
+        fprintf (stderr,
+                 "%d hearings of 4 at once: slowest composite %.1f fps, daemon CPU %.0f%%\n", k,
+                 worst, (b - a) / 5.0 * 100.0);
         g_usleep (2 * G_USEC_PER_SEC);
         if (worst < 29)
           break;
@@ -222,8 +228,9 @@ main (int argc, char **argv)
   printf ("mouth-to-ear through the mixer (%d beeps): %.0f ms\n", nm2e, median (m2e, nm2e));
   for (int k = 0; k < NS; k++)
     printf ("hearing of %d: daemon CPU %.0f %% of one core, floor %.0f %%, ratio %.2f; "
-            "slowest composite %.1f fps\n", sizes[k], median (cpu[k], runs), median (flo[k], runs),
-            median (ratio[k], runs), median (fps[k], runs));
+            "slowest composite %.1f fps\n",
+            sizes[k], median (cpu[k], runs), median (flo[k], runs), median (ratio[k], runs),
+            median (fps[k], runs));
   printf ("daemon resident memory per participant (9 in one hearing): %.1f MiB\n",
           median (rss, runs));
   printf ("4-participant hearings held at once at >= 29 fps: %d (daemon CPU %.0f %%)\n", held,

@@ -39,7 +39,7 @@ cpu_over (int seconds)
   double a, b;
   long rss;
   proc_stat (d->proc, &a, &rss);
-  g_usleep ((gulong) seconds * G_USEC_PER_SEC);
+  g_usleep ((gulong)seconds * G_USEC_PER_SEC);
   proc_stat (d->proc, &b, &rss);
   return (b - a) / seconds * 100.0;
 }
@@ -66,10 +66,10 @@ synthetic_recording (const char *root, HdSigner *signer)
   guint8 *buf = g_malloc (SEGMENT_BYTES);
   for (int i = 0; i < SEGMENTS; i++) {
     for (guint k = 0; k < SEGMENT_BYTES; k += 4)
-      *(guint32 *) (buf + k) = g_random_int ();
+      *(guint32 *)(buf + k) = g_random_int ();
     g_autofree char *rel = g_strdup_printf ("composite/00-00-%05d.webm", i);
     g_autofree char *path = g_build_filename (dir, rel, NULL);
-    g_file_set_contents (path, (const char *) buf, SEGMENT_BYTES, NULL);
+    g_file_set_contents (path, (const char *)buf, SEGMENT_BYTES, NULL);
     hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, NULL);
   }
   g_free (buf);
@@ -95,14 +95,14 @@ composite_files (const char *archive, gint64 *media_ms, gint64 *bytes)
     json_t *s = json_array_get (segs, i);
     if (g_strcmp0 (json_string_value (json_object_get (s, "track")), "composite"))
       continue;
-    g_ptr_array_add (files, g_build_filename (dir, json_string_value (json_object_get (s, "file")),
-                                              NULL));
+    g_ptr_array_add (files,
+                     g_build_filename (dir, json_string_value (json_object_get (s, "file")), NULL));
     *media_ms += json_integer_value (json_object_get (s, "duration_ms"));
     *bytes += json_integer_value (json_object_get (s, "bytes"));
   }
   json_decref (m);
   g_ptr_array_add (files, NULL);
-  return (GStrv) g_ptr_array_free (files, FALSE);
+  return (GStrv)g_ptr_array_free (files, FALSE);
 }
 
 int
@@ -125,8 +125,8 @@ main (int argc, char **argv)
   for (int r = 0; r < runs; r++) {
     g_autofree char *root = g_dir_make_tmp ("hd-bench-rec-XXXXXX", NULL);
     g_autofree char *state = g_build_filename (root, "state", NULL);
-    const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_ICE_INTERFACES=v0",
-                                NULL };
+    const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false",
+                                "HEARINGD_ICE_INTERFACES=v0", NULL };
     d = hd_test_daemon_start (state, FALSE, NULL, env);
     const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
     g_free (op);
@@ -142,8 +142,8 @@ main (int argc, char **argv)
       cl[i] = client (hid, 46, 300 + 100 * i, CLIENT_OPTS);
     g_usleep (5 * G_USEC_PER_SEC); /* everyone connected */
     double sum_off = 0, sum_on = 0;
-    static const char *const states[] = { "open", "in_session", "recess", "in_session", "recess",
-                                          "in_session" };
+    static const char *const states[]
+        = { "open", "in_session", "recess", "in_session", "recess", "in_session" };
     for (gsize k = 0; k < G_N_ELEMENTS (states); k++) {
       if (k > 0)
         set_state (hid, states[k]);
@@ -166,7 +166,7 @@ main (int argc, char **argv)
     g_autofree char *archive = g_build_filename (state, "archive", NULL);
     g_auto (GStrv) files = composite_files (archive, &xms, &xbytes);
     g_autofree char *out = g_build_filename (root, "export.webm", NULL);
-    HdExportSource src = { (const char *const *) files, TRUE, TRUE };
+    HdExportSource src = { (const char *const *)files, TRUE, TRUE };
     double t0 = now_s ();
     hd_export_remux (&src, 1, FALSE, out, NULL);
     double t1 = now_s ();
@@ -204,7 +204,7 @@ main (int argc, char **argv)
       g_free (hd_sha256_file (path, &n));
     }
     double h1 = now_s ();
-    double mb = (double) SEGMENTS * SEGMENT_BYTES / 1e6;
+    double mb = (double)SEGMENTS * SEGMENT_BYTES / 1e6;
     vrate[r] = mb / (v1 - v0);
     frate[r] = mb / (h1 - h0);
     fprintf (stderr,
@@ -216,15 +216,19 @@ main (int argc, char **argv)
       fprintf (stderr, "could not remove %s\n", root);
   }
   printf ("bench-recording: %d runs, medians (hearing of 4: 640x360 VP8 + Opus in, 1280x720@30 "
-          "composite out)\n", runs);
+          "composite out)\n",
+          runs);
   printf ("daemon CPU, hearing not recorded: %.0f %% of one core; recorded: %.0f %%; ratio %.3f "
-          "(overhead %+.1f %%)\n", median (off, runs), median (on, runs), median (ratio, runs),
+          "(overhead %+.1f %%)\n",
+          median (off, runs), median (on, runs), median (ratio, runs),
           (median (ratio, runs) - 1) * 100);
   printf ("verify: %.0f MB/s (%d segments of 1 MiB); SHA-256 alone of the same files: %.0f MB/s; "
-          "ratio %.2f\n", median (vrate, runs), SEGMENTS, median (frate, runs),
+          "ratio %.2f\n",
+          median (vrate, runs), SEGMENTS, median (frate, runs),
           median (vrate, runs) / median (frate, runs));
   printf ("export (composite, %.1f s, %.1f MB): %.0f s of media per second, %.0f MB/s; copying "
-          "the same bytes: %.0f MB/s\n", xms / 1000.0, xbytes / 1e6, median (xspeed, runs),
-          median (xrate, runs), median (crate, runs));
+          "the same bytes: %.0f MB/s\n",
+          xms / 1000.0, xbytes / 1e6, median (xspeed, runs), median (xrate, runs),
+          median (crate, runs));
   return 0;
 }

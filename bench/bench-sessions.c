@@ -30,8 +30,8 @@ static const Phase phases[] = { { 100, 500 }, { 250, 1500 }, { 500, 3000 } };
 
 typedef struct {
   char *token;
-  gint64 sent_at;     /* join or ping sent (monotonic µs) */
-  gint64 rtt;         /* join RTT */
+  gint64 sent_at; /* join or ping sent (monotonic µs) */
+  gint64 rtt;     /* join RTT */
   gint64 ping_rtt;
   gboolean welcomed, failed, pong;
   int phase;
@@ -68,7 +68,7 @@ on_message (HdWsClient *c, const char *text, gsize len, gpointer user)
       s->failed = TRUE;
       b->failed++;
       if (b->failed < 5)
-        fprintf (stderr, "  join refused: %.*s\n", (int) len, text);
+        fprintf (stderr, "  join refused: %.*s\n", (int)len, text);
     }
   } else if (!s->pong && !g_strcmp0 (type, "pong")) {
     s->pong = TRUE;
@@ -81,7 +81,7 @@ on_message (HdWsClient *c, const char *text, gsize len, gpointer user)
 static int
 cmp64 (gconstpointer a, gconstpointer b)
 {
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
   return x < y ? -1 : x > y;
 }
 
@@ -91,7 +91,7 @@ pct (GArray *v, double p)
   if (v->len == 0)
     return -1;
   g_array_sort (v, cmp64);
-  guint i = MIN (v->len - 1, (guint) (p * v->len));
+  guint i = MIN (v->len - 1, (guint)(p * v->len));
   return g_array_index (v, gint64, i) / 1000.0;
 }
 
@@ -117,9 +117,13 @@ run_once (int total, RunResult *res)
 {
   g_autofree char *root = g_dir_make_tmp ("hd-bench-XXXXXX", NULL);
   g_autofree char *state = g_build_filename (root, "state", NULL);
-  const char *const env[] = { g_getenv ("BENCH_DEBUG") ? "HEARINGD_LOG_LEVEL=debug" : "HEARINGD_LOG_LEVEL=warning", "HEARINGD_SERVER_MAX_SESSIONS=20000",
-                              "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=60",
-                              "HEARINGD_MEDIA_ENABLED=false", NULL };
+  const char *const env[]
+      = { g_getenv ("BENCH_DEBUG") ? "HEARINGD_LOG_LEVEL=debug" : "HEARINGD_LOG_LEVEL=warning",
+          "HEARINGD_SERVER_MAX_SESSIONS=20000",
+          "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=60",
+          "HEARINGD_MEDIA_ENABLED=false",
+          "HEARINGD_HEARING_LOBBY=false",
+          NULL };
   HdTestDaemon *d = hd_test_daemon_start (state, FALSE, NULL, env);
   if (!d)
     return FALSE;
@@ -128,8 +132,14 @@ run_once (int total, RunResult *res)
   g_autofree char *keyp = g_build_filename (state, "signing-key.pem", NULL);
   g_autoptr (HdSigner) signer = hd_signer_load (keyp, FALSE, NULL);
   gint64 now = hd_time_now ();
-  HdClaims op = { .iss = "hearingd", .sub = "op-bench", .name = "bench", .hid = "*",
-                  .role = HD_ROLE_OPERATOR, .iat = now, .nbf = now, .exp = now + 3600,
+  HdClaims op = { .iss = "hearingd",
+                  .sub = "op-bench",
+                  .name = "bench",
+                  .hid = "*",
+                  .role = HD_ROLE_OPERATOR,
+                  .iat = now,
+                  .nbf = now,
+                  .exp = now + 3600,
                   .jti = "t-bench" };
   g_autofree char *optok = hd_token_sign (signer, &op);
 
@@ -151,8 +161,15 @@ run_once (int total, RunResult *res)
     }
     g_autofree char *sub = g_strdup_printf ("p-%d", i);
     g_autofree char *jti = g_strdup_printf ("t-%d", i);
-    HdClaims c = { .iss = "hearingd", .sub = sub, .name = "Participant", .hid = hid,
-                   .role = HD_ROLE_PARTY, .iat = now, .nbf = now, .exp = now + 3600, .jti = jti };
+    HdClaims c = { .iss = "hearingd",
+                   .sub = sub,
+                   .name = "Participant",
+                   .hid = hid,
+                   .role = HD_ROLE_PARTY,
+                   .iat = now,
+                   .nbf = now,
+                   .exp = now + 3600,
+                   .jti = jti };
     b.s[i].token = hd_token_sign (signer, &c);
   }
   g_free (hid);
@@ -166,16 +183,15 @@ run_once (int total, RunResult *res)
     int end_at = MIN (total, started + phases[ph].count);
     int first = started;
     gint64 t0 = g_get_monotonic_time ();
-    gint64 deadline = t0 + (gint64) (phases[ph].count * G_USEC_PER_SEC / phases[ph].rate) +
-                      20 * G_USEC_PER_SEC;
-    while ((started < end_at || b.welcomed + b.failed < end_at) &&
-           g_get_monotonic_time () < deadline) {
+    gint64 deadline
+        = t0 + (gint64)(phases[ph].count * G_USEC_PER_SEC / phases[ph].rate) + 20 * G_USEC_PER_SEC;
+    while ((started < end_at || b.welcomed + b.failed < end_at)
+           && g_get_monotonic_time () < deadline) {
       gint64 el = g_get_monotonic_time () - t0;
-      int due = first + (int) (el * phases[ph].rate / G_USEC_PER_SEC) + 1;
+      int due = first + (int)(el * phases[ph].rate / G_USEC_PER_SEC) + 1;
       while (started < MIN (due, end_at)) {
         b.s[started].phase = ph;
-        clients[started] =
-            hd_ws_connect (ctx, "127.0.0.1", d->port, FALSE, "/ws", "hearing.v1");
+        clients[started] = hd_ws_connect (ctx, "127.0.0.1", d->port, FALSE, "/ws", "hearing.v1");
         hd_ws_set_data (clients[started], &b.s[started]);
         started++;
       }
@@ -189,13 +205,13 @@ run_once (int total, RunResult *res)
     GArray *bl = g_array_new (FALSE, FALSE, sizeof (gint64));
     int nping = MIN (phases[ph].count, 1000), sent = 0;
     gint64 p0 = g_get_monotonic_time ();
-    gint64 pdead = p0 + (gint64) (nping * G_USEC_PER_SEC / phases[ph].rate) + 10 * G_USEC_PER_SEC;
+    gint64 pdead = p0 + (gint64)(nping * G_USEC_PER_SEC / phases[ph].rate) + 10 * G_USEC_PER_SEC;
     for (int i = first; i < end_at; i++)
       b.s[i].pong = FALSE;
     int target_pongs = b.pongs + nping;
     while ((sent < nping || b.pongs < target_pongs) && g_get_monotonic_time () < pdead) {
       gint64 el = g_get_monotonic_time () - p0;
-      int due = (int) (el * phases[ph].rate / G_USEC_PER_SEC) + 1;
+      int due = (int)(el * phases[ph].rate / G_USEC_PER_SEC) + 1;
       while (sent < MIN (due, nping)) {
         Sess *s = &b.s[first + sent];
         if (s->welcomed) {
@@ -253,16 +269,17 @@ run_once (int total, RunResult *res)
   {
     int st = 0;
     json_t *h = hd_test_rest (d, "GET", "/healthz", NULL, NULL, &st);
-    res->server_sessions = (int) json_integer_value (json_object_get (h, "sessions"));
+    res->server_sessions = (int)json_integer_value (json_object_get (h, "sessions"));
     json_decref (h);
   }
   res->held = open_now;
   res->alive = b.pongs - before;
   long rss = rss_kib (d->proc);
-  res->kib_per_session = open_now ? (double) rss / open_now : -1;
-  fprintf (stderr, "  run: %d joined, %d refused, %d held (daemon counts %d), %d answered a ping;"
-           " daemon RSS %ld KiB\n", b.welcomed, b.failed, open_now, res->server_sessions,
-           res->alive, rss);
+  res->kib_per_session = open_now ? (double)rss / open_now : -1;
+  fprintf (stderr,
+           "  run: %d joined, %d refused, %d held (daemon counts %d), %d answered a ping;"
+           " daemon RSS %ld KiB\n",
+           b.welcomed, b.failed, open_now, res->server_sessions, res->alive, rss);
 
   hd_ws_context_free (ctx);
   hd_test_daemon_stop (d);

@@ -63,6 +63,11 @@ static const Key keys[] = {
     "Most participants connected to one hearing at once." },
   { "limits", "http_body_max_bytes", T_INT, "65536", 1024, 16777216, OFF (http_body_max_bytes),
     "Largest REST request body accepted (413 beyond)." },
+  { "hearing", "lobby", T_BOOL, "true", 0, 0, OFF (lobby),
+    "Everyone but the judge and the clerk waits in the lobby until the judge or clerk admits "
+    "them. false: everyone with a valid token is in at once." },
+  { "hearing", "rejoin_grace_seconds", T_INT, "120", 0, 86400, OFF (rejoin_grace_seconds),
+    "Someone admitted whose link drops comes back without the lobby within this many seconds." },
   { "tokens", "issuer", T_STRING, "hearingd", 0, 0, OFF (issuer),
     "The iss claim of tokens this daemon signs and accepts." },
   { "tokens", "ttl_seconds", T_INT, "86400", 60, 31536000, OFF (token_ttl_seconds),

@@ -32,6 +32,8 @@ typedef struct {
   int rate_burst;
   int join_timeout_seconds;
   int hearing_max_participants;
+  gboolean lobby;
+  int rejoin_grace_seconds;
   int http_body_max_bytes;
   /* [tokens] */
   char *issuer;

@@ -19,6 +19,9 @@ typedef struct {
   char *pid, *name, *jti;
   HdRole role;
   gboolean audio_muted, video_muted;
+  gboolean forced_audio, forced_video; /* muted by the judge: only the judge unmutes */
+  gboolean waiting;                    /* in the lobby, not yet admitted */
+  gboolean hand;                       /* hand raised */
   char *joined_at;
 } Member;
 
@@ -38,8 +41,10 @@ struct HdCore {
   char *base_url;
   const HdCoreMedia *media;
   gpointer media_user;
-  GHashTable *rooms;   /* hid -> Room* */
-  GHashTable *members; /* conn -> Member* */
+  GHashTable *rooms;    /* hid -> Room* */
+  GHashTable *members;  /* conn -> Member* */
+  GHashTable *admitted; /* "hid pid" -> gint64* monotonic µs their admission lasts (G_MAXINT64
+                           while present): someone whose link drops comes back without the lobby */
 };
 
 const char *
@@ -92,6 +97,7 @@ hd_core_new (HdStore *store, HdSigner *signer, const HdConfig *cfg, const HdCore
   core->base_url = g_strdup ("https://127.0.0.1:8443");
   core->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)room_free);
   core->members = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)member_free);
+  core->admitted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return core;
 }
 
@@ -101,6 +107,7 @@ hd_core_free (HdCore *core)
   if (!core)
     return;
   g_hash_table_unref (core->members);
+  g_hash_table_unref (core->admitted);
   g_hash_table_unref (core->rooms);
   g_free (core->base_url);
   g_free (core);
@@ -131,7 +138,7 @@ hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text
   Room *room = g_hash_table_lookup (core->rooms, hid);
   for (guint i = 0; room && i < room->members->len; i++) {
     Member *m = room->members->pdata[i];
-    if (!role || g_str_equal (hd_role_name (m->role), role))
+    if (!m->waiting && (!role || g_str_equal (hd_role_name (m->role), role)))
       core->io.send (m->conn, strdup (text), core->io_user);
   }
   free (text);
@@ -319,13 +326,14 @@ room_get (HdCore *core, const char *hid)
   return g_hash_table_lookup (core->rooms, hid);
 }
 
-/* Send a snapshot of `kind` to everyone in the room. */
+/* Send a snapshot of `kind` to everyone in the room (in the lobby: only the hearing's state). */
 static void
 room_send_all (HdCore *core, Room *room, const char *kind, const char *text)
 {
   for (guint i = 0; i < room->members->len; i++) {
     Member *m = room->members->pdata[i];
-    core->io.send_latest (m->conn, kind, strdup (text), core->io_user);
+    if (!m->waiting || g_str_equal (kind, "hearing"))
+      core->io.send_latest (m->conn, kind, strdup (text), core->io_user);
   }
 }
 
@@ -542,10 +550,14 @@ roster_json (Room *room)
   json_t *list = json_array ();
   for (guint i = 0; i < room->members->len; i++) {
     Member *m = room->members->pdata[i];
-    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:b, s:b, s:s}", "id", m->pid, "name",
-                                            m->name, "role", hd_role_name (m->role), "audio_muted",
-                                            m->audio_muted, "video_muted", m->video_muted,
-                                            "joined_at", m->joined_at));
+    if (m->waiting)
+      continue;
+    json_array_append_new (list,
+                           json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s}", "id", m->pid,
+                                      "name", m->name, "role", hd_role_name (m->role),
+                                      "audio_muted", m->audio_muted, "video_muted", m->video_muted,
+                                      "muted_by_judge", m->forced_audio || m->forced_video,
+                                      "hand_raised", m->hand, "joined_at", m->joined_at));
   }
   return list;
 }
@@ -585,13 +597,59 @@ broadcast_roster (HdCore *core, Room *room)
   free (text);
 }
 
+static char *
+admitted_key (const char *hid, const char *pid)
+{
+  return g_strdup_printf ("%s %s", hid, pid);
+}
+
+/* The lobby as the judge and clerk see it, and each waiting person's place in it. */
+static void
+lobby_changed (HdCore *core, Room *room)
+{
+  json_t *list = json_array ();
+  int position = 0;
+  for (guint i = 0; i < room->members->len; i++) {
+    Member *m = room->members->pdata[i];
+    if (!m->waiting)
+      continue;
+    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:s}", "id", m->pid, "name", m->name,
+                                            "role", hd_role_name (m->role), "since", m->joined_at));
+    core->io.send_latest (m->conn, "lobby",
+                          hd_protocol_lobby (++position, "Please wait: the court will let you "
+                                                         "in. 请稍候，法庭将请您入庭。"),
+                          core->io_user);
+  }
+  char *text = hd_protocol_waiting (list);
+  json_decref (list);
+  for (guint i = 0; i < room->members->len; i++) {
+    Member *m = room->members->pdata[i];
+    if (!m->waiting && (hd_role_permissions (m->role) & HD_PERM_ADMIT))
+      core->io.send_latest (m->conn, "waiting", strdup (text), core->io_user);
+  }
+  free (text);
+}
+
 static void
 member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast)
 {
   Room *room = m->room;
+  gboolean waited = m->waiting;
   g_ptr_array_remove (room->members, m);
-  if (core->media && core->media->left)
+  if (!waited && core->media && core->media->left)
     core->media->left (room->hid, m->pid, core->media_user);
+  {
+    /* admitted and gone: back without the lobby within the grace period, unless sent away */
+    g_autofree char *key = admitted_key (room->hid, m->pid);
+    gboolean sent_away = g_str_equal (why, "removed") || g_str_equal (why, "denied");
+    if (waited || sent_away || core->cfg->rejoin_grace_seconds == 0) {
+      g_hash_table_remove (core->admitted, key);
+    } else {
+      gint64 *until = g_new (gint64, 1);
+      *until = g_get_monotonic_time () + (gint64)core->cfg->rejoin_grace_seconds * G_USEC_PER_SEC;
+      g_hash_table_replace (core->admitted, g_steal_pointer (&key), until);
+    }
+  }
   hd_core_audit (core, m->pid, "session.leave", room->hid,
                  json_pack ("{s:s, s:s}", "reason", why, "role", hd_role_name (m->role)));
   gboolean unpinned = !g_strcmp0 (room->pinned, m->pid);
@@ -600,8 +658,10 @@ member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast)
     g_hash_table_remove (core->rooms, room->hid);
     return;
   }
-  if (broadcast)
+  if (broadcast && !waited)
     broadcast_roster (core, room);
+  if (waited)
+    lobby_changed (core, room);
   if (unpinned) /* the pinned participant left: back to the grid, and everyone is told */
     set_layout (core, room, "grid", NULL);
 }
@@ -620,6 +680,20 @@ refuse (HdCore *core, gpointer conn, const char *code, const char *reason, json_
   hd_core_audit (core, who ? who : "anonymous", "session.refuse", hid,
                  json_pack ("{s:s, s:s}", "code", code, "reason", reason));
   core->io.send (conn, hd_protocol_error (code, reason, ref), core->io_user);
+}
+
+/* `m` is in the hearing (at once, or admitted from the lobby): everyone sees them, and their
+ * media starts. */
+static void
+enter (HdCore *core, Member *m, const HdHearingRow *row)
+{
+  guint perms = hd_role_permissions (m->role);
+  broadcast_roster (core, m->room);
+  if (core->media && core->media->state)
+    core->media->state (row->id, row->case_number, row->court, row->state, core->media_user);
+  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK)))
+    core->media->joined (row->id, row->case_number, m->pid, m->name, hd_role_name (m->role),
+                         (perms & HD_PERM_SPEAK) != 0, core->media_user);
 }
 
 static void
@@ -694,6 +768,18 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
   m->jti = g_strdup (c.jti);
   m->role = c.role;
   m->joined_at = hd_time_iso (g_get_real_time ());
+  {
+    /* the lobby: everyone but the judge and clerk waits, unless admitted a moment ago */
+    g_autofree char *key = admitted_key (hid, m->pid);
+    gint64 *until = g_hash_table_lookup (core->admitted, key);
+    gboolean back = until && *until >= g_get_monotonic_time ();
+    m->waiting = core->cfg->lobby && !(hd_role_permissions (c.role) & HD_PERM_SKIP_LOBBY) && !back;
+    if (!m->waiting) {
+      gint64 *forever = g_new (gint64, 1);
+      *forever = G_MAXINT64;
+      g_hash_table_replace (core->admitted, g_steal_pointer (&key), forever);
+    }
+  }
   g_ptr_array_add (room->members, m);
   g_hash_table_insert (core->members, conn, m);
   core->io.joined (conn, core->io_user);
@@ -707,19 +793,19 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
     json_t *plist = json_array ();
     for (const char **p = names; *p; p++)
       json_array_append_new (plist, json_string (*p));
-    json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:{s:s, s:s?}}", "protocol",
-                              HD_PROTOCOL_NAME, "participant", "id", m->pid, "name", m->name,
-                              "role", hd_role_name (m->role), "permissions", plist, "hearing",
-                              hd_hearing_to_json (row), "ice_servers",
+    json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:{s:s, s:s?}, s:b}",
+                              "protocol", HD_PROTOCOL_NAME, "participant", "id", m->pid, "name",
+                              m->name, "role", hd_role_name (m->role), "permissions", plist,
+                              "hearing", hd_hearing_to_json (row), "ice_servers",
                               hd_core_ice_servers (core, m->pid, hd_time_now ()), "layout", "mode",
-                              room->layout, "participant", room->pinned);
+                              room->layout, "participant", room->pinned, "lobby", m->waiting);
     core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
-    broadcast_roster (core, room);
-    if (core->media && core->media->state)
-      core->media->state (hid, row->case_number, row->court, row->state, core->media_user);
-    if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK)))
-      core->media->joined (hid, row->case_number, m->pid, m->name, hd_role_name (m->role),
-                           (perms & HD_PERM_SPEAK) != 0, core->media_user);
+    if (m->waiting)
+      lobby_changed (core, room);
+    else
+      enter (core, m, row);
+    if (perms & HD_PERM_ADMIT) /* the judge and clerk see who waits */
+      lobby_changed (core, room);
   }
 out:
   hd_claims_clear (&c);
@@ -854,27 +940,144 @@ on_recording (HdCore *core, Member *m, const HdMsg *msg)
                  json_pack ("{s:s}", "reason", msg->reason));
 }
 
+static gboolean
+allowed (HdCore *core, Member *m, const HdMsg *msg, guint perm, const char *who_may)
+{
+  if (hd_role_permissions (m->role) & perm)
+    return TRUE;
+  g_autofree char *why = g_strdup_printf ("only %s may do this", who_may);
+  core->io.send (m->conn, hd_protocol_error ("forbidden", why, msg->id), core->io_user);
+  hd_core_audit (core, m->pid, "session.refuse", m->room->hid,
+                 json_pack ("{s:s, s:s}", "code", "forbidden", "reason", why));
+  return FALSE;
+}
+
+/* The member of `m`'s hearing named by the message, waiting (`waiting`) or in; else an error. */
+static Member *
+target (HdCore *core, Member *m, const HdMsg *msg, gboolean waiting)
+{
+  Member *t = room_member (m->room, msg->participant);
+  if (t && t->waiting == waiting && t != m)
+    return t;
+  core->io.send (m->conn,
+                 hd_protocol_error ("unknown_participant",
+                                    waiting ? "nobody of that id waits in the lobby"
+                                            : "nobody else of that id is in the hearing",
+                                    msg->id),
+                 core->io_user);
+  return NULL;
+}
+
+/* Sent away (denied, removed): told why, the session closed. */
+static void
+send_away (HdCore *core, Member *t, const char *code, const char *why)
+{
+  gpointer conn = t->conn;
+  core->io.send (conn, hd_protocol_error (code, why, NULL), core->io_user);
+  core->io.send (conn, hd_protocol_bye (why, NULL), core->io_user);
+  member_remove (core, t, code, TRUE);
+  core->io.close (conn, 1000, code, core->io_user);
+}
+
+static void
+on_admit (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!allowed (core, m, msg, HD_PERM_ADMIT, "the judge and the clerk"))
+    return;
+  Member *t = target (core, m, msg, TRUE);
+  if (!t)
+    return;
+  g_autoptr (HdHearingRow) row = hd_store_hearing_get (core->store, m->room->hid, NULL);
+  if (!row)
+    return;
+  t->waiting = FALSE;
+  gint64 *forever = g_new (gint64, 1);
+  *forever = G_MAXINT64;
+  g_hash_table_replace (core->admitted, admitted_key (m->room->hid, t->pid), forever);
+  core->io.send (t->conn, hd_protocol_admitted (), core->io_user);
+  hd_core_audit (core, m->pid, "session.admit", m->room->hid,
+                 json_pack ("{s:s, s:s}", "participant", t->pid, "name", t->name));
+  enter (core, t, row);
+  lobby_changed (core, m->room);
+}
+
+static void
+on_deny (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!allowed (core, m, msg, HD_PERM_ADMIT, "the judge and the clerk"))
+    return;
+  Member *t = target (core, m, msg, TRUE);
+  if (!t)
+    return;
+  hd_core_audit (
+      core, m->pid, "session.deny", m->room->hid,
+      json_pack ("{s:s, s:s, s:s}", "participant", t->pid, "name", t->name, "reason", msg->reason));
+  send_away (core, t, "denied", msg->reason);
+}
+
+static void
+on_remove (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!allowed (core, m, msg, HD_PERM_REMOVE, "the judge"))
+    return;
+  Member *t = target (core, m, msg, FALSE);
+  if (!t)
+    return;
+  hd_core_audit (core, m->pid, "session.remove", m->room->hid,
+                 json_pack ("{s:s, s:s}", "participant", t->pid, "name", t->name));
+  send_away (core, t, "removed", "the judge removed you from the hearing");
+}
+
+/* The judge mutes or unmutes someone else: muted so, they cannot unmute themselves. */
+static void
+on_mute_other (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!allowed (core, m, msg, HD_PERM_MUTE_OTHERS, "the judge"))
+    return;
+  Member *t = target (core, m, msg, FALSE);
+  if (!t)
+    return;
+  if (msg->audio >= 0)
+    t->audio_muted = t->forced_audio = msg->audio;
+  if (msg->video >= 0)
+    t->video_muted = t->forced_video = msg->video;
+  broadcast_roster (core, m->room);
+  hd_core_audit (core, m->pid, "session.mute", m->room->hid,
+                 json_pack ("{s:s, s:i, s:i}", "participant", t->pid, "audio", msg->audio, "video",
+                            msg->video));
+  if (core->media && core->media->muted)
+    core->media->muted (m->room->hid, t->pid, t->audio_muted, t->video_muted, core->media_user);
+}
+
+static void
+on_hand (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!allowed (core, m, msg, HD_PERM_RAISE_HAND, "parties, counsel, witnesses and interpreters"))
+    return;
+  m->hand = msg->raised;
+  broadcast_roster (core, m->room);
+}
+
+static void
+on_hearing_state (HdCore *core, Member *m, const HdMsg *msg)
+{
+  if (!allowed (core, m, msg, HD_PERM_CONTROL_STATE, "the judge"))
+    return;
+  g_autoptr (HdHearingRow) row = hd_store_hearing_get (core->store, m->room->hid, NULL);
+  g_autoptr (GError) e = NULL;
+  if (row
+      && !hd_core_hearing_update (core, row, NULL, NULL, NULL, NULL, NULL, msg->state, m->pid, &e))
+    core->io.send (m->conn,
+                   hd_protocol_error (e->code == HD_CORE_ERROR_ILLEGAL_TRANSITION
+                                          ? "illegal_transition"
+                                          : hd_core_error_code (e->code),
+                                      e->message, msg->id),
+                   core->io_user);
+}
+
 void
 hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
 {
-  if (msg->type == HD_MSG_ANSWER || msg->type == HD_MSG_CANDIDATE || msg->type == HD_MSG_MUTE
-      || msg->type == HD_MSG_LAYOUT || msg->type == HD_MSG_NOTE || msg->type == HD_MSG_RECORDING) {
-    Member *m = g_hash_table_lookup (core->members, conn);
-    if (!m)
-      core->io.send (conn, hd_protocol_error ("not_joined", "join the hearing first", msg->id),
-                     core->io_user);
-    else if (msg->type == HD_MSG_MUTE)
-      on_mute (core, m, msg);
-    else if (msg->type == HD_MSG_LAYOUT)
-      on_layout (core, m, msg);
-    else if (msg->type == HD_MSG_NOTE)
-      on_note (core, m, msg);
-    else if (msg->type == HD_MSG_RECORDING)
-      on_recording (core, m, msg);
-    else
-      on_media (core, conn, m, msg);
-    return;
-  }
   switch (msg->type) {
   case HD_MSG_PING:
     core->io.send (conn, hd_protocol_pong (msg->id), core->io_user);
@@ -890,12 +1093,66 @@ hd_core_message (HdCore *core, gpointer conn, const HdMsg *msg)
     core->io.close (conn, 1000, "left", core->io_user);
     return;
   }
+  default:
+    break;
+  }
+  /* everything else: a session that has joined, and has been let in */
+  Member *m = g_hash_table_lookup (core->members, conn);
+  if (!m) {
+    core->io.send (conn, hd_protocol_error ("not_joined", "join the hearing first", msg->id),
+                   core->io_user);
+    return;
+  }
+  if (m->waiting) {
+    core->io.send (conn,
+                   hd_protocol_error ("in_lobby", "wait until the court lets you in", msg->id),
+                   core->io_user);
+    return;
+  }
+  switch (msg->type) {
+  case HD_MSG_MUTE:
+    if (msg->participant && g_strcmp0 (msg->participant, m->pid))
+      on_mute_other (core, m, msg);
+    else if ((msg->audio == 0 && m->forced_audio) || (msg->video == 0 && m->forced_video))
+      core->io.send (conn,
+                     hd_protocol_error ("forbidden",
+                                        "the judge muted you: only the judge can unmute you",
+                                        msg->id),
+                     core->io_user);
+    else
+      on_mute (core, m, msg);
+    return;
+  case HD_MSG_LAYOUT:
+    on_layout (core, m, msg);
+    return;
+  case HD_MSG_NOTE:
+    on_note (core, m, msg);
+    return;
+  case HD_MSG_RECORDING:
+    on_recording (core, m, msg);
+    return;
+  case HD_MSG_ADMIT:
+    on_admit (core, m, msg);
+    return;
+  case HD_MSG_DENY:
+    on_deny (core, m, msg);
+    return;
+  case HD_MSG_REMOVE:
+    on_remove (core, m, msg);
+    return;
+  case HD_MSG_HAND:
+    on_hand (core, m, msg);
+    return;
+  case HD_MSG_HEARING_STATE:
+    on_hearing_state (core, m, msg);
+    return;
   case HD_MSG_ANSWER:
   case HD_MSG_CANDIDATE:
-  case HD_MSG_MUTE:
-  case HD_MSG_LAYOUT:
-  case HD_MSG_NOTE:
-  case HD_MSG_RECORDING:
+    on_media (core, conn, m, msg);
+    return;
+  case HD_MSG_PING:
+  case HD_MSG_JOIN:
+  case HD_MSG_LEAVE:
     return; /* handled above */
   }
 }

@@ -21,17 +21,20 @@ typedef enum {
 } HdRole;
 
 typedef enum {
-  HD_PERM_SPEAK = 1 << 0,          /* send audio/video into the hearing */
-  HD_PERM_VIEW = 1 << 1,           /* receive the hearing's picture and sound */
-  HD_PERM_ADMIT = 1 << 2,          /* admit people from the lobby */
-  HD_PERM_MUTE_OTHERS = 1 << 3,    /* mute other participants */
-  HD_PERM_CONTROL_STATE = 1 << 4,  /* open, start, recess, resume, close the hearing */
-  HD_PERM_RECORD = 1 << 5,         /* control the recording */
-  HD_PERM_LOG_NOTE = 1 << 6,       /* write log notes on the record */
-  HD_PERM_MANAGE = 1 << 7,         /* create hearings, issue and revoke tokens (REST) */
-  HD_PERM_READ_ARCHIVE = 1 << 8,   /* retrieve recordings */
-  HD_PERM_JOIN_EARLY = 1 << 9,     /* join before the hearing is open */
-  HD_PERM_LAYOUT = 1 << 10,        /* lay out the composite, pin a participant */
+  HD_PERM_SPEAK = 1 << 0,         /* send audio/video into the hearing */
+  HD_PERM_VIEW = 1 << 1,          /* receive the hearing's picture and sound */
+  HD_PERM_ADMIT = 1 << 2,         /* admit people from the lobby */
+  HD_PERM_MUTE_OTHERS = 1 << 3,   /* mute other participants */
+  HD_PERM_CONTROL_STATE = 1 << 4, /* open, start, recess, resume, close the hearing */
+  HD_PERM_RECORD = 1 << 5,        /* control the recording */
+  HD_PERM_LOG_NOTE = 1 << 6,      /* write log notes on the record */
+  HD_PERM_MANAGE = 1 << 7,        /* create hearings, issue and revoke tokens (REST) */
+  HD_PERM_READ_ARCHIVE = 1 << 8,  /* retrieve recordings */
+  HD_PERM_JOIN_EARLY = 1 << 9,    /* join before the hearing is open */
+  HD_PERM_LAYOUT = 1 << 10,       /* lay out the composite, pin a participant */
+  HD_PERM_SKIP_LOBBY = 1 << 11,   /* never waits in the lobby */
+  HD_PERM_REMOVE = 1 << 12,       /* remove a participant from the hearing */
+  HD_PERM_RAISE_HAND = 1 << 13,   /* raise a hand to ask to speak */
 } HdPermission;
 
 /* The role's name in GLOSSARY.md, e.g. "judge"; static. */

@@ -22,6 +22,7 @@ hd_msg_free (HdMsg *msg)
   g_free (msg->text);
   g_free (msg->action);
   g_free (msg->reason);
+  g_free (msg->state);
   g_free (msg);
 }
 
@@ -83,7 +84,8 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   const char *t = json_string_value (type);
   HdMsg *msg = g_new0 (HdMsg, 1);
   const char *token = NULL, *hearing = NULL, *sdp = NULL, *cand = NULL, *mode = NULL,
-             *participant = NULL, *note = NULL, *action = NULL, *reason = NULL;
+             *participant = NULL, *note = NULL, *action = NULL, *reason = NULL, *state = NULL;
+  json_t *raised = NULL;
   json_int_t mline = 0;
   json_t *audio = NULL, *video = NULL;
   int rc;
@@ -107,8 +109,8 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
                          "candidate", &cand, "sdpMLineIndex", &mline);
   } else if (g_str_equal (t, "mute")) {
     msg->type = HD_MSG_MUTE;
-    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s?o, s?o}", "type", &t, "id", &id,
-                         "audio", &audio, "video", &video);
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s?o, s?o, s?s}", "type", &t, "id", &id,
+                         "audio", &audio, "video", &video, "participant", &participant);
     if (rc == 0 && ((audio && !json_is_boolean (audio)) || (video && !json_is_boolean (video)))) {
       g_free (msg);
       fail (err, "bad_field", "mute message: audio and video must be true or false");
@@ -142,6 +144,40 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
     if (rc == 0 && (!*note || strlen (note) > HD_PROTOCOL_NOTE_MAX)) {
       g_free (msg);
       fail (err, "bad_field", "note message: text must be 1 to %d bytes", HD_PROTOCOL_NOTE_MAX);
+      goto error;
+    }
+  } else if (g_str_equal (t, "admit") || g_str_equal (t, "remove")) {
+    msg->type = g_str_equal (t, "admit") ? HD_MSG_ADMIT : HD_MSG_REMOVE;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s}", "type", &t, "id", &id,
+                         "participant", &participant);
+  } else if (g_str_equal (t, "deny")) {
+    msg->type = HD_MSG_DENY;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s, s:s}", "type", &t, "id", &id,
+                         "participant", &participant, "reason", &reason);
+    if (rc == 0 && (!*reason || strlen (reason) > HD_PROTOCOL_REASON_MAX)) {
+      g_free (msg);
+      fail (err, "bad_field", "deny message: reason must be 1 to %d bytes", HD_PROTOCOL_REASON_MAX);
+      goto error;
+    }
+  } else if (g_str_equal (t, "hand")) {
+    msg->type = HD_MSG_HAND;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:o}", "type", &t, "id", &id, "raised",
+                         &raised);
+    if (rc == 0 && !json_is_boolean (raised)) {
+      g_free (msg);
+      fail (err, "bad_field", "hand message: raised must be true or false");
+      goto error;
+    }
+  } else if (g_str_equal (t, "hearing_state")) {
+    msg->type = HD_MSG_HEARING_STATE;
+    rc = json_unpack_ex (root, &je, JSON_STRICT, "{s:s, s?o, s:s}", "type", &t, "id", &id, "state",
+                         &state);
+    if (rc == 0 && !g_str_equal (state, "open") && !g_str_equal (state, "in_session")
+        && !g_str_equal (state, "recess") && !g_str_equal (state, "closed")) {
+      g_free (msg);
+      fail (err, "bad_field",
+            "hearing_state message: state must be \"open\", \"in_session\", \"recess\" or "
+            "\"closed\"");
       goto error;
     }
   } else if (g_str_equal (t, "recording")) {
@@ -185,6 +221,14 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
           HD_PROTOCOL_CANDIDATE_MAX, HD_PROTOCOL_MLINE_MAX);
     goto error;
   }
+  if ((msg->type == HD_MSG_ADMIT || msg->type == HD_MSG_DENY || msg->type == HD_MSG_REMOVE
+       || (msg->type == HD_MSG_MUTE && participant))
+      && (!*participant || strlen (participant) > HD_PROTOCOL_ID_MAX)) {
+    g_free (msg);
+    fail (err, "bad_field", "%s message: participant must be an id of 1 to %d bytes", t,
+          HD_PROTOCOL_ID_MAX);
+    goto error;
+  }
   if (msg->type == HD_MSG_ANSWER && *sdp == '\0') {
     g_free (msg);
     fail (err, "bad_field", "answer message: sdp must not be empty");
@@ -199,6 +243,8 @@ hd_protocol_parse (const char *text, size_t len, HdProtoError *err)
   msg->participant = g_strdup (participant);
   msg->text = g_strdup (note);
   msg->action = g_strdup (action);
+  msg->state = g_strdup (state);
+  msg->raised = raised ? json_is_true (raised) : -1;
   msg->reason = g_strdup (reason);
   msg->mline = (int)mline;
   msg->audio = audio ? json_is_true (audio) : -1;
@@ -281,6 +327,25 @@ hd_protocol_note (const char *author, const char *text, gint64 offset_ms, const 
 {
   return dump (json_pack ("{s:s, s:s, s:s, s:I, s:s}", "type", "note", "author", author, "text",
                           text, "offset_ms", (json_int_t)offset_ms, "at", at));
+}
+
+char *
+hd_protocol_lobby (int position, const char *message)
+{
+  return dump (
+      json_pack ("{s:s, s:i, s:s}", "type", "lobby", "position", position, "message", message));
+}
+
+char *
+hd_protocol_waiting (json_t *participants)
+{
+  return dump (json_pack ("{s:s, s:O}", "type", "waiting", "participants", participants));
+}
+
+char *
+hd_protocol_admitted (void)
+{
+  return dump (json_pack ("{s:s}", "type", "admitted"));
 }
 
 char *

@@ -16,12 +16,17 @@ typedef enum {
   HD_MSG_JOIN,
   HD_MSG_PING,
   HD_MSG_LEAVE,
-  HD_MSG_ANSWER,    /* the client's SDP answer to the server's offer */
-  HD_MSG_CANDIDATE, /* a trickled ICE candidate ("" ends gathering) */
-  HD_MSG_MUTE,      /* the client mutes or unmutes its audio and/or video */
-  HD_MSG_LAYOUT,    /* the judge lays out the composite: grid, speaker, pinned participant */
-  HD_MSG_NOTE,      /* the clerk (or judge) writes a log note on the record */
-  HD_MSG_RECORDING, /* the judge (or clerk) pauses or resumes the recording, with a reason */
+  HD_MSG_ANSWER,        /* the client's SDP answer to the server's offer */
+  HD_MSG_CANDIDATE,     /* a trickled ICE candidate ("" ends gathering) */
+  HD_MSG_MUTE,          /* the client mutes or unmutes its audio and/or video */
+  HD_MSG_LAYOUT,        /* the judge lays out the composite: grid, speaker, pinned participant */
+  HD_MSG_NOTE,          /* the clerk (or judge) writes a log note on the record */
+  HD_MSG_RECORDING,     /* the judge (or clerk) pauses or resumes the recording, with a reason */
+  HD_MSG_ADMIT,         /* the judge or clerk lets someone in from the lobby */
+  HD_MSG_DENY,          /* … or turns them away, with a reason */
+  HD_MSG_REMOVE,        /* the judge removes a participant */
+  HD_MSG_HAND,          /* raise or lower a hand */
+  HD_MSG_HEARING_STATE, /* the judge opens, starts, recesses, resumes or closes the hearing */
 } HdMsgType;
 
 #define HD_PROTOCOL_CANDIDATE_MAX 1024
@@ -39,10 +44,13 @@ typedef struct {
   int audio;         /* mute: 1 muted, 0 unmuted, -1 absent */
   int video;         /* mute: likewise */
   char *mode;        /* layout: "grid", "speaker" or "pinned" */
-  char *participant; /* layout: who is pinned (required for "pinned"); or NULL */
+  char *participant; /* layout: who is pinned; admit, deny, remove: whom; mute: whom (someone
+                      * else, by the judge), or NULL for oneself */
   char *text;        /* note: 1..HD_PROTOCOL_NOTE_MAX bytes of UTF-8 */
   char *action;      /* recording: "pause" or "resume" */
-  char *reason;      /* recording: 1..HD_PROTOCOL_REASON_MAX bytes of UTF-8 */
+  char *reason;      /* recording, deny: 1..HD_PROTOCOL_REASON_MAX bytes of UTF-8 */
+  int raised;        /* hand: 1 raised, 0 lowered */
+  char *state;       /* hearing_state: "open", "in_session", "recess" or "closed" */
 } HdMsg;
 
 void hd_msg_free (HdMsg *msg);
@@ -79,6 +87,13 @@ char *hd_protocol_note (const char *author, const char *text, gint64 offset_ms, 
 /* {"type":"recording","state":"recording"|"paused","reason":…,"by":…,"at":…} to everyone in the
  * hearing when the judge or clerk pauses or resumes the recording. */
 char *hd_protocol_recording (const char *state, const char *reason, const char *by, const char *at);
+/* {"type":"lobby","position":N,"message":…}: to someone waiting to be admitted. */
+char *hd_protocol_lobby (int position, const char *message);
+/* {"type":"waiting","participants":[{id,name,role,since}]}: the lobby, to the judge and clerk.
+ * `participants` is borrowed. */
+char *hd_protocol_waiting (json_t *participants);
+/* {"type":"admitted"}: to someone let in. */
+char *hd_protocol_admitted (void);
 /* {"type":"speaker","participant":…|null}: who speaks now. */
 char *hd_protocol_speaker (const char *participant);
 

@@ -46,7 +46,7 @@ function startDaemon() {
       '--web-root', join(root, 'web'), '--log-level', 'warning'], {
       stdio: ['ignore', 'pipe', 'inherit'],
       // Signaling only: this page test runs on the host's loopback, not in a network namespace.
-      env: { ...process.env, HEARINGD_MEDIA_ENABLED: 'false' },
+      env: { ...process.env, HEARINGD_MEDIA_ENABLED: 'false', HEARINGD_HEARING_LOBBY: 'false' },
     });
     const timer = setTimeout(() => reject(new Error('hearingd did not start in 10 s')), 10000);
     createInterface({ input: daemon.stdout }).once('line', (line) => {

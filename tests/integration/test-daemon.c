@@ -25,7 +25,7 @@ static char *hid2;     /* a second hearing */
  * interface) belongs in the media tests' private network namespace. */
 static const char *const daemon_env[]
     = { "HEARINGD_LIMITS_JOIN_TIMEOUT_SECONDS=2", "HEARINGD_LOG_LEVEL=info",
-        "HEARINGD_MEDIA_ENABLED=false", NULL };
+        "HEARINGD_MEDIA_ENABLED=false", "HEARINGD_HEARING_LOBBY=false", NULL };
 
 static json_t *
 rest (const char *method, const char *path, const char *token, const char *body, int expect)

@@ -22,6 +22,7 @@ static const char *const daemon_env[] = {
   "HEARINGD_LOG_LEVEL=warning",          "HEARINGD_MEDIA_COMPOSITE_WIDTH=640",
   "HEARINGD_MEDIA_COMPOSITE_HEIGHT=360", "HEARINGD_MEDIA_VIDEO_BITRATE=800000",
   "HEARINGD_ICE_PORT_MIN=41000",         "HEARINGD_ICE_PORT_MAX=41999",
+  "HEARINGD_HEARING_LOBBY=false", /* the lobby has tests of its own */
   "HEARINGD_ICE_INTERFACES=v0",          /* 10.77.0.1 only: nothing on loopback */ NULL,
 };
 

@@ -58,6 +58,7 @@ fix_setup (Fix *f, gconstpointer data)
   g_autofree char *db = g_build_filename (dir, "t.db", NULL);
   f->cfg = hd_config_new_defaults ();
   f->cfg->hearing_max_participants = 3;
+  f->cfg->lobby = data == NULL ? FALSE : TRUE; /* the lobby tests pass a non-NULL data */
   f->store = hd_store_open (db, NULL);
   f->signer = hd_signer_new_from_seed (seed);
   f->core = hd_core_new (f->store, f->signer, f->cfg, &fake_io, NULL);
@@ -294,7 +295,8 @@ test_refusals (Fix *f, gconstpointer data)
   g_assert_null (hd_core_token_issue (f->core, row, HD_ROLE_PARTY, "x", NULL, 0, "t", &e));
   g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED);
   /* its record is read for years: archivists still get tokens */
-  json_t *at = hd_core_token_issue (f->core, row, HD_ROLE_ARCHIVIST, "Archivist", NULL, 0, "t", NULL);
+  json_t *at
+      = hd_core_token_issue (f->core, row, HD_ROLE_ARCHIVIST, "Archivist", NULL, 0, "t", NULL);
   g_assert_nonnull (at);
   json_decref (at);
   for (int i = 0; i < 4; i++)
@@ -616,6 +618,159 @@ test_ice_servers (Fix *f, gconstpointer data)
   json_decref (l);
 }
 
+static const char *
+roster_field (Fake *k, const char *pid, const char *field, int *present)
+{
+  static char out[16];
+  json_t *r = last_of (k, "roster");
+  json_t *list = json_object_get (r, "participants");
+  *present = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < json_array_size (list); i++) {
+    json_t *p = json_array_get (list, i);
+    if (!g_strcmp0 (json_string_value (json_object_get (p, "id")), pid)) {
+      *present = 1;
+      if (field)
+        g_strlcpy (out, json_is_true (json_object_get (p, field)) ? "true" : "false", sizeof out);
+    }
+  }
+  json_decref (r);
+  return out;
+}
+
+static json_int_t
+lobby_position (Fake *k)
+{
+  json_t *l = last_of (k, "lobby");
+  json_int_t pos = l ? json_integer_value (json_object_get (l, "position")) : -1;
+  json_decref (l);
+  return pos;
+}
+
+static size_t
+waiting_count (Fake *k)
+{
+  json_t *w = last_of (k, "waiting");
+  size_t n = w ? json_array_size (json_object_get (w, "participants")) : 0;
+  json_decref (w);
+  return n;
+}
+
+/* The lobby: parties wait (their place told to them, their names to the judge), may do nothing
+ * but wait; the judge admits one and denies the other; an admitted party whose link drops comes
+ * back without the lobby, one the judge removed does not. The judge's controls: mute someone (who
+ * cannot unmute), hands, the hearing's state; none of them for a party. */
+static void
+test_lobby_and_controls (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge Wang", "j", NULL);
+  g_autofree char *ta = token_for (f, HD_ROLE_PARTY, "Zhang San", "a", NULL);
+  g_autofree char *tb = token_for (f, HD_ROLE_PARTY, "Li Si", "b", NULL);
+  Fake *judge = fake_new (), *a = fake_new (), *b = fake_new ();
+  join (f, judge, tj);
+  json_t *w = last_of (judge, "welcome");
+  g_assert_false (json_is_true (json_object_get (w, "lobby")));
+  json_decref (w);
+  join (f, a, ta);
+  join (f, b, tb);
+  w = last_of (a, "welcome");
+  g_assert_true (json_is_true (json_object_get (w, "lobby")));
+  json_decref (w);
+  g_assert_cmpint (lobby_position (a), ==, 1);
+  g_assert_cmpint (lobby_position (b), ==, 2);
+  g_assert_cmpuint (waiting_count (judge), ==, 2);
+  int present = 0;
+  roster_field (judge, "a", NULL, &present);
+  g_assert_false (present);              /* not in the hearing yet */
+  g_assert_null (last_of (a, "roster")); /* and they do not see who is */
+  /* waiting, nothing but waiting */
+  HdMsg hand = { .type = HD_MSG_HAND, .raised = 1 };
+  hd_core_message (f->core, a, &hand);
+  g_assert_cmpstr (last_error_code (a), ==, "in_lobby");
+  HdMsg admit_b = { .type = HD_MSG_ADMIT, .participant = "b" };
+  hd_core_message (f->core, a, &admit_b);
+  g_assert_cmpstr (last_error_code (a), ==, "in_lobby");
+  /* the judge admits Zhang San */
+  HdMsg admit_a = { .type = HD_MSG_ADMIT, .participant = "a" };
+  hd_core_message (f->core, judge, &admit_a);
+  json_t *ad = last_of (a, "admitted");
+  g_assert_nonnull (ad);
+  json_decref (ad);
+  roster_field (judge, "a", NULL, &present);
+  g_assert_true (present);
+  g_assert_cmpint (lobby_position (b), ==, 1);
+  g_assert_cmpuint (waiting_count (judge), ==, 1);
+  hd_core_message (f->core, judge, &admit_a); /* not waiting any more */
+  g_assert_cmpstr (last_error_code (judge), ==, "unknown_participant");
+  /* a party tries the judge's controls: refused, every one */
+  hd_core_message (f->core, a, &admit_b);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  HdMsg deny_b = { .type = HD_MSG_DENY, .participant = "b", .reason = "not a party to this case" };
+  hd_core_message (f->core, a, &deny_b);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  HdMsg mute_j = { .type = HD_MSG_MUTE, .participant = "j", .audio = 1, .video = -1 };
+  hd_core_message (f->core, a, &mute_j);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  HdMsg remove_j = { .type = HD_MSG_REMOVE, .participant = "j" };
+  hd_core_message (f->core, a, &remove_j);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  HdMsg start = { .type = HD_MSG_HEARING_STATE, .state = "in_session" };
+  hd_core_message (f->core, a, &start);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  HdMsg pause = { .type = HD_MSG_RECORDING, .action = "pause", .reason = "x" };
+  hd_core_message (f->core, a, &pause);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  /* the judge denies Li Si, with a reason: told, and gone */
+  hd_core_message (f->core, judge, &deny_b);
+  g_assert_cmpstr (last_error_code (b), ==, "denied");
+  g_assert_cmpint (b->close_code, ==, 1000);
+  g_assert_cmpuint (waiting_count (judge), ==, 0);
+  /* the judge mutes Zhang San, who cannot unmute; the judge can */
+  HdMsg mute_a = { .type = HD_MSG_MUTE, .participant = "a", .audio = 1, .video = -1 };
+  hd_core_message (f->core, judge, &mute_a);
+  g_assert_cmpstr (roster_field (judge, "a", "audio_muted", &present), ==, "true");
+  g_assert_cmpstr (roster_field (judge, "a", "muted_by_judge", &present), ==, "true");
+  HdMsg unmute_self = { .type = HD_MSG_MUTE, .audio = 0, .video = -1 };
+  hd_core_message (f->core, a, &unmute_self);
+  g_assert_cmpstr (last_error_code (a), ==, "forbidden");
+  g_assert_cmpstr (roster_field (judge, "a", "audio_muted", &present), ==, "true");
+  HdMsg unmute_a = { .type = HD_MSG_MUTE, .participant = "a", .audio = 0, .video = -1 };
+  hd_core_message (f->core, judge, &unmute_a);
+  g_assert_cmpstr (roster_field (judge, "a", "audio_muted", &present), ==, "false");
+  /* a hand, raised and seen */
+  hd_core_message (f->core, a, &hand);
+  g_assert_cmpstr (roster_field (judge, "a", "hand_raised", &present), ==, "true");
+  /* the judge opens the session from the client; an illegal step is refused */
+  hd_core_message (f->core, judge, &start);
+  json_t *h = last_of (a, "hearing");
+  g_assert_cmpstr (json_string_value (json_object_get (json_object_get (h, "hearing"), "state")),
+                   ==, "in_session");
+  json_decref (h);
+  HdMsg reopen = { .type = HD_MSG_HEARING_STATE, .state = "open" };
+  hd_core_message (f->core, judge, &reopen);
+  g_assert_cmpstr (last_error_code (judge), ==, "illegal_transition");
+  /* Zhang San's link drops; back within the grace period: straight in */
+  hd_core_closed (f->core, a);
+  Fake *a2 = fake_new ();
+  join (f, a2, ta);
+  w = last_of (a2, "welcome");
+  g_assert_false (json_is_true (json_object_get (w, "lobby")));
+  json_decref (w);
+  /* removed by the judge: gone, and back only through the lobby */
+  HdMsg remove_a = { .type = HD_MSG_REMOVE, .participant = "a" };
+  hd_core_message (f->core, judge, &remove_a);
+  g_assert_cmpstr (last_error_code (a2), ==, "removed");
+  g_assert_cmpint (a2->close_code, ==, 1000);
+  Fake *a3 = fake_new ();
+  join (f, a3, ta);
+  w = last_of (a3, "welcome");
+  g_assert_true (json_is_true (json_object_get (w, "lobby")));
+  json_decref (w);
+  for (Fake **k = (Fake *[]){ judge, a, b, a2, a3, NULL }; *k; k++)
+    fake_free (*k);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -630,6 +785,8 @@ main (int argc, char **argv)
   g_test_add ("/hearing/mute-and-media", Fix, NULL, fix_setup, test_mute_and_media, fix_teardown);
   g_test_add ("/hearing/layout", Fix, NULL, fix_setup, test_layout, fix_teardown);
   g_test_add ("/hearing/notes", Fix, NULL, fix_setup, test_notes, fix_teardown);
+  g_test_add ("/hearing/lobby-and-controls", Fix, "lobby", fix_setup, test_lobby_and_controls,
+              fix_teardown);
   g_test_add ("/hearing/recording-control", Fix, NULL, fix_setup, test_recording_control,
               fix_teardown);
   g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);

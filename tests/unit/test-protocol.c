@@ -121,6 +121,44 @@ test_media_messages (void)
         "{\"type\":\"recording\",\"action\":\"resume\",\"reason\":\"%s\"}", fill);
     expect_error (big, "bad_field", "1 to 500 bytes", FALSE);
   }
+  /* the court's controls */
+  {
+    const char *ad = "{\"type\":\"admit\",\"participant\":\"p-1\"}";
+    g_autoptr (HdMsg) m = hd_protocol_parse (ad, strlen (ad), &err);
+    g_assert_cmpint (m->type, ==, HD_MSG_ADMIT);
+    g_assert_cmpstr (m->participant, ==, "p-1");
+    const char *dn = "{\"type\":\"deny\",\"participant\":\"p-2\",\"reason\":\"不是本案当事人\"}";
+    g_autoptr (HdMsg) m2 = hd_protocol_parse (dn, strlen (dn), &err);
+    g_assert_cmpint (m2->type, ==, HD_MSG_DENY);
+    g_assert_cmpstr (m2->reason, ==, "不是本案当事人");
+    const char *hd = "{\"type\":\"hand\",\"raised\":true}";
+    g_autoptr (HdMsg) m3 = hd_protocol_parse (hd, strlen (hd), &err);
+    g_assert_cmpint (m3->raised, ==, 1);
+    const char *hs = "{\"type\":\"hearing_state\",\"state\":\"recess\"}";
+    g_autoptr (HdMsg) m4 = hd_protocol_parse (hs, strlen (hs), &err);
+    g_assert_cmpstr (m4->state, ==, "recess");
+    const char *mo = "{\"type\":\"mute\",\"participant\":\"p-3\",\"audio\":true}";
+    g_autoptr (HdMsg) m5 = hd_protocol_parse (mo, strlen (mo), &err);
+    g_assert_cmpstr (m5->participant, ==, "p-3");
+    g_assert_cmpint (m5->audio, ==, 1);
+    const char *rm = "{\"type\":\"remove\",\"participant\":\"p-4\"}";
+    g_autoptr (HdMsg) m6 = hd_protocol_parse (rm, strlen (rm), &err);
+    g_assert_cmpint (m6->type, ==, HD_MSG_REMOVE);
+  }
+  expect_error ("{\"type\":\"admit\"}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"admit\",\"participant\":\"\"}", "bad_field", "participant", FALSE);
+  expect_error ("{\"type\":\"deny\",\"participant\":\"p\"}", "bad_field", NULL, FALSE);
+  expect_error ("{\"type\":\"deny\",\"participant\":\"p\",\"reason\":\"\"}", "bad_field", "reason",
+                FALSE);
+  expect_error ("{\"type\":\"hand\",\"raised\":1}", "bad_field", "true or false", FALSE);
+  expect_error ("{\"type\":\"hearing_state\",\"state\":\"scheduled\"}", "bad_field", "state",
+                FALSE);
+  expect_error ("{\"type\":\"remove\",\"participant\":7}", "bad_field", NULL, FALSE);
+  {
+    g_autofree char *fill = g_strnfill (65, 'p');
+    g_autofree char *big = g_strdup_printf ("{\"type\":\"remove\",\"participant\":\"%s\"}", fill);
+    expect_error (big, "bad_field", "participant", FALSE);
+  }
   char *rs = hd_protocol_recording ("paused", "sidebar", "Judge Wang", "2026-01-01T00:00:00.000Z");
   g_assert_cmpstr (rs, ==,
                    "{\"type\":\"recording\",\"state\":\"paused\",\"reason\":\"sidebar\","
