@@ -25,6 +25,7 @@ const REASONS = {
   hearing_closed: 'This hearing is over.',
   hearing_full: 'The hearing is full. Please ask the staff for help.',
   server_full: 'The server is busy. Please try again in a minute.',
+  in_lobby: 'Please wait: the court will let you in. 请稍候，法庭将请您入庭。',
 };
 
 const $ = (id) => document.getElementById(id);
@@ -97,6 +98,42 @@ function showRoster(participants) {
   }));
 }
 
+let iceServers = [];
+
+function enterHearing() {
+  $('lobby').hidden = true;
+  newPeer(iceServers);
+  startLocalMedia();
+  $('hearing').hidden = false;
+  status('You have joined the hearing. 已进入庭审');
+}
+
+// The judge's and clerk's view of the lobby: admit, or deny with a reason.
+function showWaiting(list) {
+  $('waiting').hidden = list.length === 0;
+  $('waiting-list').replaceChildren(...list.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = `${p.name} — ${ROLES[p.role] || p.role} `;
+    const admit = document.createElement('button');
+    admit.type = 'button';
+    admit.className = 'big-button';
+    admit.textContent = 'Admit 准许入庭';
+    admit.setAttribute('aria-label', `Admit ${p.name}`);
+    admit.addEventListener('click', () => send({ type: 'admit', participant: p.id }));
+    const deny = document.createElement('button');
+    deny.type = 'button';
+    deny.className = 'big-button';
+    deny.textContent = 'Deny 拒绝';
+    deny.setAttribute('aria-label', `Deny ${p.name}`);
+    deny.addEventListener('click', () => {
+      const reason = window.prompt(`Reason for denying ${p.name} 拒绝理由`, '');
+      if (reason) send({ type: 'deny', participant: p.id, reason });
+    });
+    li.append(admit, ' ', deny);
+    return li;
+  }));
+}
+
 function connect() {
   if (!token) {
     status('This page needs a join link with a token. Please use the link you were given.', true);
@@ -114,21 +151,37 @@ function connect() {
     switch (m.type) {
       case 'welcome':
         permissions = m.permissions;
-        newPeer(m.ice_servers);
-        startLocalMedia();
+        iceServers = m.ice_servers;
         $('me').textContent = m.participant.name;
         $('role').textContent = ROLES[m.participant.role] || m.participant.role;
         showHearing(m.hearing);
-        $('hearing').hidden = false;
-        status('You have joined the hearing. 已进入庭审');
+        if (m.lobby) {
+          $('lobby').hidden = false;
+          status('Please wait: the court will let you in. 请稍候，法庭将请您入庭。');
+        } else {
+          enterHearing();
+        }
         break;
+      case 'lobby':
+        $('lobby-message').textContent = m.message;
+        $('lobby-position').textContent = String(m.position);
+        break;
+      case 'admitted': enterHearing(); break;
+      case 'waiting': showWaiting(m.participants); break;
       case 'roster': showRoster(m.participants); break;
       case 'offer': onOffer(m.sdp).catch((e) => status(`Media failed: ${e.message}`, true)); break;
       case 'candidate':
         if (pc && m.candidate) pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdpMLineIndex }).catch(() => {});
         break;
       case 'hearing': showHearing(m.hearing); break;
-      case 'error': status(REASONS[m.code] || `Could not join: ${m.reason}`, true); break;
+      case 'error':
+        if (m.code === 'denied' || m.code === 'removed') {
+          left = true; // sent away: no reconnecting
+          status(`${m.code === 'denied' ? 'The court did not admit you 法庭未准许入庭' : 'You were removed from the hearing 您已被请出庭审'}: ${m.reason}`, true);
+        } else {
+          status(REASONS[m.code] || `Could not join: ${m.reason}`, true);
+        }
+        break;
       case 'bye': status(`Disconnected: ${m.reason}`); left = true; break;
       default: break; // newer server messages are ignored
     }

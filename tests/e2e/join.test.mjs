@@ -1,6 +1,8 @@
 // End-to-end test of the web join page in headless Chromium (Debian chromium, playwright-core):
-// a judge and a party join through web/join.html from their join links, see each other in the
-// roster, see the hearing's state change, leave; a forged link gets a refusal in plain words.
+// a judge and two parties join through web/join.html from their join links; the parties wait in
+// the lobby, the judge admits one (both then see each other in the roster) and denies the other
+// with a reason; the hearing's state changes reach the page; the party leaves; a forged link gets
+// a refusal in plain words.
 // Loopback only (127.0.0.1 is a secure context for Chromium). Prints TAP.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,7 +48,7 @@ function startDaemon() {
       '--web-root', join(root, 'web'), '--log-level', 'warning'], {
       stdio: ['ignore', 'pipe', 'inherit'],
       // Signaling only: this page test runs on the host's loopback, not in a network namespace.
-      env: { ...process.env, HEARINGD_MEDIA_ENABLED: 'false', HEARINGD_HEARING_LOBBY: 'false' },
+      env: { ...process.env, HEARINGD_MEDIA_ENABLED: 'false' },
     });
     const timer = setTimeout(() => reject(new Error('hearingd did not start in 10 s')), 10000);
     createInterface({ input: daemon.stdout }).once('line', (line) => {
@@ -81,6 +83,7 @@ try {
   await api(base, op, 'PATCH', `/api/v1/hearings/${h.id}`, { state: 'open' });
   const judge = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'judge', name: 'Judge Wang' });
   const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San' });
+  const other = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Li Si' });
 
   const home = join(tmp, 'home');
   context = await playwright.chromium.launchPersistentContext(join(tmp, 'profile'), {
@@ -103,11 +106,32 @@ try {
     assert.match(await rosterText(judgePage), /Judge Wang/);
   });
 
-  await step('party joins; both rosters show both', async () => {
+  const otherPage = await context.newPage();
+  await step('the parties wait in the lobby, told their place; the judge sees them waiting', async () => {
     await partyPage.goto(party.join_url);
+    await partyPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
+    await otherPage.goto(other.join_url);
+    await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '2', null, { timeout: 10000 });
+    assert.equal(await partyPage.locator('#hearing').isVisible(), false);
+    await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
+    assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San — Party 当事人/);
+    assert.doesNotMatch(await rosterText(judgePage), /Zhang San/);
+  });
+
+  await step('the judge admits one: both rosters show both', async () => {
+    await judgePage.click('button[aria-label="Admit Zhang San"]');
     await partyPage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
     await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
     assert.match(await rosterText(partyPage), /Zhang San — Party 当事人/);
+    await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
+  });
+
+  await step('the judge denies the other, with a reason they are shown', async () => {
+    judgePage.once('dialog', (d) => d.accept('Not a party to this case'));
+    await judgePage.click('button[aria-label="Deny Li Si"]');
+    await otherPage.waitForFunction(() => document.querySelector('#status').textContent.includes('Not a party to this case'), null, { timeout: 10000 });
+    assert.equal(await otherPage.locator('#hearing').isVisible(), false);
+    await judgePage.waitForFunction(() => !document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
   });
 
   await step('a state change reaches the page', async () => {
