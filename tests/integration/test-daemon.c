@@ -691,6 +691,34 @@ test_ws_mute_and_sdp (void)
   hd_ws_send_text (b,
                    "{\"type\":\"candidate\",\"id\":\"c\",\"candidate\":\"\",\"sdpMLineIndex\":0}");
   expect_error (ctx, b, "media_unavailable", "c");
+  /* a party escalating over the raw WebSocket: every judge's and clerk's control refused,
+   * named by the id it came with; nothing changes for anyone */
+  static const char *escalations[][2] = {
+    { "{\"type\":\"admit\",\"id\":\"e1\",\"participant\":\"p-x\"}", "e1" },
+    { "{\"type\":\"deny\",\"id\":\"e2\",\"participant\":\"p-x\",\"reason\":\"r\"}", "e2" },
+    { "{\"type\":\"remove\",\"id\":\"e3\",\"participant\":\"p-x\"}", "e3" },
+    { "{\"type\":\"hearing_state\",\"id\":\"e4\",\"state\":\"closed\"}", "e4" },
+    { "{\"type\":\"recording\",\"id\":\"e5\",\"action\":\"pause\",\"reason\":\"r\"}", "e5" },
+    { "{\"type\":\"layout\",\"id\":\"e6\",\"mode\":\"speaker\"}", "e6" },
+    { "{\"type\":\"note\",\"id\":\"e7\",\"text\":\"mine\"}", "e7" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (escalations); i++) {
+    hd_ws_send_text (b, escalations[i][0]);
+    expect_error (ctx, b, "forbidden", escalations[i][1]);
+  }
+  /* muting the judge: the judge's id, from the roster */
+  g_autofree char *mute_judge = NULL;
+  {
+    hd_ws_send_text (a, "{\"type\":\"mute\",\"video\":false}");
+    json_t *rr = expect_roster (ctx, b, 2);
+    const char *jid = json_string_value (
+        json_object_get (json_array_get (json_object_get (rr, "participants"), 0), "id"));
+    mute_judge = g_strdup_printf (
+        "{\"type\":\"mute\",\"id\":\"e8\",\"participant\":\"%s\",\"audio\":true}", jid);
+    json_decref (rr);
+  }
+  hd_ws_send_text (b, mute_judge);
+  expect_error (ctx, b, "forbidden", "e8");
   bystander_ok (ctx, a);
   bystander_ok (ctx, b);
   hd_ws_context_free (ctx);
