@@ -66,6 +66,14 @@ authenticate (HdApi *api, const HdHttpRequest *req, const char *hid, guint roles
   memset (who, 0, sizeof *who);
   who->claims.role = HD_ROLE_INVALID;
   const char *a = req->authorization;
+  /* A <video> element cannot send a header: recording media (GET …/files/…, …/export) also
+   * takes the token as ?access_token= (RFC 6750 §2.3). Nowhere else. */
+  g_autofree char *from_query = NULL;
+  const char *qt = g_hash_table_lookup (req->query, "access_token");
+  if (!a && qt && *qt && g_str_equal (req->method, "GET")
+      && g_str_has_prefix (req->path, "/api/v1/recordings/")
+      && (strstr (req->path, "/files/") || g_str_has_suffix (req->path, "/export")))
+    a = from_query = g_strdup_printf ("Bearer %s", qt);
   if (!a || g_ascii_strncasecmp (a, "Bearer ", 7) != 0 || !a[7]) {
     *out = err (401, "unauthorized", "send Authorization: Bearer <token>");
     hd_core_audit (core, "anonymous", "api.refuse", hid,

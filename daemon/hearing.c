@@ -728,6 +728,11 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
     refuse (core, conn, "hearing_closed", "the hearing is closed", msg->id, hid, c.sub);
     goto out;
   }
+  if (!(hd_role_permissions (c.role) & (HD_PERM_VIEW | HD_PERM_SPEAK))) {
+    refuse (core, conn, "forbidden", "an archivist's token opens the archive, not the hearing",
+            msg->id, hid, c.sub);
+    goto out;
+  }
   if (g_str_equal (row->state, "scheduled")
       && !(hd_role_permissions (c.role) & HD_PERM_JOIN_EARLY)) {
     refuse (core, conn, "hearing_not_open", "the virtual courtroom is not open yet", msg->id, hid,

@@ -89,6 +89,7 @@ typedef struct {
   HdHttpReply *later;  /* the deferred answer, written when writable */
   int later_status;
   int status;
+  gboolean dispatched; /* this request has been handed to its route */
   char peer[64];
 } Pss;
 
@@ -504,6 +505,7 @@ simple_error (const char *code, const char *reason)
 static int
 http_dispatch (HdServer *srv, struct lws *wsi, Pss *p)
 {
+  p->dispatched = TRUE;
   if (p->body_too_big) {
     g_autofree char *why =
         g_strdup_printf ("request body over %d bytes", srv->opts.http_body_max_bytes);
@@ -595,6 +597,10 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
       g_string_append_len (p->body, in, len);
     return 0;
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    /* lws also reports the end of an empty body (a browser's POST sends Content-Length: 0):
+     * that request was answered already */
+    if (!p->body || p->dispatched)
+      return 0;
     return http_dispatch (srv, wsi, p);
   case LWS_CALLBACK_HTTP_WRITEABLE: {
     if (!p->method)
@@ -719,8 +725,20 @@ hd_server_new (const HdServerOptions *opts, const HdSigHandlers *handlers, gpoin
   struct lws_context_creation_info info;
   memset (&info, 0, sizeof info);
   void *foreign[1] = { loop };
-  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_DISABLE_IPV6 |
-                 LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+  /* lws's "security best practices" headers, with media from ourselves allowed (the archive
+   * portal plays recordings) and no Referer (a recording's URL may carry an access token) */
+  static const struct lws_protocol_vhost_options headers[] = {
+    { &headers[1], NULL, "content-security-policy:",
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+      "media-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
+      "form-action 'self'" },
+    { &headers[2], NULL, "x-frame-options:", "deny" },
+    { &headers[3], NULL, "x-xss-protection:", "1; mode=block" },
+    { &headers[4], NULL, "x-content-type-options:", "nosniff" },
+    { NULL, NULL, "referrer-policy:", "no-referrer" },
+  };
+  info.options = LWS_SERVER_OPTION_GLIB | LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.headers = headers;
   info.foreign_loops = foreign;
   info.port = opts->port; /* 0: the kernel picks; read back with lws_get_vhost_listen_port */
   info.iface = srv->host;

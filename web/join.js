@@ -157,7 +157,7 @@ function connect() {
         showHearing(m.hearing);
         if (m.lobby) {
           $('lobby').hidden = false;
-          status('Please wait: the court will let you in. 请稍候，法庭将请您入庭。');
+          status('You are in the lobby. 您在候庭室。');
         } else {
           enterHearing();
         }

@@ -5,7 +5,7 @@
 // a refusal in plain words.
 // Loopback only (127.0.0.1 is a secure context for Chromium). Prints TAP.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -116,6 +116,11 @@ try {
     await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
     assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San — Party 当事人/);
     assert.doesNotMatch(await rosterText(judgePage), /Zhang San/);
+    if (process.env.HD_ARTEFACTS) { // kept for the README
+      mkdirSync(process.env.HD_ARTEFACTS, { recursive: true });
+      await partyPage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'village-lobby.png'), fullPage: true });
+      await judgePage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'judge-lobby.png'), fullPage: true });
+    }
   });
 
   await step('the judge admits one: both rosters show both', async () => {

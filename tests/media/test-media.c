@@ -72,6 +72,7 @@ token_for (const char *hid, const char *role, const char *name, const char *pid)
  * (hd-test-client --measure-at): the same instant for all, while all are present, however
  * staggered their start-up is on a busy machine. 0: each measures just before it leaves. */
 static gint64 measure_at;
+static char *recorded_rid, *recorded_case; /* the recording /media/recording made, for the portal */
 
 static void
 measure_in (double seconds)
@@ -814,6 +815,8 @@ test_recording (void)
   g_autofree char *out = NULL;
   g_assert_cmpint (hd_test_ctl (&out, NULL, ok_args), ==, 3);
   g_assert_nonnull (strstr (out, "SHA-256 does not match"));
+  recorded_rid = g_strdup (rid);
+  recorded_case = g_strdup (json_string_value (json_object_get (rec, "case_number")));
   /* the default retention keeps a recording for years: not deleted */
   json_t *keep = hd_test_rest (d, "DELETE", show, arch, NULL, &st);
   g_assert_cmpint (st, ==, 409);
@@ -823,6 +826,10 @@ test_recording (void)
   /* evidence that does not verify is not exported */
   g_autofree char *xgreen = g_strdup_printf ("/api/v1/recordings/%s/export?track=green", rid);
   g_assert_cmpint (curl_get (xgreen, arch, NULL, xpart), ==, 409);
+  /* the byte put back: intact again (and the archive portal's test finds it so) */
+  bytes[300] ^= 0x01;
+  g_assert_true (g_file_set_contents (victim, bytes, (gssize)len, NULL));
+  g_assert_cmpint (hd_test_ctl (NULL, NULL, ok_args), ==, 0);
   json_decref (full);
   json_decref (rec);
 }
@@ -1161,6 +1168,96 @@ test_recording_full_disk (void)
   op = main_op;
 }
 
+/* The judge mutes a party: the party's sound leaves everyone's mix at once, the roster says
+ * so, and the party's own unmute is refused (forbidden): still out of the mix after it. */
+static void
+test_judge_mutes_a_party (void)
+{
+  g_autofree char *hid = new_hearing ();
+  measure_in (8.5);
+  Client judge = client_as (hid, "judge", "judge", "Judge", "ffff00", 550, 10,
+                            "--send=4:{\"type\":\"mute\",\"participant\":\"pa\",\"audio\":true}");
+  Client pa = client_as (hid, "party", "pa", "Zhang", "ff0000", 440, 10,
+                         "--send=6:{\"type\":\"mute\",\"audio\":false}");
+  Client pb = client_as (hid, "party", "pb", "Li", "0000ff", 880, 10, NULL);
+  json_t *rj = report (&judge), *ra = report (&pa), *rb = report (&pb);
+  g_test_message ("after the judge's mute: Li hears Zhang's 440 Hz at %.1f dB, the judge's 550 Hz "
+                  "at %.1f dB; the judge hears 440 Hz at %.1f dB",
+                  num (rb, "power_db", "440"), num (rb, "power_db", "550"),
+                  num (rj, "power_db", "440"));
+  g_assert_cmpfloat (num (rb, "power_db", "550"), >, -30);
+  g_assert_cmpfloat (num (rb, "power_db", "440"), <, num (rb, "power_db", "550") - 40);
+  g_assert_cmpfloat (num (rj, "power_db", "440"), <, num (rj, "power_db", "880") - 40);
+  g_assert_true (contains (json_object_get (ra, "errors"), "forbidden")); /* could not unmute */
+  g_assert_cmpfloat (num (ra, "power_db", "550"), >, -30); /* and still hears the hearing */
+  json_decref (rj);
+  json_decref (ra);
+  json_decref (rb);
+  measure_at = 0;
+}
+
+/* The archivist's portal in Chromium: search by case number, the recording verified, played,
+ * sought, the clerk's note a click away on the timeline; a screenshot kept. */
+static void
+test_archive_portal (void)
+{
+  const char *script = g_getenv ("HD_E2E_ARCHIVE");
+  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
+                                                   "node_modules", "playwright-core", NULL)
+                               : NULL;
+  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)
+      || !g_file_test (pw, G_FILE_TEST_IS_DIR) || !recorded_rid) {
+    g_test_skip ("needs chromium, playwright-core and the recording of /media/recording");
+    return;
+  }
+  int st = 0;
+  json_t *rec = hd_test_rest (d, "GET", "/api/v1/recordings", op, NULL, &st);
+  json_decref (rec);
+  g_assert_cmpint (st, ==, 403); /* (the operator cannot) */
+  /* an archivist's token (the hearing it is issued on does not limit the archive) */
+  g_autofree char *hid = new_hearing ();
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *r
+      = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"Archivist\"}", &st);
+  g_assert_cmpint (st, ==, 201);
+  g_autofree char *url = g_strdup_printf ("%s/archive.html#token=%s", d->base_url,
+                                          json_string_value (json_object_get (r, "token")));
+  json_decref (r);
+  const char *art = g_getenv ("HD_ARTEFACTS");
+  g_autofree char *shot = g_build_filename (art ? art : tmp_root, "archive-portal.png", NULL);
+  if (art)
+    g_mkdir_with_parents (art, 0755);
+  const char *argv[] = { "node", script, NULL };
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
+  g_subprocess_launcher_setenv (l, "HD_ARCHIVE_URL", url, TRUE);
+  g_subprocess_launcher_setenv (l, "HD_CASE", recorded_case, TRUE);
+  g_subprocess_launcher_setenv (l, "HD_RECORDING", recorded_rid, TRUE);
+  g_subprocess_launcher_setenv (l, "HD_NOTE", "Exhibit-3-shown", TRUE);
+  g_subprocess_launcher_setenv (l, "HD_SCREENSHOT", shot, TRUE);
+  g_autoptr (GError) e = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
+  g_assert_no_error (e);
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
+  g_test_message ("archive portal: %s", out);
+  json_t *b = json_loads (out ? out : "", 0, NULL);
+  g_assert_nonnull (b);
+  g_assert_true (json_is_true (json_object_get (b, "ok")));
+  g_assert_cmpint (json_integer_value (json_object_get (b, "found")), >=, 1);
+  g_assert_true (json_is_true (json_object_get (b, "verified")));
+  g_assert_nonnull (
+      strstr (json_string_value (json_object_get (b, "timeline")), "Exhibit-3-shown"));
+  g_assert_cmpfloat (json_number_value (json_object_get (b, "duration")), >, 8);
+  g_assert_cmpfloat (json_number_value (json_object_get (b, "advanced")), >, 1.0);
+  g_assert_cmpfloat (fabs (json_number_value (json_object_get (b, "seekedTo")) - 5), <, 0.5);
+  g_assert_cmpfloat (fabs (json_number_value (json_object_get (b, "afterNote"))
+                           - json_number_value (json_object_get (b, "noteOffset"))),
+                     <, 0.5);
+  g_assert_true (g_file_test (shot, G_FILE_TEST_EXISTS));
+  json_decref (b);
+}
+
 static void
 test_chromium (void)
 {
@@ -1244,7 +1341,9 @@ main (int argc, char **argv)
   g_test_add_func ("/media/two-hearings", test_two_hearings);
   g_test_add_func ("/media/layouts", test_layouts);
   g_test_add_func ("/media/h264", test_h264);
+  g_test_add_func ("/media/judge-mutes-a-party", test_judge_mutes_a_party);
   g_test_add_func ("/media/recording", test_recording);
+  g_test_add_func ("/media/archive-portal", test_archive_portal);
   g_test_add_func ("/media/recording-survives-sigkill", test_recording_survives_sigkill);
   g_test_add_func ("/media/recording-full-disk", test_recording_full_disk);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);

@@ -668,6 +668,12 @@ test_lobby_and_controls (Fix *f, gconstpointer data)
   g_autofree char *ta = token_for (f, HD_ROLE_PARTY, "Zhang San", "a", NULL);
   g_autofree char *tb = token_for (f, HD_ROLE_PARTY, "Li Si", "b", NULL);
   Fake *judge = fake_new (), *a = fake_new (), *b = fake_new ();
+  /* an archivist has no business in the hearing itself */
+  g_autofree char *tr = token_for (f, HD_ROLE_ARCHIVIST, "Archivist", "r", NULL);
+  Fake *arch = fake_new ();
+  join (f, arch, tr);
+  g_assert_cmpstr (last_error_code (arch), ==, "forbidden");
+  fake_free (arch);
   join (f, judge, tj);
   json_t *w = last_of (judge, "welcome");
   g_assert_false (json_is_true (json_object_get (w, "lobby")));
