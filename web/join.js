@@ -89,13 +89,57 @@ function showHearing(h) {
   $('state').textContent = STATES[h.state] || h.state;
 }
 
+let me = null; // our participant id
+
+function button(text, label, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'big-button';
+  b.textContent = text;
+  b.setAttribute('aria-label', label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+// Who is in the hearing; for the judge, a mute and a remove button beside each of the others.
 function showRoster(participants) {
   const ul = $('roster');
   ul.replaceChildren(...participants.map((p) => {
     const li = document.createElement('li');
-    li.textContent = `${p.name} — ${ROLES[p.role] || p.role}`;
+    const marks = `${p.hand_raised ? ' — hand raised 举手' : ''}${p.audio_muted ? ' — muted 已静音' : ''}`;
+    li.append(`${p.name} — ${ROLES[p.role] || p.role}${marks} `);
+    if (p.id !== me && permissions.includes('mute_others')) {
+      const muted = p.muted_by_judge;
+      li.append(button(muted ? 'Unmute 取消静音' : 'Mute 静音', `${muted ? 'Unmute' : 'Mute'} ${p.name}`,
+        () => send({ type: 'mute', participant: p.id, audio: !muted })), ' ');
+    }
+    if (p.id !== me && permissions.includes('remove')) {
+      li.append(button('Remove 请出', `Remove ${p.name}`, () => {
+        if (window.confirm(`Remove ${p.name} from the hearing? 确定请出？`)) send({ type: 'remove', participant: p.id });
+      }));
+    }
     return li;
   }));
+  const mine = participants.find((p) => p.id === me);
+  if (mine) {
+    // muted by the judge: only the judge can unmute
+    $('mute').disabled = Boolean(mine.muted_by_judge);
+    if (mine.muted_by_judge) {
+      audioMuted = true;
+      if (local) for (const t of local.getAudioTracks()) t.enabled = false;
+      $('mute').textContent = 'The judge muted you 审判员已将您静音';
+    } else if ($('mute').textContent.startsWith('The judge')) {
+      $('mute').textContent = audioMuted ? 'Unmute microphone 取消静音' : 'Mute microphone 静音';
+    }
+  }
+}
+
+function showControls() {
+  $('hand').hidden = !permissions.includes('raise_hand');
+  $('state-controls').hidden = !permissions.includes('control_state');
+  $('record-controls').hidden = !permissions.includes('record');
+  $('note-controls').hidden = !permissions.includes('log_note');
+  $('bench').hidden = $('state-controls').hidden && $('record-controls').hidden && $('note-controls').hidden;
 }
 
 let iceServers = [];
@@ -152,6 +196,8 @@ function connect() {
       case 'welcome':
         permissions = m.permissions;
         iceServers = m.ice_servers;
+        me = m.participant.id;
+        showControls();
         $('me').textContent = m.participant.name;
         $('role').textContent = ROLES[m.participant.role] || m.participant.role;
         showHearing(m.hearing);
@@ -168,6 +214,15 @@ function connect() {
         break;
       case 'admitted': enterHearing(); break;
       case 'waiting': showWaiting(m.participants); break;
+      case 'note': {
+        const li = document.createElement('li');
+        li.textContent = `${m.at.slice(11, 19)} (${Math.round(m.offset_ms / 1000)} s) ${m.author}: ${m.text}`;
+        $('notes').append(li);
+        break;
+      }
+      case 'recording':
+        status(m.state === 'paused' ? `Off the record 暂停录像: ${m.reason} (${m.by})` : `Back on the record 恢复录像 (${m.by})`);
+        break;
       case 'roster': showRoster(m.participants); break;
       case 'offer': onOffer(m.sdp).catch((e) => status(`Media failed: ${e.message}`, true)); break;
       case 'candidate':
@@ -179,7 +234,7 @@ function connect() {
           left = true; // sent away: no reconnecting
           status(`${m.code === 'denied' ? 'The court did not admit you 法庭未准许入庭' : 'You were removed from the hearing 您已被请出庭审'}: ${m.reason}`, true);
         } else {
-          status(REASONS[m.code] || `Could not join: ${m.reason}`, true);
+          status(REASONS[m.code] || (me ? m.reason : `Could not join: ${m.reason}`), true);
         }
         break;
       case 'bye': status(`Disconnected: ${m.reason}`); left = true; break;
@@ -210,6 +265,30 @@ $('camera').addEventListener('click', () => {
   $('camera').setAttribute('aria-pressed', String(videoMuted));
   $('camera').textContent = videoMuted ? 'Turn camera on 打开摄像头' : 'Turn camera off 关闭摄像头';
   send({ type: 'mute', video: videoMuted });
+});
+
+let handRaised = false;
+$('hand').addEventListener('click', () => {
+  handRaised = !handRaised;
+  $('hand').setAttribute('aria-pressed', String(handRaised));
+  $('hand').textContent = handRaised ? 'Lower hand 放下' : 'Raise hand 举手';
+  send({ type: 'hand', raised: handRaised });
+});
+
+for (const b of document.querySelectorAll('#state-controls button')) {
+  b.addEventListener('click', () => send({ type: 'hearing_state', state: b.dataset.state }));
+}
+
+$('off-record').addEventListener('click', () => {
+  const reason = window.prompt('Why off the record? 暂停录像的理由', '');
+  if (reason) send({ type: 'recording', action: 'pause', reason });
+});
+$('on-record').addEventListener('click', () => send({ type: 'recording', action: 'resume', reason: 'back on the record' }));
+
+$('note-add').addEventListener('click', () => {
+  const text = $('note-text').value.trim();
+  if (text) send({ type: 'note', text });
+  $('note-text').value = '';
 });
 
 $('leave').addEventListener('click', () => {

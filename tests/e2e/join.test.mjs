@@ -139,9 +139,26 @@ try {
     await judgePage.waitForFunction(() => !document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
   });
 
-  await step('a state change reaches the page', async () => {
-    await api(base, op, 'PATCH', `/api/v1/hearings/${h.id}`, { state: 'in_session' });
+  await step('the judge mutes the party from the roster: the party cannot unmute; the judge can', async () => {
+    await judgePage.click('button[aria-label="Mute Zhang San"]');
+    await partyPage.waitForFunction(() => document.querySelector('#mute').disabled, null, { timeout: 10000 });
+    assert.match(await partyPage.locator('#mute').innerText(), /The judge muted you/);
+    await judgePage.waitForSelector('button[aria-label="Unmute Zhang San"]', { timeout: 10000 });
+    await judgePage.click('button[aria-label="Unmute Zhang San"]');
+    await partyPage.waitForFunction(() => !document.querySelector('#mute').disabled, null, { timeout: 10000 });
+  });
+
+  await step('the party raises a hand; the judge sees it', async () => {
+    assert.equal(await judgePage.locator('#hand').isVisible(), false); // judges do not raise hands
+    await partyPage.click('#hand');
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('hand raised 举手'), null, { timeout: 10000 });
+  });
+
+  await step('the judge opens the session from the page; the party sees it', async () => {
+    assert.equal(await partyPage.locator('#state-controls').isVisible(), false); // not the party's
+    await judgePage.click('button[data-state="in_session"]');
     await partyPage.waitForFunction(() => document.querySelector('#state').textContent.includes('庭审中'), null, { timeout: 10000 });
+    if (process.env.HD_ARTEFACTS) await judgePage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'courtroom-judge.png'), fullPage: true });
   });
 
   await step('party leaves; the judge sees it', async () => {
