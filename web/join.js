@@ -295,7 +295,73 @@ $('leave').addEventListener('click', () => {
   left = true;
   if (ws) ws.send(JSON.stringify({ type: 'leave' }));
 });
-connect();
+// The device check, for people unused to computers: their camera, a microphone level that
+// moves when they speak, a test sound, and the round trip to the court, before they join.
+let checkStream = null;
+let checkAudio = null;
+async function deviceCheck() {
+  $('check').hidden = false;
+  status('Check your camera, microphone and sound, then press “Join the hearing”. 请检查设备后点击“进入庭审”。');
+  try {
+    checkStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    $('check-preview').srcObject = checkStream;
+    checkAudio = new AudioContext();
+    const analyser = checkAudio.createAnalyser();
+    checkAudio.createMediaStreamSource(checkStream).connect(analyser);
+    const data = new Float32Array(analyser.fftSize);
+    const tick = () => {
+      if (!checkAudio) return;
+      analyser.getFloatTimeDomainData(data);
+      let peak = 0;
+      for (const v of data) peak = Math.max(peak, Math.abs(v));
+      $('mic-level').value = Math.min(1, peak * 2);
+      requestAnimationFrame(tick);
+    };
+    tick();
+  } catch (e) {
+    status(`Camera or microphone unavailable (${e.name}): ask the staff for help. 请向工作人员求助。`, true);
+  }
+  const rtts = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    try {
+      await fetch('/healthz', { cache: 'no-store' });
+      rtts.push(performance.now() - t0);
+    } catch { /* counted as missing */ }
+  }
+  rtts.sort((a, b) => a - b);
+  $('network').textContent = rtts.length
+    ? `${Math.round(rtts[Math.floor(rtts.length / 2)])} ms — ${rtts[0] < 300 ? 'good 良好' : 'slow 较慢'}`
+    : 'cannot reach the court 无法连接';
+  $('network').dataset.ms = rtts.length ? String(Math.round(rtts[Math.floor(rtts.length / 2)])) : '';
+}
+
+$('speaker-test').addEventListener('click', () => {
+  const ctx = checkAudio || new AudioContext();
+  const osc = ctx.createOscillator();
+  osc.frequency.value = 440;
+  osc.connect(ctx.destination);
+  osc.start();
+  osc.stop(ctx.currentTime + 1);
+});
+
+$('join-now').addEventListener('click', () => {
+  $('check').hidden = true;
+  if (checkAudio) checkAudio.close();
+  checkAudio = null;
+  if (checkStream) for (const t of checkStream.getTracks()) t.stop();
+  checkStream = null;
+  connect();
+});
+
+// #…&check=0 (automated clients, a rejoin) joins at once; people check their devices first.
+if (!token) {
+  connect();
+} else if (new URLSearchParams(location.hash.slice(1)).get('check') === '0' || !navigator.mediaDevices) {
+  connect();
+} else {
+  deviceCheck();
+}
 
 // For diagnostics and the browser tests: the current RTCPeerConnection (getStats()).
 window.hearingd = { peer: () => pc };

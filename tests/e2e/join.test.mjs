@@ -98,7 +98,7 @@ try {
   const partyPage = await context.newPage();
 
   await step('judge joins from the join link and sees the hearing', async () => {
-    await judgePage.goto(judge.join_url);
+    await judgePage.goto(`${judge.join_url}&check=0`);
     await judgePage.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, { timeout: 10000 });
     assert.match(await judgePage.locator('#case').innerText(), /\(2026\)浙0109民初1234号/);
     assert.equal(await judgePage.locator('#title').innerText(), 'Loan dispute');
@@ -109,8 +109,18 @@ try {
   const otherPage = await context.newPage();
   await step('the parties wait in the lobby, told their place; the judge sees them waiting', async () => {
     await partyPage.goto(party.join_url);
+    // the village join page: the device check first (fake camera and microphone)
+    await partyPage.waitForFunction(() => document.querySelector('#check-preview').videoWidth > 0, null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#mic-level').value > 0.01, null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => /^\d+$/.test(document.querySelector('#network').dataset.ms || ''), null, { timeout: 10000 });
+    assert.equal(await partyPage.locator('#lobby').isVisible(), false); // not joined before the check
+    if (process.env.HD_ARTEFACTS) {
+      mkdirSync(process.env.HD_ARTEFACTS, { recursive: true });
+      await partyPage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'village-device-check.png'), fullPage: true });
+    }
+    await partyPage.click('#join-now');
     await partyPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
-    await otherPage.goto(other.join_url);
+    await otherPage.goto(`${other.join_url}&check=0`);
     await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '2', null, { timeout: 10000 });
     assert.equal(await partyPage.locator('#hearing').isVisible(), false);
     await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
@@ -169,7 +179,7 @@ try {
 
   await step('a forged link gets a refusal, not a hang', async () => {
     const page = await context.newPage();
-    const forged = party.join_url.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    const forged = `${party.join_url.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}&check=0`;
     await page.goto(forged);
     await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 10000 });
     assert.match(await page.locator('#status').innerText(), /Could not join|link/);
@@ -180,7 +190,7 @@ try {
     const t = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'witness', name: 'Witness' });
     await api(base, op, 'DELETE', `/api/v1/tokens/${t.jti}`);
     const page = await context.newPage();
-    await page.goto(t.join_url);
+    await page.goto(`${t.join_url}&check=0`);
     await page.waitForFunction(() => document.querySelector('#status').textContent.includes('withdrawn'), null, { timeout: 10000 });
   });
 } catch (e) {

@@ -21,7 +21,7 @@ const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
 let result = { ok: false };
 try {
   const page = await context.newPage();
-  await page.goto(process.env.HD_JOIN_URL);
+  await page.goto(`${process.env.HD_JOIN_URL}&check=0`);
   await page.waitForTimeout(Number(process.env.HD_SECONDS || 8) * 1000);
   result = await page.evaluate(async () => {
     const pc = window.hearingd.peer();
