@@ -39,6 +39,11 @@ struct Peer {
   gboolean verified, rejected, audio_muted, video_muted;
   gboolean sends; /* FALSE: an observer, never in the picture or the sound */
   guint seq;      /* join order: tiles keep their places as others come and go */
+  /* link quality, from webrtcbin's statistics (under the lock) */
+  guint64 stats_bytes, stats_received, stats_lost;
+  gint64 stats_at;
+  double loss_pct, rtt_ms, kbps;
+  gboolean have_quality;
 };
 
 struct HdMixer {
@@ -69,6 +74,7 @@ struct HdMixer {
   GPtrArray *spent;       /* finished recording tracks, freed with the pipeline */
   guint rec_runs;         /* recording runs so far (pause/resume) */
   gint fullmix_failed;    /* atomic: the composite track failed; its full mix takes nothing */
+  guint quality_timer;    /* every 2 s: statistics asked for, the last ones reported */
 };
 
 /* An element of `p`'s (or, for NULL, the hearing's own, not yet added) with properties set. */

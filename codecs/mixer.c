@@ -895,6 +895,110 @@ on_bus (GstBus *bus, GstMessage *msg, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* ---------------------------------------------------------------- link quality */
+
+#define QUALITY_INTERVAL_S 2
+
+typedef struct {
+  guint64 bytes, received, lost;
+  double rtt;
+} Sums;
+
+static gboolean
+sum_stat (GQuark field, const GValue *value, gpointer data)
+{
+  Sums *s = data;
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  const GstStructure *st = gst_value_get_structure (value);
+  GstWebRTCStatsType type = 0;
+  if (!gst_structure_get_enum (st, "type", GST_TYPE_WEBRTC_STATS_TYPE, (gint *)&type))
+    return TRUE;
+  if (type == GST_WEBRTC_STATS_INBOUND_RTP) {
+    guint64 b = 0, r = 0;
+    gint64 l = 0;
+    if (gst_structure_get_uint64 (st, "bytes-received", &b))
+      s->bytes += b;
+    if (gst_structure_get_uint64 (st, "packets-received", &r))
+      s->received += r;
+    if (gst_structure_get_int64 (st, "packets-lost", &l) && l > 0)
+      s->lost += (guint64)l;
+  } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
+    double rtt = -1;
+    if (gst_structure_get_double (st, "round-trip-time", &rtt) && rtt > s->rtt)
+      s->rtt = rtt;
+  }
+  return TRUE;
+}
+
+/* webrtcbin's statistics for one peer (its thread): the interval's rate, loss and round trip. */
+static void
+on_stats (GstPromise *promise, gpointer data)
+{
+  PeerRef *r = data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  Sums s = { 0, 0, 0, -1 };
+  if (reply)
+    gst_structure_foreach (reply, sum_stat, &s);
+  gst_promise_unref (promise);
+  gint64 now = g_get_monotonic_time ();
+  g_mutex_lock (&r->mixer->lock);
+  Peer *p = g_hash_table_lookup (r->mixer->peers, r->pid);
+  if (p && reply) {
+    if (p->stats_at) {
+      double dt = (now - p->stats_at) / 1e6;
+      guint64 got = s.received - MIN (s.received, p->stats_received);
+      guint64 lost = s.lost - MIN (s.lost, p->stats_lost);
+      p->kbps = dt > 0 ? (s.bytes - MIN (s.bytes, p->stats_bytes)) * 8 / 1000.0 / dt : 0;
+      p->loss_pct = got + lost ? 100.0 * lost / (got + lost) : 0;
+      p->rtt_ms = s.rtt >= 0 ? s.rtt * 1000 : -1;
+      p->have_quality = TRUE;
+    }
+    p->stats_at = now;
+    p->stats_bytes = s.bytes;
+    p->stats_received = s.received;
+    p->stats_lost = s.lost;
+  }
+  g_mutex_unlock (&r->mixer->lock);
+  peer_ref_free (r);
+}
+
+static gboolean
+quality_tick (gpointer data)
+{
+  HdMixer *m = data;
+  GArray *q = g_array_new (FALSE, FALSE, sizeof (HdPeerQuality));
+  GPtrArray *ask = g_ptr_array_new ();
+  g_mutex_lock (&m->lock);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, m->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    Peer *p = v;
+    if (p->have_quality) {
+      HdPeerQuality e = { g_strdup (p->pid), p->loss_pct, p->rtt_ms, p->kbps };
+      g_array_append_val (q, e);
+    }
+    if (p->webrtc && !p->rejected) {
+      g_ptr_array_add (ask, gst_object_ref (p->webrtc));
+      g_ptr_array_add (ask, peer_ref_new (m, p->pid));
+    }
+  }
+  g_mutex_unlock (&m->lock);
+  for (guint i = 0; i + 1 < ask->len; i += 2) {
+    GstPromise *promise = gst_promise_new_with_change_func (on_stats, ask->pdata[i + 1], NULL);
+    g_signal_emit_by_name (ask->pdata[i], "get-stats", NULL, promise);
+    gst_object_unref (ask->pdata[i]);
+  }
+  g_ptr_array_unref (ask);
+  if (q->len && m->cb.on_quality)
+    m->cb.on_quality ((const HdPeerQuality *)q->data, q->len, m->user);
+  for (guint i = 0; i < q->len; i++)
+    g_free ((char *)g_array_index (q, HdPeerQuality, i).pid);
+  g_array_unref (q);
+  return G_SOURCE_CONTINUE;
+}
+
 HdMixer *
 hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
               const HdMixerCallbacks *cb, gpointer user, GError **error)
@@ -975,6 +1079,7 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   for (gsize i = 0; i + 1 < n; i++)
     ok = ok && gst_element_link (chain[i], chain[i + 1]);
   m->comp = e[2];
+  m->quality_timer = g_timeout_add_seconds (QUALITY_INTERVAL_S, quality_tick, m);
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_add_watch (bus, on_bus, m);
   /* an error is seen in the thread that raised it, before its flow return travels upstream */
@@ -996,6 +1101,8 @@ hd_mixer_free (HdMixer *m)
   if (!m)
     return;
   m->closed = TRUE;
+  if (m->quality_timer)
+    g_source_remove (m->quality_timer);
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_remove_watch (bus);
   gst_object_unref (bus);

@@ -25,6 +25,14 @@ typedef enum {
   HD_PEER_FAILED,    /* ICE failed, or the certificate did not match: cut off */
 } HdPeerState;
 
+/* A participant's link, as the daemon measures it (RTCP and what it receives). */
+typedef struct {
+  const char *pid;
+  double loss_pct; /* packets of theirs lost, % over the last interval */
+  double rtt_ms;   /* round trip to them from RTCP; -1 not known yet */
+  double kbps;     /* what they send us, kbit/s over the last interval */
+} HdPeerQuality;
+
 /* How the composite is laid out. */
 typedef enum {
   HD_LAYOUT_GRID,    /* everyone alike, in join order */
@@ -51,6 +59,8 @@ typedef struct {
   /* A track could not be written (disk full, I/O error): it has stopped taking media (nobody
    * else is held up by it); the caller decides what happens to the recording. Optional. */
   void (*on_recording_failed) (const char *track, const char *reason, gpointer user);
+  /* Every 2 s: each connected participant's link. Optional. */
+  void (*on_quality) (const HdPeerQuality *q, guint n, gpointer user);
 } HdMixerCallbacks;
 
 typedef struct {

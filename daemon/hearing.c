@@ -145,6 +145,16 @@ hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text
 }
 
 void
+hd_core_quality (HdCore *core, const char *hid, json_t *participants)
+{
+  json_t *j = json_pack ("{s:s, s:o}", "type", "quality", "participants", participants);
+  char *text = json_dumps (j, JSON_COMPACT);
+  json_decref (j);
+  hd_core_notify_role (core, hid, "judge", strdup (text));
+  hd_core_notify_role (core, hid, "clerk", text);
+}
+
+void
 hd_core_send (HdCore *core, gpointer conn, char *text)
 {
   core->io.send (conn, text, core->io_user);

@@ -84,6 +84,9 @@ void hd_core_set_media (HdCore *core, const HdCoreMedia *media, gpointer user);
 gpointer hd_core_find_conn (HdCore *core, const char *hid, const char *pid);
 /* Send `text` (taken) to every session of `role` (NULL: everyone) in hearing `hid`. */
 void hd_core_notify_role (HdCore *core, const char *hid, const char *role, char *text);
+/* Each participant's link (id, loss_pct, rtt_ms, kbps): to the judge and the clerk as
+ * {"type":"quality",…}. Takes `participants`. */
+void hd_core_quality (HdCore *core, const char *hid, json_t *participants);
 /* Send a message to a session (takes `text`). */
 void hd_core_send (HdCore *core, gpointer conn, char *text);
 

@@ -229,6 +229,7 @@ static void mx_segment (const char *track, const char *file, gint64 start_ms, gi
                         gpointer user);
 static void mx_recording_stopped (gpointer user);
 static void mx_recording_failed (const char *track, const char *reason, gpointer user);
+static void mx_quality (const HdPeerQuality *q, guint n, gpointer user);
 
 static const HdMixerCallbacks mixer_cb = { .on_local_sdp = mx_local_sdp,
                                            .on_local_candidate = mx_local_candidate,
@@ -236,7 +237,8 @@ static const HdMixerCallbacks mixer_cb = { .on_local_sdp = mx_local_sdp,
                                            .on_speaker = mx_speaker,
                                            .on_segment = mx_segment,
                                            .on_recording_stopped = mx_recording_stopped,
-                                           .on_recording_failed = mx_recording_failed };
+                                           .on_recording_failed = mx_recording_failed,
+                                           .on_quality = mx_quality };
 
 /* webrtcbin's turn-server URI for the daemon's own side: turn(s)://USER:PASS@HOST:PORT, with
  * fresh TURN REST credentials when a shared secret is configured; NULL without TURN. */
@@ -566,6 +568,19 @@ mx_recording_failed (const char *track, const char *reason, gpointer user)
     rec_stop (h, "pause", "storage failure", FALSE);
   if (!h->retry_source)
     h->retry_source = g_timeout_add_seconds (RETRY_SECONDS, retry_recording, h);
+}
+
+/* Each participant's link, for the judge's and clerk's connection-quality indicator. */
+static void
+mx_quality (const HdPeerQuality *q, guint n, gpointer user)
+{
+  Hearing *h = user;
+  json_t *list = json_array ();
+  for (guint i = 0; i < n; i++)
+    json_array_append_new (list,
+                           json_pack ("{s:s, s:f, s:f, s:f}", "id", q[i].pid, "loss_pct",
+                                      q[i].loss_pct, "rtt_ms", q[i].rtt_ms, "kbps", q[i].kbps));
+  hd_core_quality (h->d->core, h->hid, list);
 }
 
 static void

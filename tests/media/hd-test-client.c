@@ -31,9 +31,12 @@ static int opt_freq = 440, opt_seconds = 6;
 static double opt_mute_at = -1;
 static gint64 opt_measure_at;
 static double opt_volume = 0.4;
-static char **opt_send; /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second before the end */
+static char **opt_keep; /* message types whose last one goes into the report's "kept" */
+static char **opt_send;
+    /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
+                                                         before the end */
 static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode;
-static char *opt_size = "320x240";  /* picture sent, WIDTHxHEIGHT */
+static char *opt_size = "320x240"; /* picture sent, WIDTHxHEIGHT */
 static int opt_latency = 50;       /* jitter buffer, ms */
 static double opt_beep_every;      /* > 0: the tone sounds 300 ms every so many seconds */
 static int opt_onsets;             /* > 0: note when this frequency starts being heard */
@@ -42,17 +45,17 @@ static GArray *beeps, *onsets;     /* g_get_real_time () µs of each beep sent /
 static gboolean onset_on;
 
 static GstElement *pipe_, *webrtc;
-static GAsyncQueue *outbox;   /* char* messages for the WebSocket */
+static GAsyncQueue *outbox; /* char* messages for the WebSocket */
 static GMutex lock;
 static gint64 t0, first_frame_at;
 static int frames;
-static GArray *frame_times;   /* gint64 */
-static double *color_frac;    /* per --colors entry, of the last frame */
+static GArray *frame_times; /* gint64 */
+static double *color_frac;  /* per --colors entry, of the last frame */
 static guint32 *colors;
 static int ncolors;
 static int *freqs;
 static int nfreqs;
-#define WINDOW 10             /* blocks: the sound of the last second */
+#define WINDOW 10                    /* blocks: the sound of the last second */
 static double (*power_ring)[WINDOW]; /* per frequency */
 static int power_blocks;
 /* Per --colors entry, its share of each frame decoded in the window (end - 2 s, end - 0.5 s];
@@ -119,7 +122,7 @@ on_video (GstAppSink *sink, gpointer data)
         if (abs (p[0] - r) < 60 && abs (p[1] - g) < 60 && abs (p[2] - bl) < 60)
           hit++;
       }
-      color_frac[c] = px ? (double) hit / px : 0;
+      color_frac[c] = px ? (double)hit / px : 0;
       if (now > window_from && now <= window_until)
         g_array_append_val (color_window[c], color_frac[c]);
     }
@@ -150,7 +153,7 @@ times_json (GArray *t)
 static int
 cmp_double (gconstpointer a, gconstpointer b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
@@ -170,7 +173,7 @@ on_audio (GstAppSink *sink, gpointer data)
   GstBuffer *b = gst_sample_get_buffer (s);
   GstMapInfo map;
   if (gst_buffer_map (b, &map, GST_MAP_READ)) {
-    const float *x = (const float *) map.data;
+    const float *x = (const float *)map.data;
     gsize n = map.size / sizeof (float);
     g_mutex_lock (&lock);
     audio_samples += n;
@@ -212,7 +215,7 @@ add_chain (GstPad *src, const char *desc, GCallback cb)
   GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "out");
   if (sink) {
     GstAppSinkCallbacks cbs = { 0 };
-    cbs.new_sample = (GstFlowReturn (*) (GstAppSink *, gpointer)) cb;
+    cbs.new_sample = (GstFlowReturn (*) (GstAppSink *, gpointer))cb;
     gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cbs, NULL, NULL);
     gst_object_unref (sink);
   }
@@ -265,16 +268,16 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
 static void
 on_ice_candidate (GstElement *w, guint mline, const char *cand, gpointer data)
 {
-  send_json (json_pack ("{s:s, s:s, s:i}", "type", "candidate", "candidate", cand,
-                        "sdpMLineIndex", (int) mline));
+  send_json (json_pack ("{s:s, s:s, s:i}", "type", "candidate", "candidate", cand, "sdpMLineIndex",
+                        (int)mline));
 }
 
 static void
 on_answer_created (GstPromise *promise, gpointer data)
 {
   GstWebRTCSessionDescription *answer = NULL;
-  gst_structure_get (gst_promise_get_reply (promise), "answer",
-                     GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  gst_structure_get (gst_promise_get_reply (promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                     &answer, NULL);
   gst_promise_unref (promise);
   g_signal_emit_by_name (webrtc, "set-local-description", answer, NULL);
   char *text = gst_sdp_message_as_text (answer->sdp);
@@ -363,8 +366,8 @@ on_offer (const char *sdp)
       }
     }
   }
-  GstWebRTCSessionDescription *offer =
-      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, msg);
+  GstWebRTCSessionDescription *offer
+      = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, msg);
   g_signal_emit_by_name (webrtc, "set-remote-description", offer,
                          gst_promise_new_with_change_func (on_remote_set, NULL, NULL));
   gst_webrtc_session_description_free (offer);
@@ -381,7 +384,7 @@ parse_list (const char *s, gboolean hex, int *n, void *out_ptr)
   *out = g_new0 (guint32, g_strv_length (parts) + 1);
   for (char **p = parts; *p; p++)
     if (**p)
-      (*out)[(*n)++] = (guint32) strtoul (*p, NULL, hex ? 16 : 10);
+      (*out)[(*n)++] = (guint32)strtoul (*p, NULL, hex ? 16 : 10);
 }
 
 int
@@ -403,8 +406,9 @@ main (int argc, char **argv)
       "sound the tone for 300 ms every S seconds (else continuously)", NULL },
     { "onsets", 0, 0, G_OPTION_ARG_INT, &opt_onsets,
       "note the times this frequency starts being heard", NULL },
-    { "volume", 0, 0, G_OPTION_ARG_DOUBLE, &opt_volume, "tone amplitude (0-1, default 0.4)",
-      NULL },
+    { "volume", 0, 0, G_OPTION_ARG_DOUBLE, &opt_volume, "tone amplitude (0-1, default 0.4)", NULL },
+    { "keep", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_keep,
+      "TYPE — report the last server message of this type (repeatable)", NULL },
     { "send", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_send,
       "S:JSON — send a message S seconds after joining (repeatable)", NULL },
     { "measure-at", 0, 0, G_OPTION_ARG_INT64, &opt_measure_at,
@@ -442,7 +446,7 @@ main (int argc, char **argv)
   pipe_ = gst_pipeline_new ("client");
   webrtc = gst_element_factory_make ("webrtcbin", NULL);
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
-                (guint) opt_latency, NULL);
+                (guint)opt_latency, NULL);
   gst_bin_add (GST_BIN (pipe_), webrtc);
   hd_engine_webrtcbin_defaults (webrtc); /* no UPnP router search from the tests either */
   g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
@@ -460,13 +464,13 @@ main (int argc, char **argv)
   }
   send_json (json_pack ("{s:s, s:s}", "type", "join", "token", opt_token));
   t0 = g_get_monotonic_time ();
-  gint64 offer_at = 0, end = t0 + (gint64) opt_seconds * G_USEC_PER_SEC;
+  gint64 offer_at = 0, end = t0 + (gint64)opt_seconds * G_USEC_PER_SEC;
   g_mutex_lock (&lock);
   /* What is reported is measured in a window ending at --measure-at (a wall-clock time the test
    * gives every client of a hearing alike, while all of them are present) or half a second
    * before this client leaves: the picture's colours over 1.5 s, the sound's over its last 1 s. */
-  window_until = opt_measure_at ? t0 + (opt_measure_at - g_get_real_time ())
-                                : end - G_USEC_PER_SEC / 2;
+  window_until
+      = opt_measure_at ? t0 + (opt_measure_at - g_get_real_time ()) : end - G_USEC_PER_SEC / 2;
   window_from = window_until - 3 * G_USEC_PER_SEC / 2;
   g_mutex_unlock (&lock);
   gboolean muted = FALSE, welcomed = FALSE;
@@ -474,6 +478,7 @@ main (int argc, char **argv)
   guint sent = 0, nsend = opt_send ? g_strv_length (opt_send) : 0;
   json_t *speakers = json_array (), *layouts = json_array ();
   json_t *errors = json_array ();
+  json_t *kept = json_object ();
   while (g_get_monotonic_time () < end && !hd_ws_is_closed (ws)) {
     char *out;
     while ((out = g_async_queue_try_pop (outbox))) {
@@ -485,6 +490,8 @@ main (int argc, char **argv)
     while ((in = hd_ws_pop (ws))) {
       json_t *j = json_loads (in, 0, NULL);
       const char *type = json_string_value (json_object_get (j, "type"));
+      if (type && opt_keep && g_strv_contains ((const char *const *)opt_keep, type))
+        json_object_set (kept, type, j);
       if (!g_strcmp0 (type, "welcome"))
         welcomed = TRUE;
       else if (!g_strcmp0 (type, "offer")) {
@@ -495,7 +502,7 @@ main (int argc, char **argv)
         const char *c = json_string_value (json_object_get (j, "candidate"));
         if (c && *c)
           g_signal_emit_by_name (webrtc, "add-ice-candidate",
-                                 (guint) json_integer_value (json_object_get (j, "sdpMLineIndex")),
+                                 (guint)json_integer_value (json_object_get (j, "sdpMLineIndex")),
                                  c);
       } else if (!g_strcmp0 (type, "error"))
         json_array_append (errors, json_object_get (j, "code"));
@@ -518,7 +525,7 @@ main (int argc, char **argv)
         gint64 wall = g_get_real_time ();
         g_array_append_val (beeps, wall);
         beep_off = now + 300000;
-        next_beep += (gint64) (opt_beep_every * G_USEC_PER_SEC);
+        next_beep += (gint64)(opt_beep_every * G_USEC_PER_SEC);
       }
       if (beep_off && now >= beep_off) {
         g_object_set (tone_volume, "volume", 0.0, NULL);
@@ -527,7 +534,8 @@ main (int argc, char **argv)
     }
     while (sent < nsend) { /* in the order given */
       const char *colon = strchr (opt_send[sent], ':');
-      if (!colon || g_get_monotonic_time () < t0 + g_ascii_strtod (opt_send[sent], NULL) * G_USEC_PER_SEC)
+      if (!colon
+          || g_get_monotonic_time () < t0 + g_ascii_strtod (opt_send[sent], NULL) * G_USEC_PER_SEC)
         break;
       g_async_queue_push (outbox, g_strdup (colon + 1));
       sent++;
@@ -558,11 +566,14 @@ main (int argc, char **argv)
     json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
   }
   json_t *report = json_pack (
-      "{s:o, s:o, s:s, s:o, s:o, s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "beeps", times_json (beeps), "onsets", times_json (onsets), "video_codec", video_codec, "speakers", speakers, "layouts", layouts, "audio_seconds", audio_samples / (double) RATE, "offers", offers, "welcomed", welcomed, "frames", frames,
-      "join_to_first_frame_ms", first_frame_at ? (first_frame_at - t0) / 1000.0 : -1.0,
-      "fps_last_2s", recent / 2.0, "first_frame_ms",
-      first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0, "colors", cols,
-      "power_db", pw, "errors", errors, "closed", hd_ws_is_closed (ws));
+      "{s:o, s:o, s:s, s:o, s:o, s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "beeps",
+      times_json (beeps), "onsets", times_json (onsets), "video_codec", video_codec, "speakers",
+      speakers, "layouts", layouts, "audio_seconds", audio_samples / (double)RATE, "offers", offers,
+      "welcomed", welcomed, "frames", frames, "join_to_first_frame_ms",
+      first_frame_at ? (first_frame_at - t0) / 1000.0 : -1.0, "fps_last_2s", recent / 2.0,
+      "first_frame_ms", first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0,
+      "colors", cols, "power_db", pw, "errors", errors, "closed", hd_ws_is_closed (ws));
+  json_object_set_new (report, "kept", kept);
   g_mutex_unlock (&lock);
   char *s = json_dumps (report, JSON_COMPACT);
   puts (s);

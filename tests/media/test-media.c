@@ -1176,6 +1176,7 @@ test_judge_mutes_a_party (void)
   g_autofree char *hid = new_hearing ();
   measure_in (8.5);
   Client judge = client_as (hid, "judge", "judge", "Judge", "ffff00", 550, 10,
+                            "--keep=quality "
                             "--send=4:{\"type\":\"mute\",\"participant\":\"pa\",\"audio\":true}");
   Client pa = client_as (hid, "party", "pa", "Zhang", "ff0000", 440, 10,
                          "--send=6:{\"type\":\"mute\",\"audio\":false}");
@@ -1190,6 +1191,25 @@ test_judge_mutes_a_party (void)
   g_assert_cmpfloat (num (rj, "power_db", "440"), <, num (rj, "power_db", "880") - 40);
   g_assert_true (contains (json_object_get (ra, "errors"), "forbidden")); /* could not unmute */
   g_assert_cmpfloat (num (ra, "power_db", "550"), >, -30); /* and still hears the hearing */
+  /* the judge's connection-quality indicator: every party's link, measured by the daemon */
+  json_t *q = json_object_get (json_object_get (rj, "kept"), "quality");
+  char *qtext = json_dumps (q, JSON_COMPACT);
+  g_test_message ("the judge's last quality message: %s", qtext);
+  free (qtext);
+  json_t *parts = json_object_get (q, "participants");
+  int seen = 0;
+  for (size_t i = 0; i < json_array_size (parts); i++) {
+    json_t *e = json_array_get (parts, i);
+    const char *id = json_string_value (json_object_get (e, "id"));
+    if (g_strcmp0 (id, "pa") && g_strcmp0 (id, "pb"))
+      continue;
+    seen++;
+    g_assert_cmpfloat (json_number_value (json_object_get (e, "kbps")), >,
+                       20); /* Opus, plain colours */
+    g_assert_cmpfloat (json_number_value (json_object_get (e, "loss_pct")), <,
+                       5); /* a clean veth */
+  }
+  g_assert_cmpint (seen, ==, 2);
   json_decref (rj);
   json_decref (ra);
   json_decref (rb);
