@@ -90,6 +90,8 @@ function showHearing(h) {
 }
 
 let me = null; // our participant id
+let lastRoster = [];
+let quality = {}; // participant id -> {loss_pct, rtt_ms, kbps}, for the judge and clerk
 
 function button(text, label, onClick) {
   const b = document.createElement('button');
@@ -103,11 +105,20 @@ function button(text, label, onClick) {
 
 // Who is in the hearing; for the judge, a mute and a remove button beside each of the others.
 function showRoster(participants) {
+  lastRoster = participants;
   const ul = $('roster');
   ul.replaceChildren(...participants.map((p) => {
     const li = document.createElement('li');
     const marks = `${p.hand_raised ? ' — hand raised 举手' : ''}${p.audio_muted ? ' — muted 已静音' : ''}`;
     li.append(`${p.name} — ${ROLES[p.role] || p.role}${marks} `);
+    const q = quality[p.id];
+    if (q && p.id !== me) {
+      const poor = q.loss_pct > 5 || q.rtt_ms > 400;
+      const link = document.createElement('span');
+      link.className = poor ? 'link poor' : 'link';
+      link.textContent = `[${poor ? 'weak link 信号差' : 'link ok 信号好'}: ${q.loss_pct.toFixed(1)}% lost, ${q.rtt_ms < 0 ? '?' : Math.round(q.rtt_ms)} ms, ${Math.round(q.kbps)} kbit/s] `;
+      li.append(link);
+    }
     if (p.id !== me && permissions.includes('mute_others')) {
       const muted = p.muted_by_judge;
       li.append(button(muted ? 'Unmute 取消静音' : 'Mute 静音', `${muted ? 'Unmute' : 'Mute'} ${p.name}`,
@@ -214,6 +225,10 @@ function connect() {
         break;
       case 'admitted': enterHearing(); break;
       case 'waiting': showWaiting(m.participants); break;
+      case 'quality':
+        quality = Object.fromEntries(m.participants.map((q) => [q.id, q]));
+        showRoster(lastRoster);
+        break;
       case 'note': {
         const li = document.createElement('li');
         li.textContent = `${m.at.slice(11, 19)} (${Math.round(m.offset_ms / 1000)} s) ${m.author}: ${m.text}`;
