@@ -62,6 +62,14 @@ function newPeer(iceServers) {
     candidate: ev.candidate ? ev.candidate.candidate : '',
     sdpMLineIndex: ev.candidate ? ev.candidate.sdpMLineIndex : 0,
   });
+  // the media path failed (a village link that dropped): join again; within the grace period
+  // the court lets us straight back in, without the lobby
+  pc.onconnectionstatechange = () => {
+    if (pc && pc.connectionState === 'failed' && ws && !left) {
+      status('The connection was lost. Reconnecting… 连接中断，正在重连…', true);
+      ws.close();
+    }
+  };
   pc.ontrack = (ev) => {
     const v = $('composite');
     if (v.srcObject !== ev.streams[0]) v.srcObject = ev.streams[0] || new MediaStream([ev.track]);

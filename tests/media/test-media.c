@@ -304,8 +304,10 @@ test_two_hearings (void)
   g_assert_cmpfloat (num (r1, "power_db", "660"), >, -30);
   g_assert_cmpfloat (num (r1, "power_db", "880"), <, -40);
   g_assert_cmpfloat (num (r2, "colors", "ff0000"), >, 0.10);
-  /* hearing 2 did carry media before it was closed (else the isolation checks prove nothing) */
-  g_assert_cmpint (json_integer_value (json_object_get (rb, "frames")), >, 15);
+  /* hearing 2 did carry media before it was closed (else the isolation checks prove nothing):
+   * decoded frames, however slowly they started (12 in 4 s once, in the sanitizer build under
+   * load) */
+  g_assert_cmpint (json_integer_value (json_object_get (rb, "frames")), >, 5);
   g_assert_true (json_is_true (json_object_get (rb, "closed"))); /* its hearing ended */
   g_assert_true (json_is_true (json_object_get (rb2, "closed")));
   json_decref (r1);
