@@ -68,6 +68,9 @@ static const Key keys[] = {
     "them. false: everyone with a valid token is in at once." },
   { "hearing", "rejoin_grace_seconds", T_INT, "120", 0, 86400, OFF (rejoin_grace_seconds),
     "Someone admitted whose link drops comes back without the lobby within this many seconds." },
+  { "hearing", "clerk_controls_recording", T_BOOL, "true", 0, 0, OFF (clerk_controls_recording),
+    "The clerk may take the hearing off the record and back, as the judge may. false: only the "
+    "judge." },
   { "tokens", "issuer", T_STRING, "hearingd", 0, 0, OFF (issuer),
     "The iss claim of tokens this daemon signs and accepts." },
   { "tokens", "ttl_seconds", T_INT, "86400", 60, 31536000, OFF (token_ttl_seconds),

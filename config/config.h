@@ -34,6 +34,7 @@ typedef struct {
   int hearing_max_participants;
   gboolean lobby;
   int rejoin_grace_seconds;
+  gboolean clerk_controls_recording;
   int http_body_max_bytes;
   /* [tokens] */
   char *issuer;

@@ -939,6 +939,15 @@ on_recording (HdCore *core, Member *m, const HdMsg *msg)
                    core->io_user);
     return;
   }
+  if (m->role == HD_ROLE_CLERK && !core->cfg->clerk_controls_recording) {
+    core->io.send (m->conn,
+                   hd_protocol_error ("forbidden",
+                                      "in this court only the judge takes the hearing off the "
+                                      "record ([hearing] clerk_controls_recording)",
+                                      msg->id),
+                   core->io_user);
+    return;
+  }
   const char *code = "not_recording", *why = "the hearing is not being recorded";
   if (!core->media || !core->media->recording
       || !core->media->recording (m->room->hid, msg->action, msg->reason, m->pid, &code, &why,

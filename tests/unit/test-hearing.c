@@ -531,6 +531,13 @@ test_recording_control (Fix *f, gconstpointer data)
   rec.take = FALSE;
   hd_core_message (f->core, clerk, &pause);
   g_assert_cmpstr (last_error_code (clerk), ==, "already_paused");
+  /* a court where only the judge controls the recording */
+  f->cfg->clerk_controls_recording = FALSE;
+  g_clear_pointer (&rec.action, g_free);
+  hd_core_message (f->core, clerk, &pause);
+  g_assert_cmpstr (last_error_code (clerk), ==, "forbidden");
+  g_assert_null (rec.action); /* never reached the recording */
+  f->cfg->clerk_controls_recording = TRUE;
   rec.take = TRUE;
   HdMsg resume = { .type = HD_MSG_RECORDING, .action = "resume", .reason = "back on the record" };
   hd_core_message (f->core, clerk, &resume);
