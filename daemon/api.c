@@ -760,12 +760,18 @@ recording_delete (HdApi *api, const HdHttpRequest *req, const char *id)
   } else if (strcmp (now, until) < 0) {
     code = "retention_not_expired";
     why = g_strdup_printf ("it is kept until %s", until);
+  } else if (!dir || !g_str_has_suffix (dir, id)) {
+    code = "internal_error"; /* never remove anything but a recording's own folder */
+    why = g_strdup ("the catalogue's folder for this recording is not its own");
   }
   if (code) {
     hd_core_audit (
         api->core, who.actor, "recording.refuse", hid,
         json_pack ("{s:s, s:s, s:s}", "recording", id, "action", "delete", "code", code));
-    r = err (g_str_equal (code, "deleted") ? 410 : 409, code, why);
+    r = err (g_str_equal (code, "deleted")          ? 410
+             : g_str_equal (code, "internal_error") ? 500
+                                                    : 409,
+             code, why);
   } else {
     g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
     gint64 mbytes = 0;

@@ -655,8 +655,16 @@ member_remove (HdCore *core, Member *m, const char *why, gboolean broadcast)
     if (waited || sent_away || core->cfg->rejoin_grace_seconds == 0) {
       g_hash_table_remove (core->admitted, key);
     } else {
+      /* the grace periods that have run out go first: the table stays as small as the rooms */
+      gint64 now = g_get_monotonic_time ();
+      GHashTableIter it;
+      gpointer v;
+      g_hash_table_iter_init (&it, core->admitted);
+      while (g_hash_table_iter_next (&it, NULL, &v))
+        if (*(gint64 *)v < now)
+          g_hash_table_iter_remove (&it);
       gint64 *until = g_new (gint64, 1);
-      *until = g_get_monotonic_time () + (gint64)core->cfg->rejoin_grace_seconds * G_USEC_PER_SEC;
+      *until = now + (gint64)core->cfg->rejoin_grace_seconds * G_USEC_PER_SEC;
       g_hash_table_replace (core->admitted, g_steal_pointer (&key), until);
     }
   }

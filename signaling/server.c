@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK (hd-server-error-quark, hd_server_error)
+G_DEFINE_QUARK (hd - server - error - quark, hd_server_error)
 
 /* Consecutive refusals (rate limit, bad messages) after which a connection is closed (1008). */
 #define MAX_STRIKES 200
@@ -29,7 +29,7 @@ struct HdServer {
   char *host, *cert, *key, *web_root;
   HdSigHandlers handlers;
   gpointer user;
-  GHashTable *conns; /* HdSigConn* set */
+  GHashTable *conns;    /* HdSigConn* set */
   GHashTable *deferred; /* ticket -> struct lws* of requests answered later */
   guint64 next_ticket;
   int port;
@@ -40,7 +40,7 @@ struct HdServer {
 struct HdSigConn {
   HdServer *srv;
   struct lws *wsi;
-  GQueue out;            /* OutMsg* */
+  GQueue out; /* OutMsg* */
   gsize out_bytes;
   GString *rx;
   gboolean rx_binary;
@@ -82,11 +82,11 @@ typedef struct {
   GHashTable *query;
   char *resp;
   gsize resp_len, resp_sent;
-  int fd;              /* a file body: sent from here (when has_fd) */
+  int fd; /* a file body: sent from here (when has_fd) */
   gboolean has_fd;
   goffset fd_offset;
-  guint64 ticket;      /* a deferred request's, until answered */
-  HdHttpReply *later;  /* the deferred answer, written when writable */
+  guint64 ticket;     /* a deferred request's, until answered */
+  HdHttpReply *later; /* the deferred answer, written when writable */
   int later_status;
   int status;
   gboolean dispatched; /* this request has been handed to its route */
@@ -108,10 +108,10 @@ lws_emit (int level, const char *line)
   gsize n = strlen (p);
   while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
     n--;
-  GLogLevelFlags gl = level == LLL_ERR ? G_LOG_LEVEL_WARNING /* lws errors are not fatal */
+  GLogLevelFlags gl = level == LLL_ERR    ? G_LOG_LEVEL_WARNING /* lws errors are not fatal */
                       : level == LLL_WARN ? G_LOG_LEVEL_MESSAGE
                                           : G_LOG_LEVEL_INFO;
-  g_log ("hd-lws", gl, "%.*s", (int) n, p);
+  g_log ("hd-lws", gl, "%.*s", (int)n, p);
 }
 
 void
@@ -128,7 +128,7 @@ conn_free (HdSigConn *c)
 {
   if (c->join_timer)
     g_source_remove (c->join_timer);
-  g_queue_clear_full (&c->out, (GDestroyNotify) out_free);
+  g_queue_clear_full (&c->out, (GDestroyNotify)out_free);
   g_string_free (c->rx, TRUE);
   g_free (c);
 }
@@ -175,7 +175,7 @@ hd_sig_conn_send_latest (HdSigConn *c, const char *kind, char *text)
     free (text);
     int w = lws_write (c->wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
     g_free (buf);
-    if (w < (int) n)
+    if (w < (int)n)
       hd_sig_conn_close (c, LWS_CLOSE_STATUS_GOINGAWAY, "write failed");
     return;
   }
@@ -255,7 +255,7 @@ static gboolean
 rate_ok (HdSigConn *c)
 {
   gint64 now = g_get_monotonic_time ();
-  c->bucket = MIN ((double) c->srv->opts.rate_burst,
+  c->bucket = MIN ((double)c->srv->opts.rate_burst,
                    c->bucket + (now - c->bucket_at) * c->srv->opts.rate_per_second / 1e6);
   c->bucket_at = now;
   if (c->bucket < 1.0)
@@ -292,8 +292,8 @@ on_message (HdSigConn *c)
     return 0;
   }
   if (!g_utf8_validate_len (c->rx->str, c->rx->len, NULL)) {
-    lws_close_reason (c->wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD,
-                      (unsigned char *) "invalid UTF-8", 13);
+    lws_close_reason (c->wsi, LWS_CLOSE_STATUS_INVALID_PAYLOAD, (unsigned char *)"invalid UTF-8",
+                      13);
     return -1;
   }
   HdProtoError perr;
@@ -310,8 +310,8 @@ on_message (HdSigConn *c)
 }
 
 static int
-ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, Pss *pss,
-             void *in, size_t len)
+ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, Pss *pss, void *in,
+             size_t len)
 {
   HdSigConn *c = pss ? pss->conn : NULL;
   switch (reason) {
@@ -320,12 +320,12 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
     const struct lws_protocols *proto = lws_get_protocol (wsi);
     if (!proto || g_strcmp0 (proto->name, HD_PROTOCOL_NAME) != 0) {
       lws_close_reason (wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR,
-                        (unsigned char *) "subprotocol hearing.v1 required", 31);
+                        (unsigned char *)"subprotocol hearing.v1 required", 31);
       return -1;
     }
     if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp (uri, "/ws") != 0) {
       lws_close_reason (wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                        (unsigned char *) "the WebSocket endpoint is /ws", 29);
+                        (unsigned char *)"the WebSocket endpoint is /ws", 29);
       return -1;
     }
     c = g_new0 (HdSigConn, 1);
@@ -337,7 +337,7 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
     lws_get_peer_simple (wsi, c->peer, sizeof c->peer);
     pss->conn = c;
     g_hash_table_add (srv->conns, c);
-    if ((int) g_hash_table_size (srv->conns) > srv->opts.max_sessions) {
+    if ((int)g_hash_table_size (srv->conns) > srv->opts.max_sessions) {
       hd_sig_conn_send_error (c, "server_full", "the server holds its most sessions", NULL);
       hd_sig_conn_close (c, 1013 /* try again later */, "server full");
       return 0;
@@ -354,10 +354,10 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
       c->rx_binary = lws_frame_is_binary (wsi);
       c->rx_overflow = FALSE;
     }
-    if (c->rx->len + len > (gsize) srv->opts.message_max_bytes) {
+    if (c->rx->len + len > (gsize)srv->opts.message_max_bytes) {
       char why[64];
       int n = g_snprintf (why, sizeof why, "message over %d bytes", srv->opts.message_max_bytes);
-      lws_close_reason (wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *) why, n);
+      lws_close_reason (wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why, n);
       return -1;
     }
     g_string_append_len (c->rx, in, len);
@@ -376,14 +376,14 @@ ws_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason, P
       out_free (m);
       int w = lws_write (wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
       g_free (buf);
-      if (w < (int) n)
+      if (w < (int)n)
         return -1;
     }
     if (!g_queue_is_empty (&c->out)) {
       lws_callback_on_writable (wsi);
     } else if (c->closing) {
-      lws_close_reason (wsi, (enum lws_close_status) c->close_code,
-                        (unsigned char *) c->close_reason, strlen (c->close_reason));
+      lws_close_reason (wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                        strlen (c->close_reason));
       return -1;
     }
     return 0;
@@ -438,8 +438,8 @@ pss_http_clear (HdServer *srv, Pss *p)
   memset (p, 0, sizeof *p);
 }
 
-static const char *method_names[] = { "GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE",
-                                      "CONNECT", "HEAD" };
+static const char *method_names[]
+    = { "GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD" };
 
 /* Write status line, headers, and queue the body (takes what *reply holds). */
 static int
@@ -461,22 +461,22 @@ http_respond (struct lws *wsi, Pss *p, int status, HdHttpReply *reply)
     }
   }
   const char *type = reply->content_type ? reply->content_type : "application/json";
-  int bad = lws_add_http_common_headers (wsi, (unsigned int) status, type, p->resp_len, &q, end) ||
-            lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                          (const unsigned char *) "no-store", 8, &q, end) ||
-            lws_add_http_header_by_name (wsi, (const unsigned char *) "x-content-type-options:",
-                                         (const unsigned char *) "nosniff", 7, &q, end);
+  int bad = lws_add_http_common_headers (wsi, (unsigned int)status, type, p->resp_len, &q, end)
+            || lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                             (const unsigned char *)"no-store", 8, &q, end)
+            || lws_add_http_header_by_name (wsi, (const unsigned char *)"x-content-type-options:",
+                                            (const unsigned char *)"nosniff", 7, &q, end);
   if (!bad && reply->content_type)
     bad = lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_ACCEPT_RANGES,
-                                        (const unsigned char *) "bytes", 5, &q, end);
+                                        (const unsigned char *)"bytes", 5, &q, end);
   if (!bad && reply->content_range)
     bad = lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CONTENT_RANGE,
-                                        (const unsigned char *) reply->content_range,
-                                        (int) strlen (reply->content_range), &q, end);
+                                        (const unsigned char *)reply->content_range,
+                                        (int)strlen (reply->content_range), &q, end);
   if (!bad && reply->content_disposition)
-    bad = lws_add_http_header_by_name (wsi, (const unsigned char *) "content-disposition:",
-                                       (const unsigned char *) reply->content_disposition,
-                                       (int) strlen (reply->content_disposition), &q, end);
+    bad = lws_add_http_header_by_name (wsi, (const unsigned char *)"content-disposition:",
+                                       (const unsigned char *)reply->content_disposition,
+                                       (int)strlen (reply->content_disposition), &q, end);
   reply_clear (reply);
   if (bad || lws_finalize_write_http_header (wsi, start, &q, end))
     return 1;
@@ -507,8 +507,8 @@ http_dispatch (HdServer *srv, struct lws *wsi, Pss *p)
 {
   p->dispatched = TRUE;
   if (p->body_too_big) {
-    g_autofree char *why =
-        g_strdup_printf ("request body over %d bytes", srv->opts.http_body_max_bytes);
+    g_autofree char *why
+        = g_strdup_printf ("request body over %d bytes", srv->opts.http_body_max_bytes);
     return http_respond_json (wsi, p, 413, simple_error ("body_too_large", why));
   }
   HdHttpRequest req = {
@@ -528,6 +528,7 @@ http_dispatch (HdServer *srv, struct lws *wsi, Pss *p)
     reply_clear (&reply);
     p->ticket = req.ticket;
     g_hash_table_insert (srv->deferred, &p->ticket, wsi);
+    lws_set_timeout (wsi, NO_PENDING_TIMEOUT, 0); /* an export may take a while */
     return 0;
   }
   return http_respond (wsi, p, status, &reply);
@@ -547,7 +548,7 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     pss_http_clear (srv, p);
     lws_get_peer_simple (wsi, p->peer, sizeof p->peer);
     p->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-    if (m < 0 || m >= (int) G_N_ELEMENTS (method_names)) {
+    if (m < 0 || m >= (int)G_N_ELEMENTS (method_names)) {
       p->method = g_strdup ("?");
       p->path = g_strdup ("/");
       return http_respond_json (wsi, p, 405, simple_error ("method_not_allowed", "unknown method"));
@@ -591,7 +592,7 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
   case LWS_CALLBACK_HTTP_BODY:
     if (!p->body)
       p->body = g_string_new (NULL);
-    if (p->body->len + len > (gsize) srv->opts.http_body_max_bytes)
+    if (p->body->len + len > (gsize)srv->opts.http_body_max_bytes)
       p->body_too_big = TRUE;
     if (!p->body_too_big)
       g_string_append_len (p->body, in, len);
@@ -613,11 +614,11 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     }
     if (p->ticket) /* still being worked on */
       return 0;
-    gsize chunk = MIN (p->resp_len - p->resp_sent, (gsize) 65536);
+    gsize chunk = MIN (p->resp_len - p->resp_sent, (gsize)65536);
     guint8 *buf = g_malloc (LWS_PRE + chunk + 1);
     if (chunk && p->has_fd) {
-      gssize got = pread (p->fd, buf + LWS_PRE, chunk, p->fd_offset + (goffset) p->resp_sent);
-      if (got != (gssize) chunk) { /* the file shrank under us: end the connection */
+      gssize got = pread (p->fd, buf + LWS_PRE, chunk, p->fd_offset + (goffset)p->resp_sent);
+      if (got != (gssize)chunk) { /* the file shrank under us: end the connection */
         g_free (buf);
         return -1;
       }
@@ -628,7 +629,7 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     gboolean last = p->resp_sent == p->resp_len;
     int w = lws_write (wsi, buf + LWS_PRE, chunk, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
     g_free (buf);
-    if (w < (int) chunk)
+    if (w < (int)chunk)
       return -1;
     if (!last) {
       lws_callback_on_writable (wsi);
@@ -677,14 +678,14 @@ static char *
 why_no_listen (const char *host, int port)
 {
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((uint16_t)port) };
   if (fd < 0 || inet_pton (AF_INET, host, &sa.sin_addr) != 1) {
     if (fd >= 0)
       close (fd);
     return g_strdup ("cannot listen");
   }
   char *why = NULL;
-  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) != 0)
+  if (bind (fd, (struct sockaddr *)&sa, sizeof sa) != 0)
     why = g_strdup (g_strerror (errno));
   close (fd);
   return why ? why : g_strdup ("libwebsockets could not start (see its log above)");
@@ -706,21 +707,26 @@ hd_server_new (const HdServerOptions *opts, const HdSigHandlers *handlers, gpoin
   srv->deferred = g_hash_table_new (g_int64_hash, g_int64_equal);
 
   srv->protocols[0] = (struct lws_protocols){ "http", callback, sizeof (Pss), 0, 0, NULL, 0 };
-  srv->protocols[1] =
-      (struct lws_protocols){ HD_PROTOCOL_NAME, callback, sizeof (Pss), 4096, 0, NULL, 0 };
+  srv->protocols[1]
+      = (struct lws_protocols){ HD_PROTOCOL_NAME, callback, sizeof (Pss), 4096, 0, NULL, 0 };
   /* protocols[2] stays zeroed: the list terminator (lws 4.1 has no LWS_PROTOCOL_LIST_TERM). */
 
   /* lws picks the longest matching mountpoint. */
-  srv->mounts[0] = (struct lws_http_mount){ .mountpoint = "/api", .mountpoint_len = 4,
-                                            .origin = "http", .origin_protocol = LWSMPRO_CALLBACK,
+  srv->mounts[0] = (struct lws_http_mount){ .mountpoint = "/api",
+                                            .mountpoint_len = 4,
+                                            .origin = "http",
+                                            .origin_protocol = LWSMPRO_CALLBACK,
                                             .mount_next = &srv->mounts[1] };
-  srv->mounts[1] = (struct lws_http_mount){ .mountpoint = "/healthz", .mountpoint_len = 8,
-                                            .origin = "http", .origin_protocol = LWSMPRO_CALLBACK,
+  srv->mounts[1] = (struct lws_http_mount){ .mountpoint = "/healthz",
+                                            .mountpoint_len = 8,
+                                            .origin = "http",
+                                            .origin_protocol = LWSMPRO_CALLBACK,
                                             .mount_next = &srv->mounts[2] };
-  srv->mounts[2] = (struct lws_http_mount){ .mountpoint = "/", .mountpoint_len = 1,
-                                            .origin = srv->web_root, .def = "index.html",
+  srv->mounts[2] = (struct lws_http_mount){ .mountpoint = "/",
+                                            .mountpoint_len = 1,
+                                            .origin = srv->web_root,
+                                            .def = "index.html",
                                             .origin_protocol = LWSMPRO_FILE };
-
 
   struct lws_context_creation_info info;
   memset (&info, 0, sizeof info);
