@@ -4,6 +4,8 @@
 // timeline, download. The token comes from #token= (an archivist link) and is sent as a bearer
 // header; the <video> element, which cannot send headers, uses ?access_token= on the export.
 
+import { L, initLanguage } from './i18n.js';
+
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
 let current = null;
@@ -34,7 +36,7 @@ async function search(ev) {
   if ($('to').value) q.set('to', `${$('to').value}T23:59:59Z`);
   try {
     const { recordings } = await api('GET', `/api/v1/recordings?${q}`);
-    status(`${recordings.length} recording(s) found 条记录`);
+    status(L(`${recordings.length} recording(s) found`, `找到${recordings.length}条记录`));
     $('results').replaceChildren(...recordings.map((r) => {
       const li = document.createElement('li');
       const b = document.createElement('button');
@@ -47,7 +49,7 @@ async function search(ev) {
       return li;
     }));
   } catch (e) {
-    status(`Search failed: ${e.message}`, true);
+    status(`${L('Search failed', '搜索失败')}: ${e.message}`, true);
   }
 }
 
@@ -61,11 +63,11 @@ function play(track) {
 }
 
 async function verify() {
-  $('badge').textContent = 'Verifying… 校验中';
+  $('badge').textContent = L('Verifying…', '校验中');
   const v = await api('POST', `/api/v1/recordings/${current.id}/verify`);
   $('badge').textContent = v.ok
-    ? `Verified ✔ — ${v.segments} segments, signed 校验通过`
-    : `NOT intact ✘ 校验未通过: ${v.problems.join('; ')}`;
+    ? L(`Verified ✔ — ${v.segments} segments, signed`, `校验通过 ✔ — ${v.segments}个片段，已签名`)
+    : `${L('NOT intact ✘', '校验未通过 ✘')}: ${v.problems.join('; ')}`;
   $('badge').classList.toggle('error', !v.ok);
   $('badge').dataset.ok = String(v.ok);
 }
@@ -74,18 +76,18 @@ async function open(id) {
   try {
     current = await api('GET', `/api/v1/recordings/${id}`);
   } catch (e) {
-    status(`Cannot open the recording: ${e.message}`, true);
+    status(`${L('Cannot open the recording', '无法打开录像')}: ${e.message}`, true);
     return;
   }
   const m = current.manifest;
   $('recording').hidden = false;
   $('rec-title').textContent = `${current.case_number} — ${current.court} — ${current.started_at}`;
-  const tracks = [['composite', 'Whole hearing 全景']].concat(
+  const tracks = [['composite', L('Whole hearing', '全景')]].concat(
     (m.participants || []).map((p) => [p.id, `${p.name} (${p.role})`]));
   $('track').replaceChildren(...tracks.map(([v, label]) => new Option(label, v)));
   play('composite');
   const names = Object.fromEntries((m.participants || []).map((p) => [p.id, p.name]));
-  const items = (m.notes || []).map((n) => ({ at: n.offset_ms, text: `Note 笔录 — ${n.author}: ${n.text}` }))
+  const items = (m.notes || []).map((n) => ({ at: n.offset_ms, text: `${L('Note', '笔录')} — ${n.author}: ${n.text}` }))
     .concat((m.events || []).map((e) => ({ at: e.offset_ms, text: `${e.type}${e.who ? ` ${names[e.who] || e.who}` : ''}${e.reason ? ` — ${e.reason}` : ''}` })))
     .sort((a, b) => a.at - b.at);
   $('timeline').replaceChildren(...items.map((it) => {
@@ -102,17 +104,18 @@ async function open(id) {
     li.append(b);
     return li;
   }));
-  verify().catch((e) => status(`Verification failed: ${e.message}`, true));
+  verify().catch((e) => status(`${L('Verification failed', '校验失败')}: ${e.message}`, true));
 }
 
+initLanguage(); // the page's own text switches at once; what the script wrote, at the next step
 $('search').addEventListener('submit', search);
 $('track').addEventListener('change', () => play($('track').value));
 $('verify').addEventListener('click', () => verify().catch((e) => status(e.message, true)));
 if (token) {
-  status('Signed in. Search by case number, participant or date. 已登录');
+  status(L('Signed in. Search by case number, participant or date.', '已登录。可按案号、参加人或日期搜索。'));
   search();
 } else {
-  status('This page needs an archivist link with a token (…/archive.html#token=…).', true);
+  status(L('This page needs an archivist link with a token (…/archive.html#token=…).', '本页需要带令牌的档案管理员链接（…/archive.html#token=…）。'), true);
 }
 
 // For the browser tests.

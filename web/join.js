@@ -3,30 +3,32 @@
 // in it, previews the camera, answers the server's WebRTC offer, shows the hearing's one
 // composite picture and plays its sound (everyone but oneself), with mute and camera buttons.
 
-const STATES = {
-  scheduled: 'Scheduled 待开庭',
-  open: 'Open — waiting to begin 候庭',
-  in_session: 'In session 庭审中',
-  recess: 'In recess 休庭',
-  closed: 'Closed 闭庭',
-};
-const ROLES = {
-  judge: 'Judge 审判员', clerk: 'Clerk 书记员', party: 'Party 当事人', counsel: 'Counsel 诉讼代理人',
-  witness: 'Witness 证人', interpreter: 'Interpreter 翻译人员', observer: 'Observer 旁听人员',
-  operator: 'Shared-court staff 共享法庭工作人员', archivist: 'Archivist 档案管理员',
-};
+import { L, initLanguage } from './i18n.js';
+
+const STATES = () => ({
+  scheduled: L('Scheduled', '待开庭'),
+  open: L('Open — waiting to begin', '候庭'),
+  in_session: L('In session', '庭审中'),
+  recess: L('In recess', '休庭'),
+  closed: L('Closed', '闭庭'),
+});
+const ROLES = () => ({
+  judge: L('Judge', '审判员'), clerk: L('Clerk', '书记员'), party: L('Party', '当事人'), counsel: L('Counsel', '诉讼代理人'),
+  witness: L('Witness', '证人'), interpreter: L('Interpreter', '翻译人员'), observer: L('Observer', '旁听人员'),
+  operator: L('Shared-court staff', '共享法庭工作人员'), archivist: L('Archivist', '档案管理员'),
+});
 // Plain-language explanations of refusals, for people joining from a village room.
-const REASONS = {
-  token_expired: 'This join link has expired. Please ask the court for a new one.',
-  token_not_yet_valid: 'This join link is not valid yet. Please try again at the hearing time.',
-  token_revoked: 'This join link has been withdrawn. Please ask the court for a new one.',
-  token_wrong_hearing: 'This join link belongs to another hearing.',
-  hearing_not_open: 'The hearing has not opened yet. Please wait and try again shortly.',
-  hearing_closed: 'This hearing is over.',
-  hearing_full: 'The hearing is full. Please ask the staff for help.',
-  server_full: 'The server is busy. Please try again in a minute.',
-  in_lobby: 'Please wait: the court will let you in. 请稍候，法庭将请您入庭。',
-};
+const REASONS = () => ({
+  token_expired: L('This join link has expired. Please ask the court for a new one.', '此入庭链接已过期，请向法院索取新链接。'),
+  token_not_yet_valid: L('This join link is not valid yet. Please try again at the hearing time.', '此入庭链接尚未生效，请在开庭时间再试。'),
+  token_revoked: L('This join link has been withdrawn. Please ask the court for a new one.', '此入庭链接已被撤回，请向法院索取新链接。'),
+  token_wrong_hearing: L('This join link belongs to another hearing.', '此入庭链接属于另一场庭审。'),
+  hearing_not_open: L('The hearing has not opened yet. Please wait and try again shortly.', '庭审尚未开始，请稍后再试。'),
+  hearing_closed: L('This hearing is over.', '本次庭审已结束。'),
+  hearing_full: L('The hearing is full. Please ask the staff for help.', '庭审人数已满，请向工作人员求助。'),
+  server_full: L('The server is busy. Please try again in a minute.', '服务器繁忙，请一分钟后再试。'),
+  in_lobby: L('Please wait: the court will let you in.', '请稍候，法庭将请您入庭。'),
+});
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -66,7 +68,7 @@ function newPeer(iceServers) {
   // the court lets us straight back in, without the lobby
   pc.onconnectionstatechange = () => {
     if (pc && pc.connectionState === 'failed' && ws && !left) {
-      status('The connection was lost. Reconnecting… 连接中断，正在重连…', true);
+      status(L('The connection was lost. Reconnecting…', '连接中断，正在重连…'), true);
       ws.close();
     }
   };
@@ -92,12 +94,16 @@ function status(text, isError = false) {
 }
 
 function showHearing(h) {
+  lastHearing = h;
   $('title').textContent = h.title;
   $('case').textContent = `${h.case_number} · ${h.court}`;
-  $('state').textContent = STATES[h.state] || h.state;
+  $('state').textContent = STATES()[h.state] || h.state;
 }
 
 let me = null; // our participant id
+let lastHearing = null;
+let myRole = '';
+let lastWaiting = [];
 let lastRoster = [];
 let quality = {}; // participant id -> {loss_pct, rtt_ms, kbps}, for the judge and clerk
 
@@ -117,24 +123,24 @@ function showRoster(participants) {
   const ul = $('roster');
   ul.replaceChildren(...participants.map((p) => {
     const li = document.createElement('li');
-    const marks = `${p.hand_raised ? ' — hand raised 举手' : ''}${p.audio_muted ? ' — muted 已静音' : ''}`;
-    li.append(`${p.name} — ${ROLES[p.role] || p.role}${marks} `);
+    const marks = `${p.hand_raised ? ` — ${L('hand raised', '举手')}` : ''}${p.audio_muted ? ` — ${L('muted', '已静音')}` : ''}`;
+    li.append(`${p.name} — ${ROLES()[p.role] || p.role}${marks} `);
     const q = quality[p.id];
     if (q && p.id !== me) {
       const poor = q.loss_pct > 5 || q.rtt_ms > 400;
       const link = document.createElement('span');
       link.className = poor ? 'link poor' : 'link';
-      link.textContent = `[${poor ? 'weak link 信号差' : 'link ok 信号好'}: ${q.loss_pct.toFixed(1)}% lost, ${q.rtt_ms < 0 ? '?' : Math.round(q.rtt_ms)} ms, ${Math.round(q.kbps)} kbit/s] `;
+      link.textContent = `[${poor ? L('weak link', '信号差') : L('link ok', '信号好')}: ${q.loss_pct.toFixed(1)}% lost, ${q.rtt_ms < 0 ? '?' : Math.round(q.rtt_ms)} ms, ${Math.round(q.kbps)} kbit/s] `;
       li.append(link);
     }
     if (p.id !== me && permissions.includes('mute_others')) {
       const muted = p.muted_by_judge;
-      li.append(button(muted ? 'Unmute 取消静音' : 'Mute 静音', `${muted ? 'Unmute' : 'Mute'} ${p.name}`,
+      li.append(button(muted ? L('Unmute', '取消静音') : L('Mute', '静音'), `${muted ? 'Unmute' : 'Mute'} ${p.name}`,
         () => send({ type: 'mute', participant: p.id, audio: !muted })), ' ');
     }
     if (p.id !== me && permissions.includes('remove')) {
-      li.append(button('Remove 请出', `Remove ${p.name}`, () => {
-        if (window.confirm(`Remove ${p.name} from the hearing? 确定请出？`)) send({ type: 'remove', participant: p.id });
+      li.append(button(L('Remove', '请出'), `Remove ${p.name}`, () => {
+        if (window.confirm(L(`Remove ${p.name} from the hearing?`, `确定将${p.name}请出庭审？`))) send({ type: 'remove', participant: p.id });
       }));
     }
     return li;
@@ -146,9 +152,9 @@ function showRoster(participants) {
     if (mine.muted_by_judge) {
       audioMuted = true;
       if (local) for (const t of local.getAudioTracks()) t.enabled = false;
-      $('mute').textContent = 'The judge muted you 审判员已将您静音';
+      $('mute').textContent = L('The judge muted you', '审判员已将您静音');
     } else if ($('mute').textContent.startsWith('The judge')) {
-      $('mute').textContent = audioMuted ? 'Unmute microphone 取消静音' : 'Mute microphone 静音';
+      $('mute').textContent = audioMuted ? L('Unmute microphone', '取消静音') : L('Mute microphone', '静音');
     }
   }
 }
@@ -168,28 +174,29 @@ function enterHearing() {
   newPeer(iceServers);
   startLocalMedia();
   $('hearing').hidden = false;
-  status('You have joined the hearing. 已进入庭审');
+  status(L('You have joined the hearing.', '已进入庭审'));
 }
 
 // The judge's and clerk's view of the lobby: admit, or deny with a reason.
 function showWaiting(list) {
+  lastWaiting = list;
   $('waiting').hidden = list.length === 0;
   $('waiting-list').replaceChildren(...list.map((p) => {
     const li = document.createElement('li');
-    li.textContent = `${p.name} — ${ROLES[p.role] || p.role} `;
+    li.textContent = `${p.name} — ${ROLES()[p.role] || p.role} `;
     const admit = document.createElement('button');
     admit.type = 'button';
     admit.className = 'big-button';
-    admit.textContent = 'Admit 准许入庭';
+    admit.textContent = L('Admit', '准许入庭');
     admit.setAttribute('aria-label', `Admit ${p.name}`);
     admit.addEventListener('click', () => send({ type: 'admit', participant: p.id }));
     const deny = document.createElement('button');
     deny.type = 'button';
     deny.className = 'big-button';
-    deny.textContent = 'Deny 拒绝';
+    deny.textContent = L('Deny', '拒绝');
     deny.setAttribute('aria-label', `Deny ${p.name}`);
     deny.addEventListener('click', () => {
-      const reason = window.prompt(`Reason for denying ${p.name} 拒绝理由`, '');
+      const reason = window.prompt(L(`Reason for denying ${p.name}`, `拒绝${p.name}入庭的理由`), '');
       if (reason) send({ type: 'deny', participant: p.id, reason });
     });
     li.append(admit, ' ', deny);
@@ -216,13 +223,14 @@ function connect() {
         permissions = m.permissions;
         iceServers = m.ice_servers;
         me = m.participant.id;
+        myRole = m.participant.role;
         showControls();
         $('me').textContent = m.participant.name;
-        $('role').textContent = ROLES[m.participant.role] || m.participant.role;
+        $('role').textContent = ROLES()[m.participant.role] || m.participant.role;
         showHearing(m.hearing);
         if (m.lobby) {
           $('lobby').hidden = false;
-          status('You are in the lobby. 您在候庭室。');
+          status(L('You are in the lobby.', '您在候庭室。'));
         } else {
           enterHearing();
         }
@@ -244,7 +252,7 @@ function connect() {
         break;
       }
       case 'recording':
-        status(m.state === 'paused' ? `Off the record 暂停录像: ${m.reason} (${m.by})` : `Back on the record 恢复录像 (${m.by})`);
+        status(m.state === 'paused' ? `${L('Off the record', '暂停录像')}: ${m.reason} (${m.by})` : `${L('Back on the record', '恢复录像')} (${m.by})`);
         break;
       case 'roster': showRoster(m.participants); break;
       case 'offer': onOffer(m.sdp).catch((e) => status(`Media failed: ${e.message}`, true)); break;
@@ -255,9 +263,9 @@ function connect() {
       case 'error':
         if (m.code === 'denied' || m.code === 'removed') {
           left = true; // sent away: no reconnecting
-          status(`${m.code === 'denied' ? 'The court did not admit you 法庭未准许入庭' : 'You were removed from the hearing 您已被请出庭审'}: ${m.reason}`, true);
+          status(`${m.code === 'denied' ? L('The court did not admit you', '法庭未准许入庭') : L('You were removed from the hearing', '您已被请出庭审')}: ${m.reason}`, true);
         } else {
-          status(REASONS[m.code] || (me ? m.reason : `Could not join: ${m.reason}`), true);
+          status(REASONS()[m.code] || (me ? m.reason : `Could not join: ${m.reason}`), true);
         }
         break;
       case 'bye': status(`Disconnected: ${m.reason}`); left = true; break;
@@ -278,7 +286,7 @@ $('mute').addEventListener('click', () => {
   audioMuted = !audioMuted;
   if (local) for (const t of local.getAudioTracks()) t.enabled = !audioMuted;
   $('mute').setAttribute('aria-pressed', String(audioMuted));
-  $('mute').textContent = audioMuted ? 'Unmute microphone 取消静音' : 'Mute microphone 静音';
+  $('mute').textContent = audioMuted ? L('Unmute microphone', '取消静音') : L('Mute microphone', '静音');
   send({ type: 'mute', audio: audioMuted });
 });
 
@@ -286,7 +294,7 @@ $('camera').addEventListener('click', () => {
   videoMuted = !videoMuted;
   if (local) for (const t of local.getVideoTracks()) t.enabled = !videoMuted;
   $('camera').setAttribute('aria-pressed', String(videoMuted));
-  $('camera').textContent = videoMuted ? 'Turn camera on 打开摄像头' : 'Turn camera off 关闭摄像头';
+  $('camera').textContent = videoMuted ? L('Turn camera on', '打开摄像头') : L('Turn camera off', '关闭摄像头');
   send({ type: 'mute', video: videoMuted });
 });
 
@@ -294,7 +302,7 @@ let handRaised = false;
 $('hand').addEventListener('click', () => {
   handRaised = !handRaised;
   $('hand').setAttribute('aria-pressed', String(handRaised));
-  $('hand').textContent = handRaised ? 'Lower hand 放下' : 'Raise hand 举手';
+  $('hand').textContent = handRaised ? L('Lower hand', '放下') : L('Raise hand', '举手');
   send({ type: 'hand', raised: handRaised });
 });
 
@@ -303,7 +311,7 @@ for (const b of document.querySelectorAll('#state-controls button')) {
 }
 
 $('off-record').addEventListener('click', () => {
-  const reason = window.prompt('Why off the record? 暂停录像的理由', '');
+  const reason = window.prompt(L('Why off the record?', '暂停录像的理由'), '');
   if (reason) send({ type: 'recording', action: 'pause', reason });
 });
 $('on-record').addEventListener('click', () => send({ type: 'recording', action: 'resume', reason: 'back on the record' }));
@@ -324,7 +332,7 @@ let checkStream = null;
 let checkAudio = null;
 async function deviceCheck() {
   $('check').hidden = false;
-  status('Check your camera, microphone and sound, then press “Join the hearing”. 请检查设备后点击“进入庭审”。');
+  status(L('Check your camera, microphone and sound, then press “Join the hearing”.', '请检查设备后点击“进入庭审”。'));
   try {
     checkStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
     $('check-preview').srcObject = checkStream;
@@ -342,7 +350,7 @@ async function deviceCheck() {
     };
     tick();
   } catch (e) {
-    status(`Camera or microphone unavailable (${e.name}): ask the staff for help. 请向工作人员求助。`, true);
+    status(L(`Camera or microphone unavailable (${e.name}): ask the staff for help.`, `摄像头或麦克风不可用（${e.name}）：请向工作人员求助。`), true);
   }
   const rtts = [];
   for (let i = 0; i < 3; i++) {
@@ -354,8 +362,8 @@ async function deviceCheck() {
   }
   rtts.sort((a, b) => a - b);
   $('network').textContent = rtts.length
-    ? `${Math.round(rtts[Math.floor(rtts.length / 2)])} ms — ${rtts[0] < 300 ? 'good 良好' : 'slow 较慢'}`
-    : 'cannot reach the court 无法连接';
+    ? `${Math.round(rtts[Math.floor(rtts.length / 2)])} ms — ${rtts[0] < 300 ? L('good', '良好') : L('slow', '较慢')}`
+    : L('cannot reach the court', '无法连接');
   $('network').dataset.ms = rtts.length ? String(Math.round(rtts[Math.floor(rtts.length / 2)])) : '';
 }
 
@@ -375,6 +383,17 @@ $('join-now').addEventListener('click', () => {
   if (checkStream) for (const t of checkStream.getTracks()) t.stop();
   checkStream = null;
   connect();
+});
+
+// The language switch: what the script wrote is written again in the other language.
+initLanguage(() => {
+  if (lastHearing) showHearing(lastHearing);
+  showRoster(lastRoster);
+  showWaiting(lastWaiting);
+  if (!$('mute').disabled) $('mute').textContent = audioMuted ? L('Unmute microphone', '取消静音') : L('Mute microphone', '静音');
+  $('camera').textContent = videoMuted ? L('Turn camera on', '打开摄像头') : L('Turn camera off', '关闭摄像头');
+  $('hand').textContent = handRaised ? L('Lower hand', '放下') : L('Raise hand', '举手');
+  if (me) $('role').textContent = ROLES()[myRole] || myRole;
 });
 
 // #…&check=0 (automated clients, a rejoin) joins at once; people check their devices first.

@@ -102,7 +102,7 @@ try {
     await judgePage.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, { timeout: 10000 });
     assert.match(await judgePage.locator('#case').innerText(), /\(2026\)浙0109民初1234号/);
     assert.equal(await judgePage.locator('#title').innerText(), 'Loan dispute');
-    assert.match(await judgePage.locator('#role').innerText(), /Judge 审判员/);
+    assert.match(await judgePage.locator('#role').innerText(), /^Judge$/); // the browser speaks English
     assert.match(await rosterText(judgePage), /Judge Wang/);
   });
 
@@ -124,7 +124,7 @@ try {
     await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '2', null, { timeout: 10000 });
     assert.equal(await partyPage.locator('#hearing').isVisible(), false);
     await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
-    assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San — Party 当事人/);
+    assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San — Party/);
     assert.doesNotMatch(await rosterText(judgePage), /Zhang San/);
     if (process.env.HD_ARTEFACTS) { // kept for the README
       mkdirSync(process.env.HD_ARTEFACTS, { recursive: true });
@@ -137,7 +137,7 @@ try {
     await judgePage.click('button[aria-label="Admit Zhang San"]');
     await partyPage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
     await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
-    assert.match(await rosterText(partyPage), /Zhang San — Party 当事人/);
+    assert.match(await rosterText(partyPage), /Zhang San — Party/);
     await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
   });
 
@@ -161,14 +161,26 @@ try {
   await step('the party raises a hand; the judge sees it', async () => {
     assert.equal(await judgePage.locator('#hand').isVisible(), false); // judges do not raise hands
     await partyPage.click('#hand');
-    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('hand raised 举手'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('hand raised'), null, { timeout: 10000 });
   });
 
   await step('the judge opens the session from the page; the party sees it', async () => {
     assert.equal(await partyPage.locator('#state-controls').isVisible(), false); // not the party's
     await judgePage.click('button[data-state="in_session"]');
-    await partyPage.waitForFunction(() => document.querySelector('#state').textContent.includes('庭审中'), null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#state').textContent.includes('In session'), null, { timeout: 10000 });
     if (process.env.HD_ARTEFACTS) await judgePage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'courtroom-judge.png'), fullPage: true });
+  });
+
+  await step('English or Chinese: the browser\'s language first, then the switch', async () => {
+    assert.equal(await judgePage.locator('#leave .zh').isVisible(), false);
+    await partyPage.click('#lang');
+    await partyPage.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, { timeout: 5000 });
+    assert.equal(await partyPage.locator('#state').innerText(), '庭审中');
+    assert.match(await rosterText(partyPage), /张|Zhang San — 当事人/);
+    assert.equal(await partyPage.locator('#leave').innerText(), '退出');
+    await partyPage.click('#lang');
+    assert.equal(await partyPage.locator('#state').innerText(), 'In session');
+    assert.equal(await partyPage.locator('#leave').innerText(), 'Leave the hearing');
   });
 
   await step('party leaves; the judge sees it', async () => {
