@@ -2,7 +2,9 @@
  * namespace the benchmark makes itself (root; unshare -n, lo, veth 10.77.0.1/24):
  *  - recording overhead: the daemon's CPU for a hearing of 4 while it is not recorded (`open`,
  *    `recess`) against the same hearing `in_session` (recorded: composite + full mix + 8
- *    participant tracks), three 5 s windows of each, alternating, in each run;
+ *    participant tracks), five 5 s windows of each, alternating, in each run; the median of each
+ *    recorded window against the unrecorded one just before it; and recording's own threads'
+ *    CPU (its elements are named rec…), read from /proc/PID/task;
  *  - verify throughput: hd_archive_verify over a synthetic recording of 200 segments of 1 MiB,
  *    against plain SHA-256 of the same files (the floor) in the same invocation;
  *  - export speed: hd_export_remux of the composite recorded above, in seconds of media per
@@ -32,15 +34,74 @@ now_s (void)
   return g_get_monotonic_time () / 1e6;
 }
 
-/* The daemon's CPU (% of one core) over `seconds`. */
+/* Each of the daemon's threads: its name and CPU seconds so far (tid -> ThreadCpu). */
+typedef struct {
+  char comm[32];
+  double cpu;
+} ThreadCpu;
+
+static GHashTable *
+threads (void)
+{
+  GHashTable *t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *dir = g_strdup_printf ("/proc/%s/task", g_subprocess_get_identifier (d->proc));
+  GDir *dh = g_dir_open (dir, 0, NULL);
+  const char *tid;
+  while (dh && (tid = g_dir_read_name (dh))) {
+    g_autofree char *stat = g_strdup_printf ("%s/%s/stat", dir, tid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents (stat, &text, NULL, NULL))
+      continue;
+    const char *open = strchr (text, '('), *close = strrchr (text, ')');
+    unsigned long ut = 0, st = 0;
+    if (!open || !close
+        || sscanf (close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+      continue;
+    ThreadCpu *c = g_new0 (ThreadCpu, 1);
+    g_strlcpy (c->comm, open + 1, MIN ((gsize)(close - open), sizeof c->comm));
+    c->cpu = (double)(ut + st) / sysconf (_SC_CLK_TCK);
+    g_hash_table_insert (t, g_strdup (tid), c);
+  }
+  if (dh)
+    g_dir_close (dh);
+  return t;
+}
+
+/* Recording's own streaming threads: its elements are named rec…; splitmuxsink's own queue is a
+ * multiqueue (nothing else in the daemon uses one). */
+static gboolean
+recording_thread (const char *comm)
+{
+  return g_str_has_prefix (comm, "rec") || g_str_has_prefix (comm, "multiqueue");
+}
+
+/* The daemon's CPU (% of one core) over `seconds`; *rec: of that, recording's own threads. */
 static double
-cpu_over (int seconds)
+cpu_over (int seconds, double *rec)
 {
   double a, b;
   long rss;
+  GHashTable *t0 = threads ();
   proc_stat (d->proc, &a, &rss);
   g_usleep ((gulong)seconds * G_USEC_PER_SEC);
   proc_stat (d->proc, &b, &rss);
+  GHashTable *t1 = threads ();
+  double r = 0;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, t1);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    ThreadCpu *c1 = v, *c0 = g_hash_table_lookup (t0, k);
+    if (recording_thread (c1->comm))
+      r += c1->cpu - (c0 ? c0->cpu : 0);
+    if (g_getenv ("BENCH_THREADS") && strstr (c1->comm, g_getenv ("BENCH_THREADS")))
+      fprintf (stderr, "  thread %-16s %5.1f%%\n", c1->comm,
+               (c1->cpu - (c0 ? c0->cpu : 0)) / seconds * 100);
+  }
+  g_hash_table_unref (t0);
+  g_hash_table_unref (t1);
+  if (rec)
+    *rec = r / seconds * 100.0;
   return (b - a) / seconds * 100.0;
 }
 
@@ -117,7 +178,9 @@ main (int argc, char **argv)
   }
   gst_init (&argc, &argv);
   hd_client_quiet ();
-  double off[9], on[9], ratio[9], vrate[9], frate[9], xspeed[9], xrate[9], crate[9];
+  double off[9], on[9], ratio[9], own[9], pair[9 * 5], vrate[9], frate[9], xspeed[9], xrate[9],
+      crate[9];
+  int npair = 0;
   gint64 xms = 0, xbytes = 0;
   static const guint8 seed[32] = { 7 };
   g_autoptr (HdSigner) signer = hd_signer_new_from_seed (seed);
@@ -133,29 +196,37 @@ main (int argc, char **argv)
     hd_test_ctl (&op, NULL, mint);
     g_strstrip (op);
 
-    /* recording overhead: open (not recorded), then in session (recorded) */
-    /* open (not recorded), then in session (recorded) and recess (not), three times each:
-     * 5 s windows, each 1.5 s after the switch */
+    /* recording overhead: not recorded (open, then recess) and recorded (in session), five
+     * times each, alternating: 5 s windows, each 1.5 s after the switch */
     g_autofree char *hid = new_hearing ();
     GSubprocess *cl[4];
     for (int i = 0; i < 4; i++)
-      cl[i] = client (hid, 46, 300 + 100 * i, CLIENT_OPTS);
+      cl[i] = client (hid, 5 + 10 * 7 + 2, 300 + 100 * i, CLIENT_OPTS);
     g_usleep (5 * G_USEC_PER_SEC); /* everyone connected */
-    double sum_off = 0, sum_on = 0;
+    double sum_off = 0, sum_on = 0, sum_own = 0, prev_off = 0;
     static const char *const states[]
-        = { "open", "in_session", "recess", "in_session", "recess", "in_session" };
+        = { "open",       "in_session", "recess",     "in_session", "recess",
+            "in_session", "recess",     "in_session", "recess",     "in_session" };
     for (gsize k = 0; k < G_N_ELEMENTS (states); k++) {
       if (k > 0)
         set_state (hid, states[k]);
       g_usleep (1500 * 1000);
-      double c = cpu_over (5);
-      if (k % 2)
+      double r_own = 0;
+      if (g_getenv ("BENCH_THREADS"))
+        fprintf (stderr, " %s:\n", states[k]);
+      double c = cpu_over (5, &r_own);
+      if (k % 2) {
         sum_on += c;
-      else
+        sum_own += r_own;
+        pair[npair++] = prev_off > 0 ? c / prev_off : -1; /* against the window just before */
+      } else {
         sum_off += c;
+        prev_off = c;
+      }
     }
-    off[r] = sum_off / 3;
-    on[r] = sum_on / 3;
+    off[r] = sum_off / 5;
+    own[r] = sum_own / 5;
+    on[r] = sum_on / 5;
     ratio[r] = off[r] > 0 ? on[r] / off[r] : -1;
     for (int i = 0; i < 4; i++)
       json_decref (finish (cl[i]));
@@ -208,9 +279,11 @@ main (int argc, char **argv)
     vrate[r] = mb / (v1 - v0);
     frate[r] = mb / (h1 - h0);
     fprintf (stderr,
-             "run %d/%d: CPU open %.0f%%, in session %.0f%% (x%.3f); verify %.0f MB/s (SHA-256 "
-             "alone %.0f MB/s); export %.1f s of media in %.3f s\n",
-             r + 1, runs, off[r], on[r], ratio[r], vrate[r], frate[r], xms / 1000.0, t1 - t0);
+             "run %d/%d: CPU open %.0f%%, in session %.0f%% (x%.3f; recording's own threads "
+             "%.1f%%); verify %.0f MB/s (SHA-256 alone %.0f MB/s); export %.1f s of media in "
+             "%.3f s\n",
+             r + 1, runs, off[r], on[r], ratio[r], own[r], vrate[r], frate[r], xms / 1000.0,
+             t1 - t0);
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
     if (system (cmd) != 0)
       fprintf (stderr, "could not remove %s\n", root);
@@ -222,6 +295,12 @@ main (int argc, char **argv)
           "(overhead %+.1f %%)\n",
           median (off, runs), median (on, runs), median (ratio, runs),
           (median (ratio, runs) - 1) * 100);
+  printf ("recorded window against the unrecorded one just before it (%d pairs): median ratio "
+          "%.3f (overhead %+.1f %%)\n",
+          npair, median (pair, npair), (median (pair, npair) - 1) * 100);
+  printf ("recording's own threads (its queues, muxers, the full mix) in the recorded hearing: "
+          "%.1f %% of a core, %.1f %% of the daemon's CPU\n",
+          median (own, runs), 100 * median (own, runs) / median (on, runs));
   printf ("verify: %.0f MB/s (%d segments of 1 MiB); SHA-256 alone of the same files: %.0f MB/s; "
           "ratio %.2f\n",
           median (vrate, runs), SEGMENTS, median (frate, runs),

@@ -77,6 +77,10 @@ running_time (HdMixer *m)
 static GstElement *
 add (Track *t, HdMixer *m, GstElement *e)
 {
+  /* named "rec…": their streaming threads say so (bench/bench-recording counts their CPU) */
+  static gint counter;
+  g_autofree char *name = g_strdup_printf ("rec%d", g_atomic_int_add (&counter, 1));
+  gst_object_set_name (GST_OBJECT (e), name);
   g_object_set_qdata (G_OBJECT (e), track_quark (), t);
   gst_bin_add (GST_BIN (m->pipeline), e);
   g_ptr_array_add (t->elements, gst_object_ref (e));

@@ -436,7 +436,8 @@ recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
     return r;
   g_autofree char *path = g_build_filename (json_string_value (json_object_get (rec, "dir")),
                                             HD_ARCHIVE_MANIFEST, NULL);
-  json_t *manifest = json_load_file (path, 0, NULL);
+  /* the manifest with the segments closed since it was last rewritten (a running recording) */
+  json_t *manifest = hd_archive_load (json_string_value (json_object_get (rec, "dir")), NULL);
   gint64 mbytes = 0;
   g_autofree char *msha = manifest ? hd_sha256_file (path, &mbytes) : NULL;
   json_object_del (rec, "dir");
@@ -552,8 +553,7 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
   const char *dir = json_string_value (json_object_get (rec, "dir"));
   const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
   g_autofree char *want = g_strdup_printf ("%s/%s", track, name);
-  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
-  json_t *m = json_load_file (mpath, 0, NULL);
+  json_t *m = hd_archive_load (dir, NULL);
   const char *sha = NULL;
   for (int list = 0; list < 2 && !sha; list++) {
     json_t *entries = json_object_get (m, list ? "partial" : "segments");
@@ -1002,10 +1002,11 @@ recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
     return r;
   const char *dir = json_string_value (json_object_get (rec, "dir"));
   const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
-  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
-  gint64 mbytes = 0;
-  g_autofree char *msha = hd_sha256_file (mpath, &mbytes);
-  json_t *m = json_load_file (mpath, 0, NULL);
+  /* the manifest as it stands, journal included: its hash names the export made from it */
+  json_t *m = hd_archive_load (dir, NULL);
+  char *mtext = m ? json_dumps (m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  g_autofree char *msha = mtext ? hd_sha256_hex (mtext, strlen (mtext)) : NULL;
+  free (mtext);
   gboolean mkv = FALSE;
   GStrv files[2] = { NULL, NULL };
   gboolean composite = g_str_equal (track, "composite");

@@ -16,8 +16,10 @@ struct HdArchive {
   char *dir, *id;
   HdSigner *signer;
   int checkpoint_every;
-  json_t *manifest; /* the whole manifest, rewritten on every change */
-  char *chain;      /* hex head of the hash chain */
+  json_t *manifest;      /* the whole manifest: rewritten on events, notes, checkpoints and close;
+                            each segment in between is appended to the journal */
+  gboolean journal_made; /* the journal file exists (its folder entry is fsync'd) */
+  char *chain;           /* hex head of the hash chain */
   gint64 duration_ms, bytes;
 };
 
@@ -81,7 +83,74 @@ write_manifest (HdArchive *a, GError **error)
                  g_strerror (err));
     ok = FALSE;
   }
-  return ok && fsync_path (a->dir, TRUE, error);
+  if (!ok || !fsync_path (a->dir, TRUE, error))
+    return FALSE;
+  /* everything the journal held is in the manifest now */
+  g_autofree char *journal = g_build_filename (a->dir, HD_ARCHIVE_JOURNAL, NULL);
+  if (a->journal_made && truncate (journal, 0) != 0 && errno != ENOENT)
+    g_warning ("%s: cannot empty: %s", journal, g_strerror (errno));
+  return TRUE;
+}
+
+/* One closed segment, appended to the journal and fsync'd: on disk before its hash counts. The
+ * manifest is not rewritten for it (that grew with the recording: a 3-hour hearing's manifest
+ * rewritten for every segment of every track would be written megabytes at a time). */
+static gboolean
+journal_append (HdArchive *a, json_t *entry, GError **error)
+{
+  g_autofree char *path = g_build_filename (a->dir, HD_ARCHIVE_JOURNAL, NULL);
+  char *line = json_dumps (entry, JSON_COMPACT | JSON_SORT_KEYS);
+  g_autofree char *text = g_strconcat (line, "\n", NULL);
+  free (line);
+  int fd = g_open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  gsize n = strlen (text);
+  gboolean ok = fd >= 0 && write (fd, text, n) == (gssize)n && fsync (fd) == 0;
+  int err = errno;
+  if (fd >= 0)
+    close (fd);
+  if (!ok) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (err), "%s: %s", path,
+                 g_strerror (err));
+    return FALSE;
+  }
+  if (!a->journal_made) {
+    a->journal_made = TRUE;
+    return fsync_path (a->dir, TRUE, error);
+  }
+  return TRUE;
+}
+
+json_t *
+hd_archive_load (const char *dir, GError **error)
+{
+  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  json_error_t je;
+  json_t *m = json_load_file (mpath, JSON_REJECT_DUPLICATES, &je);
+  if (!m) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a readable manifest: %s", mpath,
+                 je.text);
+    return NULL;
+  }
+  json_t *segs = json_object_get (m, "segments");
+  g_autofree char *jpath = g_build_filename (dir, HD_ARCHIVE_JOURNAL, NULL);
+  g_autofree char *text = NULL;
+  if (!json_is_array (segs) || !g_file_get_contents (jpath, &text, NULL, NULL))
+    return m;
+  /* entries in order after the manifest's; a line cut short by a crash ends it */
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l && **l; l++) {
+    json_t *e = json_loads (*l, JSON_REJECT_DUPLICATES, NULL);
+    json_int_t seq = json_integer_value (json_object_get (e, "seq"));
+    if (!json_is_object (e) || seq > (json_int_t)json_array_size (segs)) {
+      json_decref (e);
+      break;
+    }
+    if (seq == (json_int_t)json_array_size (segs))
+      json_array_append_new (segs, e);
+    else
+      json_decref (e); /* already in the manifest */
+  }
+  return m;
 }
 
 char *
@@ -183,11 +252,13 @@ hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint6
   char *chain = chain_next (a->chain, seq, track, file, bytes, sha);
   g_free (a->chain);
   a->chain = chain;
-  json_array_append_new (segs, json_pack ("{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "seq",
-                                          (json_int_t)seq, "track", track, "file", file, "bytes",
-                                          (json_int_t)bytes, "start_ms", (json_int_t)start_ms,
-                                          "duration_ms", (json_int_t)duration_ms, "sha256", sha,
-                                          "chain", chain));
+  json_t *entry = json_pack ("{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "seq", (json_int_t)seq,
+                             "track", track, "file", file, "bytes", (json_int_t)bytes, "start_ms",
+                             (json_int_t)start_ms, "duration_ms", (json_int_t)duration_ms, "sha256",
+                             sha, "chain", chain);
+  json_array_append (segs, entry);
+  gboolean journaled = journal_append (a, entry, error);
+  json_decref (entry);
   a->bytes += bytes;
   if (g_str_equal (track, "composite"))
     a->duration_ms += duration_ms;
@@ -198,8 +269,9 @@ hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint6
     json_array_append_new (json_object_get (a->manifest, "checkpoints"),
                            json_pack ("{s:I, s:s, s:s, s:s}", "segments", (json_int_t)(seq + 1),
                                       "chain", chain, "at", at, "signature", sig));
+    return write_manifest (a, error); /* the checkpoint, and the journal folded in */
   }
-  return write_manifest (a, error);
+  return journaled;
 }
 
 void
@@ -250,7 +322,11 @@ hd_archive_close (HdArchive *a, const char *status, GError **error)
   json_object_set_new (a->manifest, "signature", json_string (sig));
   free (canon);
   g_free (sig);
-  return write_manifest (a, error);
+  if (!write_manifest (a, error))
+    return FALSE;
+  g_autofree char *journal = g_build_filename (a->dir, HD_ARCHIVE_JOURNAL, NULL);
+  g_unlink (journal); /* closed: the manifest holds everything */
+  return fsync_path (a->dir, TRUE, error);
 }
 
 void
@@ -327,13 +403,10 @@ json_t *
 hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
 {
   g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
-  json_error_t je;
-  json_t *m = json_load_file (mpath, JSON_REJECT_DUPLICATES, &je);
-  if (!m) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: %s", mpath, je.text);
+  json_t *m = hd_archive_load (dir, error); /* with the journal's segments */
+  if (!m)
     return NULL;
-  }
-  HdArchive a = { .dir = (char *)dir, .signer = signer, .manifest = m };
+  HdArchive a = { .dir = (char *)dir, .signer = signer, .manifest = m, .journal_made = TRUE };
   a.id = (char *)json_string_value (json_object_get (m, "recording"));
   json_t *segs = json_object_get (m, "segments");
   if (!a.id || !json_is_array (segs)) {
@@ -413,13 +486,9 @@ hd_archive_verify (const char *dir, const char *public_pem, HdArchiveVerdict *v,
   v->ok = TRUE;
   v->problems = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
-  json_error_t je;
-  json_t *m = json_load_file (mpath, JSON_REJECT_DUPLICATES, &je);
-  if (!m) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a readable manifest: %s", mpath,
-                 je.text);
+  json_t *m = hd_archive_load (dir, error);
+  if (!m)
     return FALSE;
-  }
   const char *id = json_string_value (json_object_get (m, "recording"));
   json_t *segs = json_object_get (m, "segments");
   if (g_strcmp0 (json_string_value (json_object_get (m, "format")), HD_ARCHIVE_FORMAT) || !id

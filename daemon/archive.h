@@ -11,6 +11,8 @@ G_BEGIN_DECLS
 
 #define HD_ARCHIVE_FORMAT "hearingd-archive/1"
 #define HD_ARCHIVE_MANIFEST "manifest.json"
+/* Segments closed since the manifest was last rewritten, one JSON entry per line (fsync'd). */
+#define HD_ARCHIVE_JOURNAL "segments.journal"
 
 typedef struct HdArchive HdArchive;
 
@@ -36,6 +38,10 @@ void hd_archive_event (HdArchive *a, const char *type, gint64 offset_ms, const c
 void hd_archive_participant (HdArchive *a, const char *id, const char *name, const char *role);
 void hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char *text);
 /* Close with `status` ("closed" or "interrupted") and sign the whole manifest. */
+/* The manifest of the recording in `dir` with the journal's segments after it (a recording
+ * still running, or stopped by a crash). NULL with a reason if there is no readable manifest. */
+json_t *hd_archive_load (const char *dir, GError **error);
+
 /* Unfinished segment files (a write that failed) are hashed and listed under "partial";
  * returns how many. */
 guint hd_archive_adopt_strays (HdArchive *a);

@@ -321,6 +321,84 @@ test_recover_after_crash (void)
   g_assert_cmpint (system (cmd), ==, 0);
 }
 
+/* The journal: segments closed since the manifest was rewritten are there, fsync'd, and count
+ * as the manifest's; a line torn by a crash ends it (that segment becomes partial); an edited
+ * line breaks the chain like an edited manifest entry. */
+static void
+test_journal (void)
+{
+  g_autofree char *tmp = g_dir_make_tmp ("hd-archive-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (tmp, "rec", NULL);
+  g_autoptr (HdSigner) signer = hd_signer_new_from_seed (seed);
+  g_autofree char *pub = hd_signer_public_pem (signer);
+  g_autoptr (GError) e = NULL;
+  HdArchive *a = hd_archive_create (dir, "r-j", NULL, signer, 100, &e);
+  for (int i = 0; i < 3; i++) {
+    g_autofree char *rel = g_strdup_printf ("composite/00-00-%05d.webm", i);
+    write_file (dir, rel, "closed segment", 14);
+    g_assert_true (hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, &e));
+  }
+  /* the manifest on disk was not rewritten for them; the journal holds them */
+  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  json_t *disk = json_load_file (mpath, 0, NULL);
+  g_assert_cmpuint (json_array_size (json_object_get (disk, "segments")), ==, 0);
+  json_decref (disk);
+  json_t *m = hd_archive_load (dir, &e);
+  g_assert_cmpuint (json_array_size (json_object_get (m, "segments")), ==, 3);
+  json_decref (m);
+  HdArchiveVerdict v;
+  g_assert_true (hd_archive_verify (dir, pub, &v, &e));
+  g_assert_true (v.ok);
+  g_assert_cmpuint (v.segments, ==, 3);
+  hd_archive_verdict_clear (&v);
+  /* an event rewrites the manifest: the journal is folded in and emptied */
+  hd_archive_event (a, "pause", 6000, NULL, "recess");
+  disk = json_load_file (mpath, 0, NULL);
+  g_assert_cmpuint (json_array_size (json_object_get (disk, "segments")), ==, 3);
+  json_decref (disk);
+  g_autofree char *jpath = g_build_filename (dir, HD_ARCHIVE_JOURNAL, NULL);
+  g_autofree char *jt = NULL;
+  gsize jn = 0;
+  g_assert_true (g_file_get_contents (jpath, &jt, &jn, NULL));
+  g_assert_cmpuint (jn, ==, 0);
+  /* two more; the last line torn by a crash */
+  for (int i = 3; i < 5; i++) {
+    g_autofree char *rel = g_strdup_printf ("composite/00-00-%05d.webm", i);
+    write_file (dir, rel, "closed segment", 14);
+    g_assert_true (hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, &e));
+  }
+  hd_archive_free (a); /* killed */
+  g_autofree char *lines = NULL;
+  g_assert_true (g_file_get_contents (jpath, &lines, &jn, NULL));
+  g_assert_true (g_file_set_contents (jpath, lines, (gssize)(jn - 20), NULL));
+  m = hd_archive_load (dir, &e);
+  g_assert_cmpuint (json_array_size (json_object_get (m, "segments")), ==, 4);
+  json_decref (m);
+  /* an edited journal line: found */
+  g_autofree char *edited = g_strdup (lines);
+  char *b = strstr (edited, "\"bytes\":14");
+  g_assert_nonnull (b);
+  b[9] = '5';
+  g_assert_true (g_file_set_contents (jpath, edited, (gssize)jn, NULL));
+  g_assert_true (hd_archive_verify (dir, pub, &v, &e));
+  g_assert_false (v.ok);
+  hd_archive_verdict_clear (&v);
+  /* put back torn: recovery keeps the 4, the 5th file is partial, and it all verifies */
+  g_assert_true (g_file_set_contents (jpath, lines, (gssize)(jn - 20), NULL));
+  m = hd_archive_recover (dir, signer, &e);
+  g_assert_no_error (e);
+  g_assert_cmpuint (json_array_size (json_object_get (m, "segments")), ==, 4);
+  g_assert_cmpuint (json_array_size (json_object_get (m, "partial")), ==, 1);
+  json_decref (m);
+  g_assert_false (g_file_test (jpath, G_FILE_TEST_EXISTS)); /* closed: folded in, removed */
+  g_assert_true (hd_archive_verify (dir, pub, &v, &e));
+  g_assert_true (v.ok);
+  g_assert_true (v.signed_);
+  hd_archive_verdict_clear (&v);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp);
+  g_assert_cmpint (system (cmd), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -336,5 +414,6 @@ main (int argc, char **argv)
   g_test_add ("/archive/edited-entry", Fix, NULL, fix_setup, test_edited_entry, fix_teardown);
   g_test_add ("/archive/refusals", Fix, NULL, fix_setup, test_refusals, fix_teardown);
   g_test_add_func ("/archive/recover-after-crash", test_recover_after_crash);
+  g_test_add_func ("/archive/journal", test_journal);
   return g_test_run ();
 }
