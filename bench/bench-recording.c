@@ -67,12 +67,14 @@ threads (void)
   return t;
 }
 
-/* Recording's own streaming threads: its elements are named rec…; splitmuxsink's own queue is a
- * multiqueue (nothing else in the daemon uses one). */
+/* Recording's own streaming threads: its elements are named rec…; splitmuxsink's own queues are
+ * queue_audio_N / queue_video (nothing else in the daemon names them so). The main thread's
+ * share (hashing, fsync, the journal) is not counted: it does everything else too. */
 static gboolean
 recording_thread (const char *comm)
 {
-  return g_str_has_prefix (comm, "rec") || g_str_has_prefix (comm, "multiqueue");
+  return g_str_has_prefix (comm, "rec") || g_str_has_prefix (comm, "queue_audio")
+         || g_str_has_prefix (comm, "queue_video");
 }
 
 /* The daemon's CPU (% of one core) over `seconds`; *rec: of that, recording's own threads. */
