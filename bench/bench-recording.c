@@ -172,9 +172,7 @@ int
 main (int argc, char **argv)
 {
   int runs = CLAMP (argc > 1 ? atoi (argv[1]) : 3, 1, 9);
-  if (getuid () != 0 || unshare (CLONE_NEWNET) != 0 || !sh ("ip link set lo up")
-      || !sh ("ip link add v0 type veth peer name v1") || !sh ("ip addr add 10.77.0.1/24 dev v0")
-      || !sh ("ip link set v0 up") || !sh ("ip link set v1 up")) {
+  if (!private_network ()) {
     fprintf (stderr, "bench-recording: needs root to make its private network namespace\n");
     return 1;
   }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "bench/common.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,8 +14,8 @@ gboolean
 sh (const char *cmd)
 {
   int status = 0;
-  return g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL) &&
-         g_spawn_check_wait_status (status, NULL);
+  return g_spawn_command_line_sync (cmd, NULL, NULL, &status, NULL)
+         && g_spawn_check_wait_status (status, NULL);
 }
 
 char *
@@ -23,7 +24,8 @@ new_hearing (void)
   int st = 0;
   json_t *h = hd_test_rest (d, "POST", "/api/v1/hearings", op,
                             "{\"case_number\":\"(2026)bench\",\"title\":\"bench\",\"court\":\"c\","
-                            "\"scheduled_start\":\"2026-12-01T09:30:00Z\"}", &st);
+                            "\"scheduled_start\":\"2026-12-01T09:30:00Z\"}",
+                            &st);
   char *hid = g_strdup (json_string_value (json_object_get (h, "id")));
   json_decref (h);
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
@@ -42,18 +44,24 @@ client (const char *hid, int seconds, int freq, const char *extra)
   g_autofree char *secs = g_strdup_printf ("%d", seconds);
   g_autofree char *f = g_strdup_printf ("%d", freq);
   GPtrArray *argv = g_ptr_array_new ();
-  const char *base[] = { g_getenv ("HD_TEST_CLIENT"), "--url", url, "--token",
-                         json_string_value (json_object_get (t, "token")), "--seconds", secs,
-                         "--freq", f };
+  const char *base[] = { g_getenv ("HD_TEST_CLIENT"),
+                         "--url",
+                         url,
+                         "--token",
+                         json_string_value (json_object_get (t, "token")),
+                         "--seconds",
+                         secs,
+                         "--freq",
+                         f };
   for (gsize i = 0; i < G_N_ELEMENTS (base); i++)
-    g_ptr_array_add (argv, (gpointer) base[i]);
+    g_ptr_array_add (argv, (gpointer)base[i]);
   g_auto (GStrv) more = g_strsplit (extra ? extra : "", " ", -1);
   for (char **m = more; *m; m++)
     if (**m)
       g_ptr_array_add (argv, *m);
   g_ptr_array_add (argv, NULL);
-  GSubprocess *p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                      G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL);
+  GSubprocess *p
+      = g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_PIPE, NULL);
   g_ptr_array_unref (argv);
   json_decref (t);
   return p;
@@ -80,7 +88,7 @@ pid_stat (const char *pid, double *cpu_s, long *rss_kib)
     const char *c = strrchr (st, ')');
     unsigned long ut = 0, stt = 0;
     if (c && sscanf (c + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) == 2)
-      *cpu_s = (double) (ut + stt) / sysconf (_SC_CLK_TCK);
+      *cpu_s = (double)(ut + stt) / sysconf (_SC_CLK_TCK);
   }
   if (g_file_get_contents (stp, &status, NULL, NULL)) {
     const char *v = strstr (status, "VmRSS:");
@@ -110,3 +118,10 @@ median (double *v, int n)
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+gboolean
+private_network (void)
+{
+  return getuid () == 0 && unshare (CLONE_NEWNET) == 0 && sh ("ip link set lo up")
+         && sh ("ip link add v0 type veth peer name v1") && sh ("ip addr add 10.77.0.1/24 dev v0")
+         && sh ("ip link set v0 up") && sh ("ip link set v1 up");
+}

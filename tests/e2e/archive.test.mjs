@@ -8,15 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const { chromium } = await import('playwright-core');
+const { launch } = await import('./browser.mjs');
 const tmp = mkdtempSync(join(tmpdir(), 'hd-e2e-archive-'));
-const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-  executablePath: process.env.HD_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  env: { ...process.env, HOME: tmp, XDG_RUNTIME_DIR: tmp },
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-    '--autoplay-policy=no-user-gesture-required'],
-});
+const context = await launch(chromium, tmp);
 const result = { ok: false };
 try {
   const page = await context.newPage();

@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 const hearingd = process.env.HD_HEARINGD;
 const hearingctl = process.env.HD_HEARINGCTL;
 const root = process.env.HD_SOURCE_ROOT;
-const chromiumPath = process.env.HD_CHROMIUM || '/usr/bin/chromium';
 let playwright;
 try {
   playwright = await import('playwright-core');
@@ -85,15 +84,9 @@ try {
   const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San' });
   const other = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Li Si' });
 
-  const home = join(tmp, 'home');
-  context = await playwright.chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: chromiumPath,
-    headless: true,
-    env: { ...process.env, HOME: home, XDG_RUNTIME_DIR: home },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-  });
+  const { launch } = await import('./browser.mjs');
+  context = await launch(playwright.chromium, tmp);
+
   const judgePage = await context.newPage();
   const partyPage = await context.newPage();
 
