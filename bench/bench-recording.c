@@ -110,10 +110,7 @@ cpu_over (int seconds, double *rec)
 static void
 set_state (const char *hid, const char *state)
 {
-  int st = 0;
-  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
-  g_autofree char *body = g_strdup_printf ("{\"state\":\"%s\"}", state);
-  json_decref (hd_test_rest (d, "PATCH", path, op, body, &st));
+  hd_test_set_state (d, op, hid, state);
 }
 
 /* A synthetic closed recording of SEGMENTS random segments; returns its folder. */

@@ -35,9 +35,9 @@ hd_test_daemon_start (const char *state_dir, gboolean tls, const char *const *ar
   }
   g_autofree char *web = g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "web", NULL);
   GPtrArray *argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) bin);
+  g_ptr_array_add (argv, (gpointer)bin);
   g_ptr_array_add (argv, "--state-dir");
-  g_ptr_array_add (argv, (gpointer) state_dir);
+  g_ptr_array_add (argv, (gpointer)state_dir);
   g_ptr_array_add (argv, "--listen");
   g_ptr_array_add (argv, "127.0.0.1:0");
   g_ptr_array_add (argv, "--web-root");
@@ -45,18 +45,18 @@ hd_test_daemon_start (const char *state_dir, gboolean tls, const char *const *ar
   if (!tls)
     g_ptr_array_add (argv, "--plain-http");
   for (const char *const *a = args; a && *a; a++)
-    g_ptr_array_add (argv, (gpointer) *a);
+    g_ptr_array_add (argv, (gpointer)*a);
   g_ptr_array_add (argv, NULL);
   g_autoptr (GError) e = NULL;
-  d->proc = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &e);
+  d->proc = g_subprocess_launcher_spawnv (l, (const char *const *)argv->pdata, &e);
   g_ptr_array_unref (argv);
   if (!d->proc) {
     g_printerr ("# cannot start hearingd: %s\n", e->message);
     hd_test_daemon_free (d);
     return NULL;
   }
-  g_autoptr (GDataInputStream) in =
-      g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
+  g_autoptr (GDataInputStream) in
+      = g_data_input_stream_new (g_subprocess_get_stdout_pipe (d->proc));
   g_autofree char *line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
   const char *colon = line ? strrchr (line, ':') : NULL;
   if (!line || !g_str_has_prefix (line, "hearingd: listening on ") || !colon) {
@@ -115,15 +115,14 @@ int
 hd_test_ctl (char **out, char **err, const char *const *argv)
 {
   GPtrArray *a = g_ptr_array_new ();
-  g_ptr_array_add (a, (gpointer) g_getenv ("HD_HEARINGCTL"));
+  g_ptr_array_add (a, (gpointer)g_getenv ("HD_HEARINGCTL"));
   for (const char *const *p = argv; *p; p++)
-    g_ptr_array_add (a, (gpointer) *p);
+    g_ptr_array_add (a, (gpointer)*p);
   g_ptr_array_add (a, NULL);
   g_autoptr (GError) e = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_newv ((const char *const *) a->pdata,
-                                                 G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                                     G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                 &e);
+  g_autoptr (GSubprocess) p
+      = g_subprocess_newv ((const char *const *)a->pdata,
+                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &e);
   g_ptr_array_unref (a);
   g_assert_no_error (e);
   char *o = NULL, *r = NULL;
@@ -160,10 +159,10 @@ hd_test_rest (HdTestDaemon *d, const char *method, const char *path, const char 
 json_t *
 hd_test_ws_expect (HdWsContext *ctx, HdWsClient *c, const char *type, int ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
   while (g_get_monotonic_time () < end) {
     gint64 left = (end - g_get_monotonic_time ()) / 1000;
-    g_autofree char *m = hd_ws_wait_message (ctx, c, (int) MAX (left, 1));
+    g_autofree char *m = hd_ws_wait_message (ctx, c, (int)MAX (left, 1));
     if (!m) {
       if (hd_ws_is_closed (c))
         return NULL;
@@ -175,4 +174,14 @@ hd_test_ws_expect (HdWsContext *ctx, HdWsClient *c, const char *type, int ms)
     json_decref (j);
   }
   return NULL;
+}
+
+int
+hd_test_set_state (HdTestDaemon *d, const char *token, const char *hid, const char *state)
+{
+  int st = 0;
+  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  g_autofree char *body = g_strdup_printf ("{\"state\":\"%s\"}", state);
+  json_decref (hd_test_rest (d, "PATCH", path, token, body, &st));
+  return st;
 }

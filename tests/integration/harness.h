@@ -37,6 +37,8 @@ int hd_test_ctl (char **out, char **err, const char *const *argv);
 /* REST call on the daemon; returns the parsed body (caller decrefs) and sets *status. */
 json_t *hd_test_rest (HdTestDaemon *d, const char *method, const char *path, const char *token,
                       const char *body, int *status);
+/* PATCH hearing `hid`'s state with `token`; returns the HTTP status. */
+int hd_test_set_state (HdTestDaemon *d, const char *token, const char *hid, const char *state);
 
 /* Pop messages of `c` until one whose type is `type` arrives (others are dropped); NULL on
  * timeout. Caller decrefs. */

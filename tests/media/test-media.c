@@ -411,11 +411,7 @@ test_h264 (void)
 static void
 set_state (const char *hid, const char *state)
 {
-  int st = 0;
-  g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
-  g_autofree char *body = g_strdup_printf ("{\"state\":\"%s\"}", state);
-  json_decref (hd_test_rest (d, "PATCH", path, op, body, &st));
-  g_assert_cmpint (st, ==, 200);
+  g_assert_cmpint (hd_test_set_state (d, op, hid, state), ==, 200);
 }
 
 /* Decode `file` with gst-launch into raw data (audio: mono F32 48 kHz; video: 64x36 RGB). */
