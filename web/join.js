@@ -160,6 +160,9 @@ function showRoster(participants) {
 }
 
 function showControls() {
+  // an observer only watches and listens: no microphone or camera controls
+  $('mute').hidden = !permissions.includes('speak');
+  $('camera').hidden = !permissions.includes('speak');
   $('hand').hidden = !permissions.includes('raise_hand');
   $('state-controls').hidden = !permissions.includes('control_state');
   $('record-controls').hidden = !permissions.includes('record');

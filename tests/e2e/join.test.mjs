@@ -83,6 +83,7 @@ try {
   const judge = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'judge', name: 'Judge Wang' });
   const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San' });
   const other = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Li Si' });
+  const observer = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'observer', name: 'Press' });
 
   const { launch } = await import('./browser.mjs');
   context = await launch(playwright.chromium, tmp);
@@ -140,6 +141,19 @@ try {
     await otherPage.waitForFunction(() => document.querySelector('#status').textContent.includes('Not a party to this case'), null, { timeout: 10000 });
     assert.equal(await otherPage.locator('#hearing').isVisible(), false);
     await judgePage.waitForFunction(() => !document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
+  });
+
+  await step('an observer waits too, is admitted, watches: no microphone or camera of theirs', async () => {
+    const page = await context.newPage();
+    await page.goto(`${observer.join_url}&check=0`);
+    await page.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
+    await judgePage.click('button[aria-label="Admit Press"]');
+    await page.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
+    assert.equal(await page.locator('#mute').isVisible(), false);
+    assert.equal(await page.locator('#camera').isVisible(), false);
+    assert.equal(await page.locator('#hand').isVisible(), false);
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Press — Observer'), null, { timeout: 10000 });
+    await page.close();
   });
 
   await step('the judge mutes the party from the roster: the party cannot unmute; the judge can', async () => {
