@@ -1101,9 +1101,17 @@ recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
 void
 hd_api_shutdown (HdApi *api)
 {
-  /* a running export finishes on its thread; its answers go out on the main loop */
-  while (api->exports && g_hash_table_size (api->exports) > 0)
-    g_main_context_iteration (NULL, TRUE);
+  /* a running export may finish (its answers go out on the main loop) for up to 10 s; one still
+   * running then is abandoned with the process (its client gets no answer) */
+  gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (api->exports && g_hash_table_size (api->exports) > 0 && g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (10000);
+  if (api->exports && g_hash_table_size (api->exports) > 0) {
+    g_warning ("%u export(s) still running at shutdown: abandoned",
+               g_hash_table_size (api->exports));
+    return; /* their worker threads still hold the table */
+  }
   g_clear_pointer (&api->exports, g_hash_table_unref);
 }
 
