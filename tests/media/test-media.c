@@ -1176,9 +1176,10 @@ test_judge_mutes_a_party (void)
   Client judge = client_as (hid, "judge", "judge", "Judge", "ffff00", 550, 10,
                             "--keep=quality "
                             "--send=4:{\"type\":\"mute\",\"participant\":\"pa\",\"audio\":true}");
-  Client pa = client_as (hid, "party", "pa", "Zhang", "ff0000", 440, 10,
+  /* the parties outlive the judge by a second: the judge's last quality message has them */
+  Client pa = client_as (hid, "party", "pa", "Zhang", "ff0000", 440, 11,
                          "--send=6:{\"type\":\"mute\",\"audio\":false}");
-  Client pb = client_as (hid, "party", "pb", "Li", "0000ff", 880, 10, NULL);
+  Client pb = client_as (hid, "party", "pb", "Li", "0000ff", 880, 11, NULL);
   json_t *rj = report (&judge), *ra = report (&pa), *rb = report (&pb);
   g_test_message ("after the judge's mute: Li hears Zhang's 440 Hz at %.1f dB, the judge's 550 Hz "
                   "at %.1f dB; the judge hears 440 Hz at %.1f dB",
