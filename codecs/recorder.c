@@ -37,6 +37,7 @@ typedef struct {
   GstClockTime last_ts; /* the gate: the last timestamp let through */
   gboolean keyframe_seen;
   gint failed; /* atomic: its writing failed; the tee's data for it is dropped from then on */
+  gboolean composite; /* set once at creation: read from any thread (peer is not) */
   gboolean failure_reported;
 } Track;
 
@@ -180,7 +181,7 @@ hd_recorder_on_sync_error (HdMixer *m, GstMessage *msg)
   Track *t = track_of (GST_MESSAGE_SRC (msg));
   if (t)
     g_atomic_int_set (&t->failed, 1);
-  if (t && !t->peer) /* the composite: the full mix it records goes down with it */
+  if (t && t->composite) /* the composite: the full mix it records goes down with it */
     g_atomic_int_set (&m->fullmix_failed, 1);
 }
 
@@ -216,6 +217,7 @@ track_new (HdRecorder *r, const char *name, Peer *peer, gboolean video, GstEleme
   t->base = r->base;
   t->name = g_strdup (name);
   t->peer = peer;
+  t->composite = peer == NULL;
   t->video = video;
   t->tee = tee;
   t->elements = g_ptr_array_new_with_free_func (gst_object_unref);
