@@ -34,6 +34,14 @@ static double
 floor_cpu (int n, int port0)
 {
   GString *src = g_string_new (NULL), *fl = g_string_new (NULL);
+  g_string_append (
+      fl, /* first: the background is the compositor's sink_0 */
+      " videotestsrc is-live=true pattern=black ! video/x-raw,width=16,height=16,framerate=30/1"
+      " ! compositor name=comp background=black latency=40000000 sink_0::alpha=0 !"
+      " video/x-raw,format=I420,width=1280,height=720,framerate=30/1 !"
+      " vp8enc deadline=1 cpu-used=-6 end-usage=cbr target-bitrate=1500000"
+      " keyframe-max-dist=300 lag-in-frames=0 error-resilient=1 threads=1 !"
+      " rtpvp8pay pt=96 ! fakesink sync=false");
   for (int i = 0; i < n; i++) {
     g_string_append_printf (
         src,
@@ -53,21 +61,13 @@ floor_cpu (int n, int port0)
         " audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=2 !"
         " tee name=t%d allow-not-linked=true"
         " audiotestsrc is-live=true wave=silence ! audiomixer name=m%d latency=40000000 !"
-        " audioconvert ! opusenc bitrate=48000 ! rtpopuspay ! fakesink sync=false",
+        " audioconvert ! opusenc bitrate=48000 frame-size=10 ! rtpopuspay ! fakesink sync=false",
         port0 + 2 * i, port0 + 2 * i + 1, i, i);
   }
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
       if (i != j)
         g_string_append_printf (fl, " t%d. ! queue ! m%d.", i, j);
-  g_string_append (
-      fl,
-      " videotestsrc is-live=true pattern=black ! video/x-raw,width=1280,height=720,framerate=30/1"
-      " ! compositor name=comp background=black latency=40000000 !"
-      " video/x-raw,format=I420,width=1280,height=720,framerate=30/1 !"
-      " vp8enc deadline=1 cpu-used=-6 end-usage=cbr target-bitrate=1500000"
-      " keyframe-max-dist=300 lag-in-frames=0 error-resilient=1 threads=2 !"
-      " rtpvp8pay pt=96 ! fakesink sync=false");
   GSubprocess *f = gst_launch (fl->str), *s = gst_launch (src->str);
   g_string_free (src, TRUE);
   g_string_free (fl, TRUE);
