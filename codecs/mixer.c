@@ -23,8 +23,9 @@ GST_DEBUG_CATEGORY_STATIC (hd_mixer_debug);
 G_DEFINE_QUARK (hd - mixer - error - quark, hd_mixer_error)
 
 #define PT_OPUS 111
-/* Room the mixers leave for network inputs beyond the jitter buffer (ms). */
-#define MIX_LATENCY_MS 40
+/* Room the compositor leaves for pictures beyond the jitter buffer (ms); the sound's is
+ * configured (HdMixerConfig.mix_latency_ms): it is everyone's mouth-to-ear delay. */
+#define VIDEO_MIX_LATENCY_MS 40
 /* Active speaker: readings every LEVEL_INTERVAL_MS; someone louder than SPEECH_DB who has been
  * the loudest by SWITCH_MARGIN_DB for SWITCH_READINGS readings in a row takes over. Coughs and
  * short interjections do not flip the picture. */
@@ -615,11 +616,14 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
 
   /* sound to this peer: everyone else's (feeds) over a live silence, so it always runs */
   GstElement *a[] = {
-    hd_mixer_make (p, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL),
+    /* 10 ms blocks: the mixer cannot send a moment before the silence under it exists (the
+     * default 1024 samples held every mix back 21 ms) */
+    hd_mixer_make (p, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, "samplesperbuffer",
+                   480, NULL),
     /* Inputs come from the network through jitter buffers: give the aggregator room, or it
      * drops them as late (a participant silently missing from someone's mix). */
     hd_mixer_make (p, "audiomixer", "start-time-selection", 1 /* first */, "latency",
-                   (guint64)MIX_LATENCY_MS * GST_MSECOND, NULL),
+                   (guint64)m->cfg.mix_latency_ms * GST_MSECOND, NULL),
     hd_mixer_make (p, "audioconvert", NULL),
     hd_mixer_make (p, "audioresample", NULL),
     hd_mixer_make (p, "opusenc", "bitrate", 48000, "frame-size", 10 /* ms: latency */, NULL),
@@ -1023,7 +1027,7 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
     hd_mixer_make (NULL, "videotestsrc", "pattern", 2 /* black */, "is-live", TRUE, NULL),
     hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (caps), NULL),
     hd_mixer_make (NULL, "compositor", "background", 1 /* black */, "latency",
-                   (guint64)MIX_LATENCY_MS * GST_MSECOND, NULL),
+                   (guint64)VIDEO_MIX_LATENCY_MS * GST_MSECOND, NULL),
     /* I420 straight out of the compositor: what the overlays and the encoder take, with no
      * conversion (AYUV and two videoconverts cost as much again as the encode, measured) */
     hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (i420), NULL),

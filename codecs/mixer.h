@@ -65,6 +65,7 @@ typedef struct {
 
 typedef struct {
   int latency_ms;             /* jitter buffer */
+  int mix_latency_ms;         /* the mix-minus's wait for late sound */
   const char *stun_server;    /* stun://host:port or NULL */
   int width, height, fps;     /* composite */
   int video_bitrate;          /* bits/s */

@@ -82,6 +82,10 @@ static const Key keys[] = {
   { "media", "jitter_latency_ms", T_INT, "50", 0, 1000, OFF (jitter_latency_ms),
     "Jitter-buffer latency of each participant's incoming media (webrtcbin's default, 200 ms, "
     "is the whole mouth-to-ear budget of ITU-T G.114)." },
+  { "media", "mix_latency_ms", T_INT, "20", 0, 500, OFF (mix_latency_ms),
+    "Time each participant's mix waits, beyond the jitter buffer, for sound that is late from "
+    "the daemon's own decoding; it adds to everyone's mouth-to-ear delay. Raise it on a "
+    "heavily loaded machine if voices break up." },
   { "media", "composite_width", T_INT, "1280", 160, 3840, OFF (composite_width),
     "Width of the hearing's composite picture, sent to every participant." },
   { "media", "composite_height", T_INT, "720", 120, 2160, OFF (composite_height),

@@ -43,6 +43,7 @@ typedef struct {
   /* [media] */
   gboolean media_enabled;
   int jitter_latency_ms;
+  int mix_latency_ms;
   int composite_width, composite_height, composite_fps, video_bitrate;
   char *video_codec; /* "vp8" or "h264" */
   /* [ice] */

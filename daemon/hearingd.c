@@ -321,6 +321,7 @@ hearing_ensure (Daemon *d, const char *hid, const char *case_number, const char 
   g_autofree char *stun
       = *d->cfg->stun_server ? g_strdup_printf ("stun://%s", d->cfg->stun_server + 5) : NULL;
   HdMixerConfig mc = { .latency_ms = d->cfg->jitter_latency_ms,
+                       .mix_latency_ms = d->cfg->mix_latency_ms,
                        .stun_server = stun,
                        .width = d->cfg->composite_width,
                        .height = d->cfg->composite_height,
