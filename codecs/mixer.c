@@ -20,7 +20,9 @@
 GST_DEBUG_CATEGORY_STATIC (hd_mixer_debug);
 #define GST_CAT_DEFAULT hd_mixer_debug
 
-G_DEFINE_QUARK (hd - mixer - error - quark, hd_mixer_error)
+/* clang-format off */
+G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
+/* clang-format on */
 
 #define PT_OPUS 111
 /* Room the compositor leaves for pictures beyond the jitter buffer (ms); the sound's is

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <string.h>
 
-G_DEFINE_QUARK (hd - config - error - quark, hd_config_error)
+/* clang-format off */
+G_DEFINE_QUARK (hd-config-error-quark, hd_config_error)
+/* clang-format on */
 
 typedef enum {
   T_STRING, /* non-empty text */

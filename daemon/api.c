@@ -263,13 +263,14 @@ token_issue (HdApi *api, const HdHttpRequest *req, const char *id)
   g_autoptr (HdHearingRow) row = NULL;
   g_autoptr (GError) e = NULL;
   json_t *j = parse_body (req, &r);
-  const char *role = NULL, *name = NULL, *pid = NULL;
+  const char *role = NULL, *name = NULL, *pid = NULL, *assisted_by = NULL;
   json_int_t ttl = 0;
   json_error_t je;
   if (!j)
     goto out;
-  if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s?I, s?s}", "role", &role, "name", &name,
-                      "ttl_seconds", &ttl, "participant_id", &pid)
+  if (json_unpack_ex (j, &je, JSON_STRICT, "{s:s, s:s, s?I, s?s, s?s}", "role", &role, "name",
+                      &name, "ttl_seconds", &ttl, "participant_id", &pid, "assisted_by",
+                      &assisted_by)
       != 0) {
     r = bad_fields (&je);
     goto out;
@@ -284,7 +285,7 @@ token_issue (HdApi *api, const HdHttpRequest *req, const char *id)
   row = load_hearing (api, id, &r);
   if (!row)
     goto out;
-  json_t *t = hd_core_token_issue (api->core, row, rl, name, pid, ttl, who.actor, &e);
+  json_t *t = hd_core_token_issue (api->core, row, rl, name, pid, assisted_by, ttl, who.actor, &e);
   r = t ? reply (201, t) : core_err (e);
 out:
   json_decref (j);

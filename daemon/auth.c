@@ -197,6 +197,8 @@ hd_claims_clear (HdClaims *c)
   g_free (c->name);
   g_free (c->hid);
   g_free (c->jti);
+  g_free (c->act_sub);
+  g_free (c->act_name);
   memset (c, 0, sizeof *c);
   c->role = HD_ROLE_INVALID;
 }
@@ -226,6 +228,9 @@ hd_token_sign (HdSigner *signer, const HdClaims *c)
                                hd_role_name (c->role), "iat", (json_int_t) c->iat, "nbf",
                                (json_int_t) c->nbf, "exp", (json_int_t) c->exp, "jti", c->jti);
   g_return_val_if_fail (payload != NULL, NULL);
+  if (c->act_name)
+    json_object_set_new (payload, "act",
+                         json_pack ("{s:s, s:s}", "sub", c->act_sub, "name", c->act_name));
   char *p = json_dumps (payload, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (payload);
   char *token = hd_token_sign_raw (signer, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}", p);
@@ -312,14 +317,22 @@ hd_token_verify (HdSigner *signer, const char *token, const char *issuer,
   }
 
   payload = decode_json (dot1 + 1, dot2 - dot1 - 1);
-  const char *iss, *sub, *name, *hid, *role, *jti;
+  const char *iss, *sub, *name, *hid, *role, *jti, *act_sub = NULL, *act_name = NULL;
   json_int_t iat, nbf, exp;
+  json_t *act = NULL; /* RFC 8693 actor: {"sub", "name"} of whoever joins on sub's behalf */
   if (!payload ||
-      json_unpack_ex (payload, &je, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}",
-                      "iss", &iss, "sub", &sub, "name", &name, "hid", &hid, "role", &role, "iat",
-                      &iat, "nbf", &nbf, "exp", &exp, "jti", &jti) != 0) {
+      json_unpack_ex (payload, &je, JSON_STRICT,
+                      "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s?o}", "iss", &iss, "sub",
+                      &sub, "name", &name, "hid", &hid, "role", &role, "iat", &iat, "nbf", &nbf,
+                      "exp", &exp, "jti", &jti, "act", &act) != 0 ||
+      (act && json_unpack_ex (act, &je, JSON_STRICT, "{s:s, s:s}", "sub", &act_sub, "name",
+                              &act_name) != 0)) {
     g_autofree char *msg = g_strdup_printf ("token claims: %s", payload ? je.text : "not JSON");
     refuse (error, HD_AUTH_ERROR_MALFORMED, msg);
+    goto out;
+  }
+  if (act && (!hd_id_valid (act_sub) || !*act_name || g_utf8_strlen (act_name, -1) > 128)) {
+    refuse (error, HD_AUTH_ERROR_MALFORMED, "token act.sub or act.name is not well formed");
     goto out;
   }
   if (!hd_id_valid (sub) || !hd_id_valid (jti) ||
@@ -364,6 +377,8 @@ hd_token_verify (HdSigner *signer, const char *token, const char *issuer,
   out->nbf = nbf;
   out->exp = exp;
   out->jti = g_strdup (jti);
+  out->act_sub = g_strdup (act_sub);
+  out->act_name = g_strdup (act_name);
   ok = TRUE;
 
 out:

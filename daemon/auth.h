@@ -60,6 +60,9 @@ typedef struct {
   HdRole role;
   gint64 iat, nbf, exp;
   char *jti;
+  /* "act" (RFC 8693 §4.1): who acts for the participant — the village room's staff member
+   * joining on a party's behalf — or both NULL. The participant keeps their own role. */
+  char *act_sub, *act_name;
 } HdClaims;
 
 void hd_claims_clear (HdClaims *c);

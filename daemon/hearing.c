@@ -9,7 +9,9 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-G_DEFINE_QUARK (hd - core - error - quark, hd_core_error)
+/* clang-format off */
+G_DEFINE_QUARK (hd-core-error-quark, hd_core_error)
+/* clang-format on */
 
 typedef struct Room Room;
 
@@ -17,6 +19,7 @@ typedef struct {
   gpointer conn;
   Room *room;
   char *pid, *name, *jti;
+  char *assisted_by; /* the staff member joining on this party's behalf (token "act"), or NULL */
   HdRole role;
   gboolean audio_muted, video_muted;
   gboolean forced_audio, forced_video; /* muted by the judge: only the judge unmutes */
@@ -70,6 +73,7 @@ member_free (Member *m)
   g_free (m->pid);
   g_free (m->name);
   g_free (m->jti);
+  g_free (m->assisted_by);
   g_free (m->joined_at);
   g_free (m);
 }
@@ -433,10 +437,20 @@ hd_core_is_revoked (const char *jti, gpointer user)
 
 json_t *
 hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const char *name,
-                     const char *participant_id, gint64 ttl, const char *actor, GError **error)
+                     const char *participant_id, const char *assisted_by, gint64 ttl,
+                     const char *actor, GError **error)
 {
   if (!text_ok ("name", name, 128, error))
     return NULL;
+  if (assisted_by && !text_ok ("assisted_by", assisted_by, 128, error))
+    return NULL;
+  if (assisted_by && !(hd_role_permissions (role) & HD_PERM_RAISE_HAND)) {
+    g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
+                 "assisted_by is for a party, counsel, witness or interpreter joining with a "
+                 "village room's staff member, not for a %s",
+                 hd_role_name (role));
+    return NULL;
+  }
   if (participant_id && !hd_id_valid (participant_id)) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
                  "participant_id must be 1-64 of A-Z a-z 0-9 _ -");
@@ -466,9 +480,12 @@ hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const c
   };
   g_autofree char *sub = participant_id ? NULL : hd_random_id ("p-", 6);
   g_autofree char *jti = hd_random_id ("t-", 12);
+  g_autofree char *act_sub = assisted_by ? hd_random_id ("a-", 6) : NULL;
   if (!c.sub)
     c.sub = sub;
   c.jti = jti;
+  c.act_sub = act_sub;
+  c.act_name = (char *)assisted_by;
   g_autofree char *token = hd_token_sign (core->signer, &c);
   HdTokenRecord rec = { jti, row->id, c.sub, name, hd_role_name (role), c.iat, c.exp };
   GError *e = NULL;
@@ -477,14 +494,16 @@ hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const c
     return NULL;
   }
   hd_core_audit (core, actor, "token.issue", row->id,
-                 json_pack ("{s:s, s:s, s:s, s:s, s:I}", "jti", jti, "participant_id", c.sub,
-                            "name", name, "role", hd_role_name (role), "exp", (json_int_t)c.exp));
+                 json_pack ("{s:s, s:s, s:s, s:s, s:I, s:s*}", "jti", jti, "participant_id", c.sub,
+                            "name", name, "role", hd_role_name (role), "exp", (json_int_t)c.exp,
+                            "assisted_by", assisted_by));
   g_autofree char *url
       = g_strdup_printf ("%s/join.html?hearing=%s#token=%s", core->base_url, row->id, token);
   g_autofree char *exp_iso = hd_time_iso (c.exp * G_USEC_PER_SEC);
-  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "token", token, "jti", jti,
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s*}", "token", token, "jti", jti,
                     "participant_id", c.sub, "name", name, "role", hd_role_name (role),
-                    "hearing_id", row->id, "expires_at", exp_iso, "join_url", url);
+                    "hearing_id", row->id, "expires_at", exp_iso, "join_url", url, "assisted_by",
+                    assisted_by);
 }
 
 gboolean
@@ -562,12 +581,12 @@ roster_json (Room *room)
     Member *m = room->members->pdata[i];
     if (m->waiting)
       continue;
-    json_array_append_new (list,
-                           json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s}", "id", m->pid,
-                                      "name", m->name, "role", hd_role_name (m->role),
-                                      "audio_muted", m->audio_muted, "video_muted", m->video_muted,
-                                      "muted_by_judge", m->forced_audio || m->forced_video,
-                                      "hand_raised", m->hand, "joined_at", m->joined_at));
+    json_array_append_new (
+        list, json_pack ("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:s, s:s*}", "id", m->pid, "name",
+                         m->name, "role", hd_role_name (m->role), "audio_muted", m->audio_muted,
+                         "video_muted", m->video_muted, "muted_by_judge",
+                         m->forced_audio || m->forced_video, "hand_raised", m->hand, "joined_at",
+                         m->joined_at, "assisted_by", m->assisted_by));
   }
   return list;
 }
@@ -623,8 +642,9 @@ lobby_changed (HdCore *core, Room *room)
     Member *m = room->members->pdata[i];
     if (!m->waiting)
       continue;
-    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:s}", "id", m->pid, "name", m->name,
-                                            "role", hd_role_name (m->role), "since", m->joined_at));
+    json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:s, s:s*}", "id", m->pid, "name",
+                                            m->name, "role", hd_role_name (m->role), "since",
+                                            m->joined_at, "assisted_by", m->assisted_by));
     core->io.send_latest (m->conn, "lobby",
                           hd_protocol_lobby (++position, "Please wait: the court will let you "
                                                          "in. 请稍候，法庭将请您入庭。"),
@@ -789,6 +809,7 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
   m->pid = g_strdup (c.sub);
   m->name = g_strdup (c.name);
   m->jti = g_strdup (c.jti);
+  m->assisted_by = g_strdup (c.act_name);
   m->role = c.role;
   m->joined_at = hd_time_iso (g_get_real_time ());
   {
@@ -807,8 +828,8 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
   g_hash_table_insert (core->members, conn, m);
   core->io.joined (conn, core->io_user);
   hd_core_audit (core, m->pid, "session.join", hid,
-                 json_pack ("{s:s, s:s, s:s}", "name", m->name, "role", hd_role_name (m->role),
-                            "jti", m->jti));
+                 json_pack ("{s:s, s:s, s:s, s:s*}", "name", m->name, "role",
+                            hd_role_name (m->role), "jti", m->jti, "assisted_by", m->assisted_by));
 
   {
     guint perms = hd_role_permissions (c.role);
@@ -816,12 +837,12 @@ on_join (HdCore *core, gpointer conn, const HdMsg *msg)
     json_t *plist = json_array ();
     for (const char **p = names; *p; p++)
       json_array_append_new (plist, json_string (*p));
-    json_t *body = json_pack ("{s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:o, s:{s:s, s:s?}, s:b}",
-                              "protocol", HD_PROTOCOL_NAME, "participant", "id", m->pid, "name",
-                              m->name, "role", hd_role_name (m->role), "permissions", plist,
-                              "hearing", hd_hearing_to_json (row), "ice_servers",
-                              hd_core_ice_servers (core, m->pid, hd_time_now ()), "layout", "mode",
-                              room->layout, "participant", room->pinned, "lobby", m->waiting);
+    json_t *body = json_pack (
+        "{s:s, s:{s:s, s:s, s:s, s:s*}, s:o, s:o, s:o, s:{s:s, s:s?}, s:b}", "protocol",
+        HD_PROTOCOL_NAME, "participant", "id", m->pid, "name", m->name, "role",
+        hd_role_name (m->role), "assisted_by", m->assisted_by, "permissions", plist, "hearing",
+        hd_hearing_to_json (row), "ice_servers", hd_core_ice_servers (core, m->pid, hd_time_now ()),
+        "layout", "mode", room->layout, "participant", room->pinned, "lobby", m->waiting);
     core->io.send (conn, hd_protocol_welcome (msg->id, body), core->io_user);
     if (m->waiting)
       lobby_changed (core, room);

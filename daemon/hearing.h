@@ -126,10 +126,13 @@ gboolean hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *ca
 json_t *hd_hearing_to_json (const HdHearingRow *row);
 
 /* Mint a join token for hearing `row`, record and audit it. `ttl` 0: the configured default.
- * Returns the JSON the REST API answers (new reference): token, jti, participant_id, join_url… */
+ * `assisted_by` (or NULL): the village room's staff member who joins on the participant's behalf
+ * and runs the device check (the token's "act" claim); parties, counsel, witnesses and
+ * interpreters only. Returns the JSON the REST API answers (new reference): token, jti,
+ * participant_id, join_url… */
 json_t *hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const char *name,
-                             const char *participant_id, gint64 ttl, const char *actor,
-                             GError **error);
+                             const char *participant_id, const char *assisted_by, gint64 ttl,
+                             const char *actor, GError **error);
 /* Revoke by jti, audit it and disconnect any session using it. */
 gboolean hd_core_token_revoke (HdCore *core, const char *jti, const char *actor, GError **error);
 /* Revocation check for hd_token_verify. `user` is the HdStore. */

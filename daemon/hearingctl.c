@@ -22,7 +22,7 @@
 static char *opt_state_dir, *opt_url, *opt_token, *opt_config, *opt_cacert, *opt_public_key;
 static gboolean opt_json, opt_insecure;
 static char *opt_hearing, *opt_role, *opt_name, *opt_case, *opt_title, *opt_court, *opt_start,
-    *opt_visibility, *opt_state, *opt_participant, *opt_track, *opt_output;
+    *opt_visibility, *opt_state, *opt_participant, *opt_track, *opt_output, *opt_assisted_by;
 static gint64 opt_ttl;
 
 static G_GNUC_NORETURN void fail (int status, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
@@ -238,8 +238,8 @@ token_local (void)
   g_autoptr (HdHearingRow) row = hd_store_hearing_get (l->store, opt_hearing, &e);
   if (!row)
     fail (1, "%s", e->message);
-  json_t *t = hd_core_token_issue (l->core, row, role, opt_name, opt_participant, opt_ttl,
-                                   "hearingctl", &e);
+  json_t *t = hd_core_token_issue (l->core, row, role, opt_name, opt_participant, opt_assisted_by,
+                                   opt_ttl, "hearingctl", &e);
   if (!t)
     fail (1, "%s", e->message);
   local_close (l);
@@ -508,6 +508,7 @@ static const char *usage_text
       "Commands:\n"
       "  operator-token                     mint an operator token (needs --state-dir)\n"
       "  token --hearing ID --role ROLE --name NAME [--ttl S] [--participant ID]\n"
+      "        [--assisted-by NAME]\n"
       "                                     issue a join token (REST, or locally with "
       "--state-dir)\n"
       "  revoke JTI                         revoke a token\n"
@@ -538,6 +539,8 @@ main (int argc, char **argv)
     { "role", 0, 0, G_OPTION_ARG_STRING, &opt_role, "Court role", "ROLE" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &opt_name, "Participant's name", "NAME" },
     { "participant", 0, 0, G_OPTION_ARG_STRING, &opt_participant, "Participant id", "ID" },
+    { "assisted-by", 0, 0, G_OPTION_ARG_STRING, &opt_assisted_by,
+      "Village room staff member joining on the participant's behalf", "NAME" },
     { "ttl", 0, 0, G_OPTION_ARG_INT64, &opt_ttl, "Token lifetime in seconds", "S" },
     { "case-number", 0, 0, G_OPTION_ARG_STRING, &opt_case, "Case number", "TEXT" },
     { "track", 0, 0, G_OPTION_ARG_STRING, &opt_track, "Recording track to export", "TRACK" },
@@ -578,6 +581,8 @@ main (int argc, char **argv)
         json_object_set_new (b, "ttl_seconds", json_integer (opt_ttl));
       if (opt_participant)
         json_object_set_new (b, "participant_id", json_string (opt_participant));
+      if (opt_assisted_by)
+        json_object_set_new (b, "assisted_by", json_string (opt_assisted_by));
       g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", opt_hearing);
       t = rest ("POST", path, b);
     }

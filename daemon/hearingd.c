@@ -968,20 +968,24 @@ print_demo (Daemon *d)
   printf ("\nDemo hearing %s — case %s (state %s)\n", row->id, row->case_number, row->state);
   static const struct {
     HdRole role;
-    const char *name;
+    const char *name, *assisted_by;
   } people[] = {
-    { HD_ROLE_JUDGE, "Judge Wang" },
-    { HD_ROLE_CLERK, "Clerk Li" },
-    { HD_ROLE_PARTY, "Zhang San (plaintiff, Xiaoshan shared court)" },
-    { HD_ROLE_PARTY, "Li Si (defendant)" },
-    { HD_ROLE_OBSERVER, "Observer" },
+    { HD_ROLE_JUDGE, "Judge Wang", NULL },
+    { HD_ROLE_CLERK, "Clerk Li", NULL },
+    /* the village room's link: its staff member joins on the plaintiff's behalf */
+    { HD_ROLE_PARTY, "Zhang San (plaintiff)", "Chen, Xiaoshan shared court" },
+    { HD_ROLE_PARTY, "Li Si (defendant)", NULL },
+    { HD_ROLE_OBSERVER, "Observer", NULL },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (people); i++) {
-    json_t *t = hd_core_token_issue (d->core, row, people[i].role, people[i].name, NULL, 0,
-                                     "system:demo", &e);
+    json_t *t = hd_core_token_issue (d->core, row, people[i].role, people[i].name, NULL,
+                                     people[i].assisted_by, 0, "system:demo", &e);
     if (!t)
       die ("demo token: %s", e->message);
-    printf ("  %-9s %-45s %s\n", hd_role_name (people[i].role), people[i].name,
+    g_autofree char *who = people[i].assisted_by ? g_strdup_printf ("%s, with %s", people[i].name,
+                                                                    people[i].assisted_by)
+                                                 : g_strdup (people[i].name);
+    printf ("  %-9s %-45s %s\n", hd_role_name (people[i].role), who,
             json_string_value (json_object_get (t, "join_url")));
     json_decref (t);
   }

@@ -5,7 +5,9 @@
 #include "daemon/store.h"
 #include "daemon/util.h"
 
-G_DEFINE_QUARK (hd - store - error - quark, hd_store_error)
+/* clang-format off */
+G_DEFINE_QUARK (hd-store-error-quark, hd_store_error)
+/* clang-format on */
 
 struct HdStore {
   sqlite3 *db;

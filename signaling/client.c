@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-G_DEFINE_QUARK (hd - client - error - quark, hd_client_error)
+/* clang-format off */
+G_DEFINE_QUARK (hd-client-error-quark, hd_client_error)
+/* clang-format on */
 
 void
 hd_client_quiet (void)

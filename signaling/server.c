@@ -15,7 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK (hd - server - error - quark, hd_server_error)
+/* clang-format off */
+G_DEFINE_QUARK (hd-server-error-quark, hd_server_error)
+/* clang-format on */
 
 /* Consecutive refusals (rate limit, bad messages) after which a connection is closed (1008). */
 #define MAX_STRIKES 200

@@ -34,6 +34,17 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const hearing = params.get('hearing');
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
+// The link's own claims, read only to greet (the server verifies the token): a village room's
+// link names the staff member who joins on the party's behalf ("act").
+function linkClaims() {
+  try {
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(
+      atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
+  } catch {
+    return {};
+  }
+}
+const withHelper = (p) => (p.assisted_by ? ` (${L(`with ${p.assisted_by}`, `协助人：${p.assisted_by}`)})` : '');
 let ws = null;
 let left = false;
 let pc = null;
@@ -124,7 +135,7 @@ function showRoster(participants) {
   ul.replaceChildren(...participants.map((p) => {
     const li = document.createElement('li');
     const marks = `${p.hand_raised ? ` — ${L('hand raised', '举手')}` : ''}${p.audio_muted ? ` — ${L('muted', '已静音')}` : ''}`;
-    li.append(`${p.name} — ${ROLES()[p.role] || p.role}${marks} `);
+    li.append(`${p.name}${withHelper(p)} — ${ROLES()[p.role] || p.role}${marks} `);
     const q = quality[p.id];
     if (q && p.id !== me) {
       const poor = q.loss_pct > 5 || q.rtt_ms > 400;
@@ -186,7 +197,7 @@ function showWaiting(list) {
   $('waiting').hidden = list.length === 0;
   $('waiting-list').replaceChildren(...list.map((p) => {
     const li = document.createElement('li');
-    li.textContent = `${p.name} — ${ROLES()[p.role] || p.role} `;
+    li.textContent = `${p.name}${withHelper(p)} — ${ROLES()[p.role] || p.role} `;
     const admit = document.createElement('button');
     admit.type = 'button';
     admit.className = 'big-button';
@@ -228,7 +239,7 @@ function connect() {
         me = m.participant.id;
         myRole = m.participant.role;
         showControls();
-        $('me').textContent = m.participant.name;
+        $('me').textContent = m.participant.name + withHelper(m.participant);
         $('role').textContent = ROLES()[m.participant.role] || m.participant.role;
         showHearing(m.hearing);
         if (m.lobby) {
@@ -333,8 +344,18 @@ $('leave').addEventListener('click', () => {
 // moves when they speak, a test sound, and the round trip to the court, before they join.
 let checkStream = null;
 let checkAudio = null;
+function greetHelper() {
+  const c = linkClaims();
+  $('assist').hidden = !(c.act && c.act.name);
+  if (c.act && c.act.name) {
+    $('assist').textContent = L(`${c.act.name}: you are helping ${c.name} join the hearing. Check the camera, microphone and sound together with ${c.name}, then press “Join the hearing”. In the hearing, ${c.name} speaks for themself; the court sees that you are with them.`,
+      `${c.act.name}：您正在协助${c.name}参加庭审。请与${c.name}一起检查摄像头、麦克风和声音，然后点击“进入庭审”。庭审中由${c.name}本人发言，法庭会看到您在旁协助。`);
+  }
+}
+
 async function deviceCheck() {
   $('check').hidden = false;
+  greetHelper();
   status(L('Check your camera, microphone and sound, then press “Join the hearing”.', '请检查设备后点击“进入庭审”。'));
   try {
     checkStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
@@ -397,6 +418,7 @@ initLanguage(() => {
   $('camera').textContent = videoMuted ? L('Turn camera on', '打开摄像头') : L('Turn camera off', '关闭摄像头');
   $('hand').textContent = handRaised ? L('Lower hand', '放下') : L('Raise hand', '举手');
   if (me) $('role').textContent = ROLES()[myRole] || myRole;
+  if (!$('check').hidden) greetHelper();
 });
 
 // #…&check=0 (automated clients, a rejoin) joins at once; people check their devices first.

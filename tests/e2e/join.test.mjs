@@ -81,7 +81,9 @@ try {
   });
   await api(base, op, 'PATCH', `/api/v1/hearings/${h.id}`, { state: 'open' });
   const judge = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'judge', name: 'Judge Wang' });
-  const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San' });
+  // the village room's link: its staff member, Chen, joins on Zhang San's behalf
+  const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San', assisted_by: 'Chen' });
+  assert.equal(party.assisted_by, 'Chen');
   const other = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Li Si' });
   const observer = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'observer', name: 'Press' });
 
@@ -108,6 +110,8 @@ try {
     await partyPage.waitForFunction(() => document.querySelector('#mic-level').value > 0.01, null, { timeout: 10000 });
     await partyPage.waitForFunction(() => /^\d+$/.test(document.querySelector('#network').dataset.ms || ''), null, { timeout: 10000 });
     assert.equal(await partyPage.locator('#lobby').isVisible(), false); // not joined before the check
+    // the staff member is told whom they help, and that the party speaks for themself
+    assert.match(await partyPage.locator('#assist').innerText(), /^Chen: you are helping Zhang San join the hearing\./);
     if (process.env.HD_ARTEFACTS) {
       mkdirSync(process.env.HD_ARTEFACTS, { recursive: true });
       await partyPage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'village-device-check.png'), fullPage: true });
@@ -118,7 +122,7 @@ try {
     await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '2', null, { timeout: 10000 });
     assert.equal(await partyPage.locator('#hearing').isVisible(), false);
     await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
-    assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San — Party/);
+    assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San \(with Chen\) — Party/);
     assert.doesNotMatch(await rosterText(judgePage), /Zhang San/);
     if (process.env.HD_ARTEFACTS) { // kept for the README
       mkdirSync(process.env.HD_ARTEFACTS, { recursive: true });
@@ -131,7 +135,8 @@ try {
     await judgePage.click('button[aria-label="Admit Zhang San"]');
     await partyPage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
     await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
-    assert.match(await rosterText(partyPage), /Zhang San — Party/);
+    assert.match(await rosterText(partyPage), /Zhang San \(with Chen\) — Party/);
+    assert.match(await rosterText(judgePage), /Zhang San \(with Chen\) — Party/);
     await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
   });
 
@@ -183,7 +188,7 @@ try {
     await partyPage.click('#lang');
     await partyPage.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, { timeout: 5000 });
     assert.equal(await partyPage.locator('#state').innerText(), '庭审中');
-    assert.match(await rosterText(partyPage), /张|Zhang San — 当事人/);
+    assert.match(await rosterText(partyPage), /Zhang San \(协助人：Chen\) — 当事人/);
     assert.equal(await partyPage.locator('#leave').innerText(), '退出');
     await partyPage.click('#lang');
     assert.equal(await partyPage.locator('#state').innerText(), 'In session');

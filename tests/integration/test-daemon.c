@@ -396,6 +396,15 @@ test_rest (void)
   rest_error ("POST", tpath, op_token, "{\"role\":\"bailiff\",\"name\":\"x\"}", 400,
               "unknown_role");
   rest_error ("POST", tpath, op_token, "{\"role\":\"party\"}", 400, "bad_field");
+  /* a village room's staff member joins for a party, never for the judge */
+  rest_error ("POST", tpath, op_token,
+              "{\"role\":\"judge\",\"name\":\"J\",\"assisted_by\":\"Chen\"}", 400, "invalid_field");
+  rest_error ("POST", tpath, op_token, "{\"role\":\"party\",\"name\":\"P\",\"assisted_by\":7}", 400,
+              "bad_field");
+  json_t *helped = rest ("POST", tpath, op_token,
+                         "{\"role\":\"party\",\"name\":\"P\",\"assisted_by\":\"Chen\"}", 201);
+  g_assert_cmpstr (json_string_value (json_object_get (helped, "assisted_by")), ==, "Chen");
+  json_decref (helped);
   rest_error ("DELETE", "/api/v1/tokens/t-unknown", op_token, NULL, 404, "token_not_found");
 }
 

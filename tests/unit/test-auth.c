@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const guint8 seed_a[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const guint8 seed_a[32] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 static const guint8 seed_b[32] = { 9 };
 #define NOW 1800000000
@@ -49,8 +49,15 @@ static void
 test_roundtrip (void)
 {
   g_autoptr (HdSigner) s = hd_signer_new_from_seed (seed_a);
-  HdClaims in = { .iss = "hearingd", .sub = "p-7", .name = "法官 王", .hid = "h-1",
-                  .role = HD_ROLE_JUDGE, .iat = NOW, .nbf = NOW, .exp = NOW + 60, .jti = "t-9" };
+  HdClaims in = { .iss = "hearingd",
+                  .sub = "p-7",
+                  .name = "法官 王",
+                  .hid = "h-1",
+                  .role = HD_ROLE_JUDGE,
+                  .iat = NOW,
+                  .nbf = NOW,
+                  .exp = NOW + 60,
+                  .jti = "t-9" };
   g_autofree char *tok = hd_token_sign (s, &in);
   HdClaims out;
   g_autoptr (GError) e = NULL;
@@ -59,6 +66,17 @@ test_roundtrip (void)
   g_assert_cmpstr (out.name, ==, "法官 王");
   g_assert_cmpint (out.role, ==, HD_ROLE_JUDGE);
   g_assert_cmpint (out.exp, ==, NOW + 60);
+  g_assert_null (out.act_name);
+  hd_claims_clear (&out);
+  /* a party's link used by the village room's staff: the actor travels, signed */
+  HdClaims helped = in;
+  helped.role = HD_ROLE_PARTY;
+  helped.act_sub = "a-3";
+  helped.act_name = "陈 (Xiaoshan shared court)";
+  g_autofree char *htok = hd_token_sign (s, &helped);
+  g_assert_true (hd_token_verify (s, htok, "hearingd", "h-1", NOW, NULL, NULL, &out, &e));
+  g_assert_cmpstr (out.act_sub, ==, "a-3");
+  g_assert_cmpstr (out.act_name, ==, "陈 (Xiaoshan shared court)");
   hd_claims_clear (&out);
   /* Any-hearing tokens verify for every hearing. */
   in.hid = "*";
@@ -90,15 +108,31 @@ test_refusals (void)
   g_autofree char *no_sub = hd_token_sign_raw (s, hdr, "{\"iss\":\"hearingd\"}");
   expect (s, no_sub, NULL, FALSE, HD_AUTH_ERROR_MALFORMED);
   g_autofree char *extra = hd_token_sign_raw (
-      s, hdr, "{\"iss\":\"hearingd\",\"sub\":\"p-1\",\"name\":\"n\",\"hid\":\"h-1\",\"role\":"
-              "\"party\",\"iat\":1,\"nbf\":1,\"exp\":9999999999,\"jti\":\"t-1\",\"admin\":true}");
+      s, hdr,
+      "{\"iss\":\"hearingd\",\"sub\":\"p-1\",\"name\":\"n\",\"hid\":\"h-1\",\"role\":"
+      "\"party\",\"iat\":1,\"nbf\":1,\"exp\":9999999999,\"jti\":\"t-1\",\"admin\":true}");
   expect (s, extra, NULL, FALSE, HD_AUTH_ERROR_MALFORMED);
   g_autofree char *arr = hd_token_sign_raw (s, hdr, "[1,2]");
   expect (s, arr, NULL, FALSE, HD_AUTH_ERROR_MALFORMED);
+  /* "act" (who joins on the participant's behalf): an object of exactly sub and name */
+  static const char *const acts[] = { "\"Chen\"",
+                                      "{}",
+                                      "{\"sub\":\"a-1\"}",
+                                      "{\"sub\":\"a 1\",\"name\":\"Chen\"}",
+                                      "{\"sub\":\"a-1\",\"name\":\"\"}",
+                                      "{\"sub\":\"a-1\",\"name\":\"Chen\",\"role\":\"judge\"}" };
+  for (gsize i = 0; i < G_N_ELEMENTS (acts); i++) {
+    g_autofree char *c = g_strdup_printf (
+        "{\"iss\":\"hearingd\",\"sub\":\"p-1\",\"name\":\"n\",\"hid\":\"h-1\",\"role\":"
+        "\"party\",\"iat\":1,\"nbf\":1,\"exp\":9999999999,\"jti\":\"t-1\",\"act\":%s}",
+        acts[i]);
+    g_autofree char *t = hd_token_sign_raw (s, hdr, c);
+    expect (s, t, NULL, FALSE, HD_AUTH_ERROR_MALFORMED);
+  }
 
   /* alg none: header says none, signature empty or present */
-  g_autofree char *h_none = hd_b64url_encode ((const guint8 *) "{\"alg\":\"none\"}", 14);
-  g_autofree char *p = hd_b64url_encode ((const guint8 *) good_claims, strlen (good_claims));
+  g_autofree char *h_none = hd_b64url_encode ((const guint8 *)"{\"alg\":\"none\"}", 14);
+  g_autofree char *p = hd_b64url_encode ((const guint8 *)good_claims, strlen (good_claims));
   g_autofree char *none1 = g_strdup_printf ("%s.%s.", h_none, p);
   expect (s, none1, NULL, FALSE, HD_AUTH_ERROR_MALFORMED); /* empty third part */
   g_autofree char *none2 = g_strdup_printf ("%s.%s.AAAA", h_none, p);
@@ -107,11 +141,12 @@ test_refusals (void)
   /* HS256 keyed with the Ed25519 public key (the classic key-confusion attack) */
   guint8 pub[32];
   g_assert_true (hd_signer_public_raw (s, pub));
-  g_autofree char *h_hs = hd_b64url_encode ((const guint8 *) "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 27);
+  g_autofree char *h_hs
+      = hd_b64url_encode ((const guint8 *)"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 27);
   g_autofree char *input = g_strdup_printf ("%s.%s", h_hs, p);
   guint8 mac[32];
   unsigned int maclen = 0;
-  HMAC (EVP_sha256 (), pub, 32, (const guint8 *) input, strlen (input), mac, &maclen);
+  HMAC (EVP_sha256 (), pub, 32, (const guint8 *)input, strlen (input), mac, &maclen);
   g_autofree char *macs = hd_b64url_encode (mac, maclen);
   g_autofree char *hs = g_strdup_printf ("%s.%s", input, macs);
   expect (s, hs, NULL, FALSE, HD_AUTH_ERROR_BAD_ALG);
@@ -120,15 +155,16 @@ test_refusals (void)
   g_autofree char *forged = hd_token_sign_raw (other, hdr, good_claims);
   expect (s, forged, NULL, FALSE, HD_AUTH_ERROR_BAD_SIGNATURE);
   g_autofree char *judge_claims = claims_json ("judge", "h-1", NOW, NOW + 600);
-  g_autofree char *pj = hd_b64url_encode ((const guint8 *) judge_claims, strlen (judge_claims));
+  g_autofree char *pj = hd_b64url_encode ((const guint8 *)judge_claims, strlen (judge_claims));
   g_auto (GStrv) parts = g_strsplit (good, ".", 3);
   g_autofree char *tampered = g_strdup_printf ("%s.%s.%s", parts[0], pj, parts[2]);
   expect (s, tampered, NULL, FALSE, HD_AUTH_ERROR_BAD_SIGNATURE);
 
   /* issuer */
   g_autofree char *iss = hd_token_sign_raw (
-      s, hdr, "{\"iss\":\"elsewhere\",\"sub\":\"p-1\",\"name\":\"n\",\"hid\":\"h-1\",\"role\":"
-              "\"party\",\"iat\":1,\"nbf\":1,\"exp\":9999999999,\"jti\":\"t-1\"}");
+      s, hdr,
+      "{\"iss\":\"elsewhere\",\"sub\":\"p-1\",\"name\":\"n\",\"hid\":\"h-1\",\"role\":"
+      "\"party\",\"iat\":1,\"nbf\":1,\"exp\":9999999999,\"jti\":\"t-1\"}");
   expect (s, iss, NULL, FALSE, HD_AUTH_ERROR_BAD_ISSUER);
 
   /* time window (30 s leeway) */
@@ -152,7 +188,7 @@ test_refusals (void)
   /* every code has its own name */
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
   for (int i = HD_AUTH_ERROR_MALFORMED; i <= HD_AUTH_ERROR_KEY; i++)
-    g_assert_true (g_hash_table_add (names, (gpointer) hd_auth_error_code (i)));
+    g_assert_true (g_hash_table_add (names, (gpointer)hd_auth_error_code (i)));
   g_hash_table_unref (names);
 }
 
@@ -172,8 +208,15 @@ test_key_file (void)
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   /* Loading again gives the same key: a token from one verifies with the other. */
   HdSigner *s2 = hd_signer_load (path, TRUE, &e);
-  HdClaims c = { .iss = "hearingd", .sub = "p", .name = "n", .hid = "h", .role = HD_ROLE_PARTY,
-                 .iat = NOW, .nbf = NOW, .exp = NOW + 5, .jti = "t" };
+  HdClaims c = { .iss = "hearingd",
+                 .sub = "p",
+                 .name = "n",
+                 .hid = "h",
+                 .role = HD_ROLE_PARTY,
+                 .iat = NOW,
+                 .nbf = NOW,
+                 .exp = NOW + 5,
+                 .jti = "t" };
   g_autofree char *tok = hd_token_sign (s1, &c);
   HdClaims out;
   g_assert_true (hd_token_verify (s2, tok, "hearingd", NULL, NOW, NULL, NULL, &out, NULL));

@@ -109,7 +109,7 @@ static char *
 token_for (Fix *f, HdRole role, const char *name, const char *pid, char **jti)
 {
   g_autoptr (GError) e = NULL;
-  json_t *t = hd_core_token_issue (f->core, f->row, role, name, pid, 0, "test", &e);
+  json_t *t = hd_core_token_issue (f->core, f->row, role, name, pid, NULL, 0, "test", &e);
   g_assert_no_error (e);
   char *tok = g_strdup (json_string_value (json_object_get (t, "token")));
   if (jti)
@@ -292,11 +292,11 @@ test_refusals (Fix *f, gconstpointer data)
   g_autoptr (HdHearingRow) row = hd_store_hearing_get (f->store, f->row->id, NULL);
   g_autofree char *tl = NULL;
   g_autoptr (GError) e = NULL;
-  g_assert_null (hd_core_token_issue (f->core, row, HD_ROLE_PARTY, "x", NULL, 0, "t", &e));
+  g_assert_null (hd_core_token_issue (f->core, row, HD_ROLE_PARTY, "x", NULL, NULL, 0, "t", &e));
   g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED);
   /* its record is read for years: archivists still get tokens */
-  json_t *at
-      = hd_core_token_issue (f->core, row, HD_ROLE_ARCHIVIST, "Archivist", NULL, 0, "t", NULL);
+  json_t *at = hd_core_token_issue (f->core, row, HD_ROLE_ARCHIVIST, "Archivist", NULL, NULL, 0,
+                                    "t", NULL);
   g_assert_nonnull (at);
   json_decref (at);
   for (int i = 0; i < 4; i++)
@@ -463,6 +463,80 @@ test_layout (Fix *f, gconstpointer data)
   fake_free (judge);
   fake_free (party);
   fake_free (press);
+}
+
+/* A village room's link: the staff member joins on the party's behalf (the token's "act"); the
+ * participant is the party — a party's permissions, the lobby — and the judge, the roster and
+ * the audit log all say who helps. Only the speaking roles may be assisted. */
+static void
+test_assisted_join (Fix *f, gconstpointer data)
+{
+  set_state (f, "open");
+  g_autoptr (GError) e = NULL;
+  json_t *t = hd_core_token_issue (f->core, f->row, HD_ROLE_PARTY, "Zhang San", "zs",
+                                   "Chen, Xiaoshan shared court", 0, "test", &e);
+  g_assert_no_error (e);
+  g_assert_cmpstr (json_string_value (json_object_get (t, "assisted_by")), ==,
+                   "Chen, Xiaoshan shared court");
+  HdClaims c;
+  g_assert_true (hd_token_verify (hd_core_signer (f->core),
+                                  json_string_value (json_object_get (t, "token")), f->cfg->issuer,
+                                  f->row->id, hd_time_now (), NULL, NULL, &c, &e));
+  g_assert_cmpstr (c.act_name, ==, "Chen, Xiaoshan shared court");
+  g_assert_true (g_str_has_prefix (c.act_sub, "a-"));
+  g_assert_cmpint (c.role, ==, HD_ROLE_PARTY);
+  hd_claims_clear (&c);
+  g_autofree char *tj = token_for (f, HD_ROLE_JUDGE, "Judge", "j", NULL);
+  Fake *judge = fake_new (), *zs = fake_new ();
+  join (f, judge, tj);
+  join (f, zs, json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  json_t *w = last_of (zs, "welcome");
+  json_t *me = json_object_get (w, "participant");
+  g_assert_cmpstr (json_string_value (json_object_get (me, "role")), ==, "party");
+  g_assert_cmpstr (json_string_value (json_object_get (me, "assisted_by")), ==,
+                   "Chen, Xiaoshan shared court");
+  g_assert_true (json_is_true (json_object_get (w, "lobby"))); /* waits like any party */
+  json_decref (w);
+  json_t *wl = last_of (judge, "waiting");
+  json_t *entry = json_array_get (json_object_get (wl, "participants"), 0);
+  g_assert_cmpstr (json_string_value (json_object_get (entry, "assisted_by")), ==,
+                   "Chen, Xiaoshan shared court");
+  json_decref (wl);
+  HdMsg admit = { .type = HD_MSG_ADMIT, .participant = "zs" };
+  hd_core_message (f->core, judge, &admit);
+  json_t *r = last_of (judge, "roster");
+  gboolean seen = FALSE;
+  json_t *list = json_object_get (r, "participants");
+  for (size_t i = 0; i < json_array_size (list); i++) {
+    json_t *p = json_array_get (list, i);
+    const char *by = json_string_value (json_object_get (p, "assisted_by"));
+    if (g_str_equal (json_string_value (json_object_get (p, "id")), "zs"))
+      seen = !g_strcmp0 (by, "Chen, Xiaoshan shared court");
+    else
+      g_assert_null (by); /* nobody helps the judge */
+  }
+  g_assert_true (seen);
+  json_decref (r);
+  /* a party's powers, not the staff member's: no admitting */
+  HdMsg admit_j = { .type = HD_MSG_ADMIT, .participant = "j" };
+  hd_core_message (f->core, zs, &admit_j);
+  g_assert_cmpstr (last_error_code (zs), ==, "forbidden");
+  /* only parties, counsel, witnesses and interpreters are assisted; the name must be text */
+  g_assert_null (
+      hd_core_token_issue (f->core, f->row, HD_ROLE_JUDGE, "J", NULL, "Chen", 0, "t", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
+  g_clear_error (&e);
+  g_assert_null (
+      hd_core_token_issue (f->core, f->row, HD_ROLE_OBSERVER, "O", NULL, "Chen", 0, "t", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
+  g_clear_error (&e);
+  g_assert_null (
+      hd_core_token_issue (f->core, f->row, HD_ROLE_WITNESS, "W", NULL, "  ", 0, "t", &e));
+  g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_INVALID);
+  g_clear_error (&e);
+  fake_free (judge);
+  fake_free (zs);
 }
 
 static gint64
@@ -800,6 +874,7 @@ main (int argc, char **argv)
   g_test_add ("/hearing/notes", Fix, NULL, fix_setup, test_notes, fix_teardown);
   g_test_add ("/hearing/lobby-and-controls", Fix, "lobby", fix_setup, test_lobby_and_controls,
               fix_teardown);
+  g_test_add ("/hearing/assisted-join", Fix, "lobby", fix_setup, test_assisted_join, fix_teardown);
   g_test_add ("/hearing/recording-control", Fix, NULL, fix_setup, test_recording_control,
               fix_teardown);
   g_test_add ("/hearing/ice-servers", Fix, NULL, fix_setup, test_ice_servers, fix_teardown);
