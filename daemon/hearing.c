@@ -729,9 +729,14 @@ enter (HdCore *core, Member *m, const HdHearingRow *row)
   broadcast_roster (core, m->room);
   if (core->media && core->media->state)
     core->media->state (row->id, row->case_number, row->court, row->state, core->media_user);
-  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK)))
-    core->media->joined (row->id, row->case_number, m->pid, m->name, hd_role_name (m->role),
+  if (core->media && core->media->joined && (perms & (HD_PERM_VIEW | HD_PERM_SPEAK))) {
+    /* the tile's label and the recording's participant list say who is in the room with them */
+    g_autofree char *shown = m->assisted_by
+                                 ? g_strdup_printf ("%s (with %s)", m->name, m->assisted_by)
+                                 : g_strdup (m->name);
+    core->media->joined (row->id, row->case_number, m->pid, shown, hd_role_name (m->role),
                          (perms & HD_PERM_SPEAK) != 0, core->media_user);
+  }
 }
 
 static void

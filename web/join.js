@@ -136,15 +136,12 @@ function showRoster(participants) {
     const li = document.createElement('li');
     const marks = `${p.hand_raised ? ` — ${L('hand raised', '举手')}` : ''}${p.audio_muted ? ` — ${L('muted', '已静音')}` : ''}`;
     li.append(`${p.name}${withHelper(p)} — ${ROLES()[p.role] || p.role}${marks} `);
-    const q = quality[p.id];
-    if (q && p.id !== me) {
-      const poor = q.loss_pct > 5 || q.rtt_ms > 400;
+    if (p.id !== me) {
       const link = document.createElement('span');
-      link.className = poor ? 'link poor' : 'link';
-      link.textContent = `[${poor ? L('weak link', '信号差') : L('link ok', '信号好')}: ${q.loss_pct.toFixed(1)}% lost, ${q.rtt_ms < 0 ? '?' : Math.round(q.rtt_ms)} ms, ${Math.round(q.kbps)} kbit/s] `;
+      link.dataset.id = p.id;
       li.append(link);
     }
-    if (p.id !== me && permissions.includes('mute_others')) {
+    if (p.id !== me && p.role !== 'observer' && permissions.includes('mute_others')) { // an observer has no microphone
       const muted = p.muted_by_judge;
       li.append(button(muted ? L('Unmute', '取消静音') : L('Mute', '静音'), `${muted ? 'Unmute' : 'Mute'} ${p.name}`,
         () => send({ type: 'mute', participant: p.id, audio: !muted })), ' ');
@@ -156,6 +153,7 @@ function showRoster(participants) {
     }
     return li;
   }));
+  showQuality();
   const mine = participants.find((p) => p.id === me);
   if (mine) {
     // muted by the judge: only the judge can unmute
@@ -167,6 +165,17 @@ function showRoster(participants) {
     } else if ($('mute').textContent.startsWith('The judge')) {
       $('mute').textContent = audioMuted ? L('Unmute microphone', '取消静音') : L('Mute microphone', '静音');
     }
+  }
+}
+
+// The link of each participant, for the judge and clerk: updated in place every 2 s, so the
+// roster's buttons stay where they are under the judge's pointer.
+function showQuality() {
+  for (const link of $('roster').querySelectorAll('span[data-id]')) {
+    const q = quality[link.dataset.id];
+    const poor = Boolean(q) && (q.loss_pct > 5 || q.rtt_ms > 400);
+    link.className = poor ? 'link poor' : 'link';
+    link.textContent = q ? `[${poor ? L('weak link', '信号差') : L('link ok', '信号好')}: ${q.loss_pct.toFixed(1)}% lost, ${q.rtt_ms < 0 ? '?' : Math.round(q.rtt_ms)} ms, ${Math.round(q.kbps)} kbit/s] ` : '';
   }
 }
 
@@ -257,7 +266,7 @@ function connect() {
       case 'waiting': showWaiting(m.participants); break;
       case 'quality':
         quality = Object.fromEntries(m.participants.map((q) => [q.id, q]));
-        showRoster(lastRoster);
+        showQuality();
         break;
       case 'note': {
         const li = document.createElement('li');

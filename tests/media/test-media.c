@@ -1328,6 +1328,149 @@ test_chromium (void)
   json_decref (r);
 }
 
+/* The courtroom in Chromium, with media for every role at once, on a daemon with the lobby: the
+ * judge (a browser) admits a village room's party (a browser, with its staff member), an
+ * observer (a browser) and three C parties from the lobby, denies Li Si (a browser) with a
+ * reason, and at a fixed instant mutes Red from the roster. Green measures just before that
+ * instant, Blue after it: Red's 1500 Hz is in the mix, then not; Red cannot unmute itself.
+ * (1500 Hz: Chromium's fake microphone beeps at 400 Hz, and its edges spill into 440 Hz.) */
+static void
+test_courtroom_in_chromium (void)
+{
+  const char *script = g_getenv ("HD_E2E_COURTROOM");
+  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
+                                                   "node_modules", "playwright-core", NULL)
+                               : NULL;
+  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)
+      || !g_file_test (pw, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("needs chromium and playwright-core (tests/e2e: npm ci)");
+    return;
+  }
+  double factor
+      = g_getenv ("HD_TIMING_FACTOR") ? g_ascii_strtod (g_getenv ("HD_TIMING_FACTOR"), NULL) : 1;
+  factor = MAX (factor, 1);
+  /* a daemon of its own, with the lobby */
+  g_autofree char *state = g_build_filename (tmp_root, "state-courtroom", NULL);
+  HdTestDaemon *main_daemon = d;
+  char *main_op = op;
+  GPtrArray *env = g_ptr_array_new ();
+  for (const char *const *e = daemon_env; *e; e++)
+    g_ptr_array_add (env, (gpointer)*e);
+  g_ptr_array_add (env, "HEARINGD_HEARING_LOBBY=true");
+  g_ptr_array_add (env, NULL);
+  d = hd_test_daemon_start (state, FALSE, NULL, (const char *const *)env->pdata);
+  g_assert_nonnull (d);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
+  g_strstrip (op);
+  g_autofree char *hid = new_hearing ();
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  static const char *const people[][2] = {
+    { "judge", "{\"role\":\"judge\",\"name\":\"Judge Wang\"}" },
+    { "zhang", "{\"role\":\"party\",\"name\":\"Zhang San\",\"assisted_by\":\"Chen\"}" },
+    { "li", "{\"role\":\"party\",\"name\":\"Li Si\"}" },
+    { "press", "{\"role\":\"observer\",\"name\":\"Press\"}" },
+  };
+  json_t *urls = json_object ();
+  for (gsize i = 0; i < G_N_ELEMENTS (people); i++) {
+    int st = 0;
+    json_t *t = hd_test_rest (d, "POST", tpath, op, people[i][1], &st);
+    g_assert_cmpint (st, ==, 201);
+    json_object_set (urls, people[i][0], json_object_get (t, "join_url"));
+    json_decref (t);
+  }
+  /* the instant of the judge's mute: time for Chromium to start and the judge to admit all */
+  int m = (int)(11 * factor); /* all in by ~4 s here: Chromium up, five admitted */
+  gint64 mute_at = g_get_real_time () + (gint64)m * G_USEC_PER_SEC;
+  g_autofree char *unmute
+      = g_strdup_printf ("--send=%d:{\"type\":\"mute\",\"audio\":false}", m + 3);
+  measure_at = 0;
+  Client red = client_as (hid, "party", "red", "Red", "ff0000", 1500, m + 9, unmute);
+  measure_at = mute_at - G_USEC_PER_SEC;
+  Client green = client_as (hid, "party", "green", "Green", "00ff00", 660, m + 7,
+                            "--listen=400,660,880,1500");
+  measure_at = mute_at + 5 * G_USEC_PER_SEC;
+  Client blue
+      = client_as (hid, "party", "blue", "Blue", "0000ff", 880, m + 7, "--listen=400,660,880,1500");
+  measure_at = 0;
+  g_autofree char *urls_text = json_dumps (urls, JSON_COMPACT);
+  json_decref (urls);
+  g_autofree char *at = g_strdup_printf ("%" G_GINT64_FORMAT, mute_at / 1000);
+  g_autofree char *step_ms = g_strdup_printf ("%d", (int)(15000 * factor));
+  const char *art = g_getenv ("HD_ARTEFACTS");
+  g_autofree char *shot = g_build_filename (art ? art : tmp_root, "courtroom-with-media.png", NULL);
+  if (art)
+    g_mkdir_with_parents (art, 0755);
+  const char *argv[] = { "node", script, NULL };
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
+  g_subprocess_launcher_setenv (l, "HD_URLS", urls_text, TRUE);
+  g_subprocess_launcher_setenv (l, "HD_MUTE_AT", at, TRUE);
+  g_subprocess_launcher_setenv (l, "HD_ADMIT", "Red,Green,Blue", TRUE);
+  g_subprocess_launcher_setenv (l, "HD_STEP_MS", step_ms, TRUE);
+  g_subprocess_launcher_setenv (l, "HD_SCREENSHOT", shot, TRUE);
+  g_autoptr (GError) e = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
+  g_assert_no_error (e);
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
+  g_test_message ("courtroom: %s", out);
+  json_t *rr = report (&red), *rg = report (&green), *rb = report (&blue);
+  g_test_message ("before the mute Green hears Red's 1500 Hz at %.1f dB; after it Blue hears "
+                  "1500 Hz at %.1f dB, Green's 660 Hz at %.1f dB, the browsers' 400 Hz at %.1f dB",
+                  num (rg, "power_db", "1500"), num (rb, "power_db", "1500"),
+                  num (rb, "power_db", "660"), num (rb, "power_db", "400"));
+  json_t *b = json_loads (out ? out : "", 0, NULL);
+  g_assert_nonnull (b);
+  g_assert_cmpint (json_array_size (json_object_get (b, "problems")), ==, 0);
+  g_assert_true (json_is_true (json_object_get (b, "ok")));
+  g_assert_false (json_is_true (json_object_get (b, "lateForMute")));
+  g_assert_true (json_is_true (json_object_get (b, "denied")));
+  g_assert_false (json_is_true (json_object_get (b, "pressControls"))); /* the observer */
+  g_assert_cmpint (json_integer_value (json_object_get (b, "observerMuteButtons")), ==, 0);
+  g_assert_true (g_str_has_prefix (json_string_value (json_object_get (b, "greeting")),
+                                   "Chen: you are helping Zhang San"));
+  const char *roster = json_string_value (json_object_get (b, "roster"));
+  for (const char *const *who
+       = (const char *const[]){ "Zhang San (with Chen) — Party", "Press — Observer", "Red", "Green",
+                                "Blue", NULL };
+       *who; who++)
+    g_assert_nonnull (strstr (roster, *who));
+  g_assert_null (strstr (roster, "Li Si"));
+  /* every browser receives the composite and the sound; the observer sends nothing */
+  for (const char *const *who = (const char *const[]){ "judge", "zhang", "press", NULL }; *who;
+       who++) {
+    json_t *s = json_object_get (b, *who);
+    g_assert_cmpstr (json_string_value (json_object_get (s, "connection")), ==, "connected");
+    g_assert_cmpint (json_integer_value (json_object_get (s, "framesDecoded")), >, 60);
+    g_assert_cmpint (json_integer_value (json_object_get (s, "audioSamples")), >, 48000);
+  }
+  g_assert_cmpint (
+      json_integer_value (json_object_get (json_object_get (b, "judge"), "framesSent")), >, 0);
+  g_assert_cmpint (
+      json_integer_value (json_object_get (json_object_get (b, "zhang"), "framesSent")), >, 0);
+  g_assert_cmpint (
+      json_integer_value (json_object_get (json_object_get (b, "press"), "framesSent")), ==, 0);
+  g_assert_cmpint (json_integer_value (json_object_get (json_object_get (b, "press"), "audioSent")),
+                   ==, 0);
+  json_decref (b);
+  /* the judge's mute is enforced in the mix: Red's tone, heard before, is gone after */
+  g_assert_cmpfloat (num (rg, "power_db", "1500"), >, -30);
+  g_assert_cmpfloat (num (rb, "power_db", "660"), >, -30);
+  g_assert_cmpfloat (num (rb, "power_db", "1500"), <, num (rb, "power_db", "660") - 40);
+  g_assert_cmpfloat (num (rb, "power_db", "400"), >, -45); /* and the browsers are heard */
+  g_assert_true (contains (json_object_get (rr, "errors"), "forbidden")); /* no self-unmute */
+  json_decref (rr);
+  json_decref (rg);
+  json_decref (rb);
+  hd_test_daemon_stop (d);
+  hd_test_daemon_free (d);
+  g_free (op);
+  g_ptr_array_unref (env);
+  d = main_daemon;
+  op = main_op;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1366,6 +1509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/recording-survives-sigkill", test_recording_survives_sigkill);
   g_test_add_func ("/media/recording-full-disk", test_recording_full_disk);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
+  g_test_add_func ("/media/courtroom-in-chromium", test_courtroom_in_chromium);
   int rc = g_test_run ();
   if (rc != 0) {
     g_autofree char *log = hd_test_daemon_log (d);
