@@ -20,6 +20,7 @@ const context = await launch(chromium, tmp, ['--disable-features=WebRtcHideLocal
 const out = { ok: false, problems: [] };
 const problem = (what, e) => out.problems.push(`${what}: ${String(e && e.message ? e.message : e).split('\n')[0]}`);
 const T = { timeout: Number(process.env.HD_STEP_MS || 15000) };
+let zhangLink = null; // the village room's WebSocket, as routed through the test
 const t0 = Date.now();
 out.ms = {}; // when each milestone was reached, ms after the start
 const mark = (what) => { out.ms[what] = Date.now() - t0; };
@@ -64,7 +65,12 @@ try {
     })(),
     (async () => {
       try {
-        // the village room: its staff member runs the device check with Zhang San, then joins
+        // the village room: its staff member runs the device check with Zhang San, then joins;
+        // its WebSocket passes through the test, which cuts it later (the village link drops)
+        await zhang.routeWebSocket(/\/ws$/, (ws) => {
+          const server = ws.connectToServer();
+          zhangLink = { ws, server };
+        });
         await zhang.goto(urls.zhang);
         await zhang.waitForFunction(() => document.querySelector('#check-preview').videoWidth > 0, null, T);
         out.greeting = await zhang.locator('#assist').innerText();
@@ -106,6 +112,27 @@ try {
     } catch (e) { problem(`getStats of ${name}`, e); }
   }
   if (process.env.HD_SCREENSHOT) await judge.screenshot({ path: process.env.HD_SCREENSHOT, fullPage: true });
+  try {
+    // the village link drops: both ends of its WebSocket cut; the page reconnects by itself and,
+    // within the grace period, is let back in without the lobby; the picture comes back
+    await zhang.evaluate(() => { document.querySelector('#lobby-position').textContent = ''; });
+    const link = zhangLink;
+    await link.server.close();
+    await link.ws.close({ code: 4000, reason: 'the village link dropped' });
+    mark('link cut');
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('Reconnecting'), null, T);
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, T);
+    mark('rejoined');
+    await zhang.waitForFunction(async () => {
+      const pc = window.hearingd.peer();
+      if (!pc) return false;
+      for (const r of (await pc.getStats()).values()) if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 10) return true;
+      return false;
+    }, null, T);
+    mark('picture back');
+    out.rejoin = { newSocket: zhangLink !== link, lobbyShown: await zhang.locator('#lobby-position').innerText() };
+    await judge.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San (with Chen)'), null, T);
+  } catch (e) { problem('the village room reconnects', e); }
   out.ok = out.problems.length === 0;
 } catch (e) {
   problem('the browser', e);

@@ -1428,6 +1428,10 @@ test_courtroom_in_chromium (void)
   g_assert_true (json_is_true (json_object_get (b, "denied")));
   g_assert_false (json_is_true (json_object_get (b, "pressControls"))); /* the observer */
   g_assert_cmpint (json_integer_value (json_object_get (b, "observerMuteButtons")), ==, 0);
+  /* the village link dropped: back by itself, on a new connection, without the lobby */
+  json_t *rejoin = json_object_get (b, "rejoin");
+  g_assert_true (json_is_true (json_object_get (rejoin, "newSocket")));
+  g_assert_cmpstr (json_string_value (json_object_get (rejoin, "lobbyShown")), ==, "");
   g_assert_true (g_str_has_prefix (json_string_value (json_object_get (b, "greeting")),
                                    "Chen: you are helping Zhang San"));
   const char *roster = json_string_value (json_object_get (b, "roster"));
