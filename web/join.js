@@ -117,6 +117,8 @@ let myRole = '';
 let lastWaiting = [];
 let lastRoster = [];
 let quality = {}; // participant id -> {loss_pct, rtt_ms, kbps}, for the judge and clerk
+let speaking = null; // the active speaker's id (the server's `speaker`)
+let layout = { mode: 'grid', participant: null }; // the composite's layout (`layout`)
 
 function button(text, label, onClick) {
   const b = document.createElement('button');
@@ -136,6 +138,10 @@ function showRoster(participants) {
     const li = document.createElement('li');
     const marks = `${p.hand_raised ? ` — ${L('hand raised', '举手')}` : ''}${p.audio_muted ? ` — ${L('muted', '已静音')}` : ''}`;
     li.append(`${p.name}${withHelper(p)} — ${ROLES()[p.role] || p.role}${marks} `);
+    const talk = document.createElement('span');
+    talk.className = 'speaking';
+    talk.dataset.speaker = p.id;
+    li.append(talk);
     if (p.id !== me) {
       const link = document.createElement('span');
       link.dataset.id = p.id;
@@ -146,6 +152,13 @@ function showRoster(participants) {
       li.append(button(muted ? L('Unmute', '取消静音') : L('Mute', '静音'), `${muted ? 'Unmute' : 'Mute'} ${p.name}`,
         () => send({ type: 'mute', participant: p.id, audio: !muted })), ' ');
     }
+    if (p.role !== 'observer' && permissions.includes('layout')) { // an observer is not in the picture
+      const pinned = layout.mode === 'pinned' && layout.participant === p.id;
+      const pin = button(pinned ? L('Unpin', '取消大画面') : L('Show large', '大画面'), `${pinned ? 'Unpin' : 'Show large'} ${p.name}`,
+        () => send(pinned ? { type: 'layout', mode: 'grid' } : { type: 'layout', mode: 'pinned', participant: p.id }));
+      pin.setAttribute('aria-pressed', String(pinned));
+      li.append(pin, ' ');
+    }
     if (p.id !== me && permissions.includes('remove')) {
       li.append(button(L('Remove', '请出'), `Remove ${p.name}`, () => {
         if (window.confirm(L(`Remove ${p.name} from the hearing?`, `确定将${p.name}请出庭审？`))) send({ type: 'remove', participant: p.id });
@@ -154,6 +167,8 @@ function showRoster(participants) {
     return li;
   }));
   showQuality();
+  showSpeaker();
+  showLayout();
   const mine = participants.find((p) => p.id === me);
   if (mine) {
     // muted by the judge: only the judge can unmute
@@ -179,15 +194,35 @@ function showQuality() {
   }
 }
 
+// Who is speaking: marked in the roster, in place (it changes often).
+function showSpeaker() {
+  for (const s of $('roster').querySelectorAll('span[data-speaker]')) {
+    s.textContent = s.dataset.speaker === speaking ? L('— speaking ', '— 正在发言 ') : '';
+  }
+}
+
+// The composite's layout, for everyone; the judge's layout buttons show which one is on.
+function showLayout() {
+  const pinned = lastRoster.find((p) => p.id === layout.participant);
+  const names = { grid: L('everyone alike', '平铺'), speaker: L('the speaker large', '发言人大画面'),
+    pinned: L(`${pinned ? pinned.name : '?'} large`, `${pinned ? pinned.name : '?'}大画面`) };
+  $('layout').textContent = names[layout.mode] || layout.mode;
+  for (const b of document.querySelectorAll('#layout-controls button')) {
+    b.setAttribute('aria-pressed', String(b.dataset.layout === layout.mode));
+  }
+}
+
 function showControls() {
   // an observer only watches and listens: no microphone or camera controls
   $('mute').hidden = !permissions.includes('speak');
   $('camera').hidden = !permissions.includes('speak');
   $('hand').hidden = !permissions.includes('raise_hand');
   $('state-controls').hidden = !permissions.includes('control_state');
+  $('layout-controls').hidden = !permissions.includes('layout');
   $('record-controls').hidden = !permissions.includes('record');
   $('note-controls').hidden = !permissions.includes('log_note');
-  $('bench').hidden = $('state-controls').hidden && $('record-controls').hidden && $('note-controls').hidden;
+  $('bench').hidden = $('state-controls').hidden && $('record-controls').hidden && $('note-controls').hidden
+    && $('layout-controls').hidden;
 }
 
 let iceServers = [];
@@ -251,6 +286,8 @@ function connect() {
         $('me').textContent = m.participant.name + withHelper(m.participant);
         $('role').textContent = ROLES()[m.participant.role] || m.participant.role;
         showHearing(m.hearing);
+        if (m.layout) layout = m.layout;
+        showLayout();
         if (m.lobby) {
           $('lobby').hidden = false;
           status(L('You are in the lobby.', '您在候庭室。'));
@@ -263,6 +300,12 @@ function connect() {
         $('lobby-position').textContent = String(m.position);
         break;
       case 'admitted': enterHearing(); break;
+      case 'speaker': speaking = m.participant; showSpeaker(); break;
+      case 'layout':
+        layout = { mode: m.mode, participant: m.participant || null };
+        showLayout();
+        showRoster(lastRoster);
+        break;
       case 'waiting': showWaiting(m.participants); break;
       case 'quality':
         quality = Object.fromEntries(m.participants.map((q) => [q.id, q]));
@@ -329,6 +372,9 @@ $('hand').addEventListener('click', () => {
   send({ type: 'hand', raised: handRaised });
 });
 
+for (const b of document.querySelectorAll('#layout-controls button')) {
+  b.addEventListener('click', () => send({ type: 'layout', mode: b.dataset.layout }));
+}
 for (const b of document.querySelectorAll('#state-controls button')) {
   b.addEventListener('click', () => send({ type: 'hearing_state', state: b.dataset.state }));
 }
@@ -423,6 +469,7 @@ initLanguage(() => {
   if (lastHearing) showHearing(lastHearing);
   showRoster(lastRoster);
   showWaiting(lastWaiting);
+  showLayout();
   if (!$('mute').disabled) $('mute').textContent = audioMuted ? L('Unmute microphone', '取消静音') : L('Mute microphone', '静音');
   $('camera').textContent = videoMuted ? L('Turn camera on', '打开摄像头') : L('Turn camera off', '关闭摄像头');
   $('hand').textContent = handRaised ? L('Lower hand', '放下') : L('Raise hand', '举手');

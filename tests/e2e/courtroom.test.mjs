@@ -100,6 +100,10 @@ try {
   out.lateForMute = Date.now() > muteAt;
   await until(muteAt);
   try {
+    // the active speaker, marked in the judge's roster (everyone's tone sounds: one of them)
+    out.speakingMarks = await judge.locator('#roster span[data-speaker]:not(:empty)').count();
+  } catch (e) { problem('the speaker mark', e); }
+  try {
     await judge.bringToFront();
     await judge.click(`button[aria-label="Mute ${admitted[0]}"]`, T);
     out.mutedAt = Date.now();

@@ -183,6 +183,19 @@ try {
     if (process.env.HD_ARTEFACTS) await judgePage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'courtroom-judge.png'), fullPage: true });
   });
 
+  await step('the judge lays out the picture: the speaker large, then Zhang San large; all see it', async () => {
+    assert.equal(await partyPage.locator('#layout').innerText(), 'everyone alike');
+    assert.equal(await partyPage.locator('#layout-controls').isVisible(), false); // the judge's only
+    assert.equal(await partyPage.locator('button[aria-label^="Show large"]').count(), 0);
+    await judgePage.click('#layout-controls button[data-layout="speaker"]');
+    await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'the speaker large', null, { timeout: 10000 });
+    assert.equal(await judgePage.locator('#layout-controls button[data-layout="speaker"]').getAttribute('aria-pressed'), 'true');
+    await judgePage.click('button[aria-label="Show large Zhang San"]');
+    await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'Zhang San large', null, { timeout: 10000 });
+    await judgePage.click('button[aria-label="Unpin Zhang San"]');
+    await judgePage.waitForFunction(() => document.querySelector('#layout').textContent === 'everyone alike', null, { timeout: 10000 });
+  });
+
   await step('English or Chinese: the browser\'s language first, then the switch', async () => {
     assert.equal(await judgePage.locator('#leave .zh').isVisible(), false);
     await partyPage.click('#lang');

@@ -1428,6 +1428,7 @@ test_courtroom_in_chromium (void)
   g_assert_true (json_is_true (json_object_get (b, "denied")));
   g_assert_false (json_is_true (json_object_get (b, "pressControls"))); /* the observer */
   g_assert_cmpint (json_integer_value (json_object_get (b, "observerMuteButtons")), ==, 0);
+  g_assert_cmpint (json_integer_value (json_object_get (b, "speakingMarks")), ==, 1);
   /* the village link dropped: back by itself, on a new connection, without the lobby */
   json_t *rejoin = json_object_get (b, "rejoin");
   g_assert_true (json_is_true (json_object_get (rejoin, "newSocket")));
