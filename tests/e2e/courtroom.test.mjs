@@ -20,6 +20,9 @@ const context = await launch(chromium, tmp, ['--disable-features=WebRtcHideLocal
 const out = { ok: false, problems: [] };
 const problem = (what, e) => out.problems.push(`${what}: ${String(e && e.message ? e.message : e).split('\n')[0]}`);
 const T = { timeout: Number(process.env.HD_STEP_MS || 15000) };
+// waits poll on a timer: a tab in the background paints no frames, so the default (animation
+// frames) would never look again
+const W = { ...T, polling: 100 };
 let zhangLink = null; // the village room's WebSocket, as routed through the test
 const t0 = Date.now();
 out.ms = {}; // when each milestone was reached, ms after the start
@@ -47,7 +50,7 @@ try {
   const press = await context.newPage();
   try {
     await judge.goto(`${urls.judge}&check=0`);
-    await judge.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, T);
+    await judge.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, W);
     mark('judge joined');
   } catch (e) { problem('the judge joins', e); }
   const admit = async (name) => {
@@ -72,12 +75,12 @@ try {
           zhangLink = { ws, server };
         });
         await zhang.goto(urls.zhang);
-        await zhang.waitForFunction(() => document.querySelector('#check-preview').videoWidth > 0, null, T);
+        await zhang.waitForFunction(() => document.querySelector('#check-preview').videoWidth > 0, null, W);
         out.greeting = await zhang.locator('#assist').innerText();
         await zhang.click('#join-now');
         await li.goto(`${urls.li}&check=0`);
         await press.goto(`${urls.press}&check=0`);
-        await zhang.waitForFunction(() => document.querySelector('#lobby-position').textContent !== '', null, T);
+        await zhang.waitForFunction(() => document.querySelector('#lobby-position').textContent !== '', null, W);
         mark('browsers in the lobby');
       } catch (e) { problem('the others reach the lobby', e); }
     })(),
@@ -85,14 +88,15 @@ try {
   await admit('Zhang San');
   await admit('Press');
   try {
+    await judge.bringToFront();
     judge.once('dialog', (d) => d.accept('Not a party to this case'));
     await judge.click('button[aria-label="Deny Li Si"]', T);
-    await li.waitForFunction(() => document.querySelector('#status').textContent.includes('Not a party to this case'), null, T);
+    await li.waitForFunction(() => document.querySelector('#status').textContent.includes('Not a party to this case'), null, W);
     out.denied = true;
   } catch (e) { problem('the judge denies Li Si', e); }
   try {
-    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, T);
-    await press.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, T);
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, W);
+    await press.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, W);
     out.roster = await judge.locator('#roster').innerText();
     out.observerMuteButtons = await judge.locator('button[aria-label="Mute Press"]').count();
     out.pressControls = await press.locator('#mute').isVisible() || await press.locator('#camera').isVisible();
@@ -124,18 +128,18 @@ try {
     await link.server.close();
     await link.ws.close({ code: 4000, reason: 'the village link dropped' });
     mark('link cut');
-    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('Reconnecting'), null, T);
-    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, T);
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('Reconnecting'), null, W);
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, W);
     mark('rejoined');
     await zhang.waitForFunction(async () => {
       const pc = window.hearingd.peer();
       if (!pc) return false;
       for (const r of (await pc.getStats()).values()) if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 10) return true;
       return false;
-    }, null, T);
+    }, null, W);
     mark('picture back');
     out.rejoin = { newSocket: zhangLink !== link, lobbyShown: await zhang.locator('#lobby-position').innerText() };
-    await judge.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San (with Chen)'), null, T);
+    await judge.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San (with Chen)'), null, W);
   } catch (e) { problem('the village room reconnects', e); }
   out.ok = out.problems.length === 0;
 } catch (e) {

@@ -70,6 +70,8 @@ async function api(base, token, method, path, body) {
   return json;
 }
 
+// waits poll on a timer (polling: 100): a tab in the background paints no frames, so the
+// default (animation frames) might never look again
 const rosterText = (page) => page.locator('#roster').innerText();
 
 try {
@@ -95,7 +97,7 @@ try {
 
   await step('judge joins from the join link and sees the hearing', async () => {
     await judgePage.goto(`${judge.join_url}&check=0`);
-    await judgePage.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#status').textContent.includes('You have joined'), null, { timeout: 10000, polling: 100 });
     assert.match(await judgePage.locator('#case').innerText(), /\(2026\)浙0109民初1234号/);
     assert.equal(await judgePage.locator('#title').innerText(), 'Loan dispute');
     assert.match(await judgePage.locator('#role').innerText(), /^Judge$/); // the browser speaks English
@@ -106,9 +108,9 @@ try {
   await step('the parties wait in the lobby, told their place; the judge sees them waiting', async () => {
     await partyPage.goto(party.join_url);
     // the village join page: the device check first (fake camera and microphone)
-    await partyPage.waitForFunction(() => document.querySelector('#check-preview').videoWidth > 0, null, { timeout: 10000 });
-    await partyPage.waitForFunction(() => document.querySelector('#mic-level').value > 0.01, null, { timeout: 10000 });
-    await partyPage.waitForFunction(() => /^\d+$/.test(document.querySelector('#network').dataset.ms || ''), null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#check-preview').videoWidth > 0, null, { timeout: 10000, polling: 100 });
+    await partyPage.waitForFunction(() => document.querySelector('#mic-level').value > 0.01, null, { timeout: 10000, polling: 100 });
+    await partyPage.waitForFunction(() => /^\d+$/.test(document.querySelector('#network').dataset.ms || ''), null, { timeout: 10000, polling: 100 });
     assert.equal(await partyPage.locator('#lobby').isVisible(), false); // not joined before the check
     // the staff member is told whom they help, and that the party speaks for themself
     assert.match(await partyPage.locator('#assist').innerText(), /^Chen: you are helping Zhang San join the hearing\./);
@@ -117,11 +119,11 @@ try {
       await partyPage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'village-device-check.png'), fullPage: true });
     }
     await partyPage.click('#join-now');
-    await partyPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000, polling: 100 });
     await otherPage.goto(`${other.join_url}&check=0`);
-    await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '2', null, { timeout: 10000 });
+    await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '2', null, { timeout: 10000, polling: 100 });
     assert.equal(await partyPage.locator('#hearing').isVisible(), false);
-    await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000, polling: 100 });
     assert.match(await judgePage.locator('#waiting-list').innerText(), /Zhang San \(with Chen\) — Party/);
     assert.doesNotMatch(await rosterText(judgePage), /Zhang San/);
     if (process.env.HD_ARTEFACTS) { // kept for the README
@@ -133,53 +135,53 @@ try {
 
   await step('the judge admits one: both rosters show both', async () => {
     await judgePage.click('button[aria-label="Admit Zhang San"]');
-    await partyPage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
-    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000, polling: 100 });
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000, polling: 100 });
     assert.match(await rosterText(partyPage), /Zhang San \(with Chen\) — Party/);
     assert.match(await rosterText(judgePage), /Zhang San \(with Chen\) — Party/);
-    await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
+    await otherPage.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000, polling: 100 });
   });
 
   await step('the judge denies the other, with a reason they are shown', async () => {
     judgePage.once('dialog', (d) => d.accept('Not a party to this case'));
     await judgePage.click('button[aria-label="Deny Li Si"]');
-    await otherPage.waitForFunction(() => document.querySelector('#status').textContent.includes('Not a party to this case'), null, { timeout: 10000 });
+    await otherPage.waitForFunction(() => document.querySelector('#status').textContent.includes('Not a party to this case'), null, { timeout: 10000, polling: 100 });
     assert.equal(await otherPage.locator('#hearing').isVisible(), false);
-    await judgePage.waitForFunction(() => !document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => !document.querySelector('#waiting-list').textContent.includes('Li Si'), null, { timeout: 10000, polling: 100 });
   });
 
   await step('an observer waits too, is admitted, watches: no microphone or camera of theirs', async () => {
     const page = await context.newPage();
     await page.goto(`${observer.join_url}&check=0`);
-    await page.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('#lobby-position').textContent === '1', null, { timeout: 10000, polling: 100 });
     await judgePage.click('button[aria-label="Admit Press"]');
-    await page.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('#roster').textContent.includes('Judge Wang'), null, { timeout: 10000, polling: 100 });
     assert.equal(await page.locator('#mute').isVisible(), false);
     assert.equal(await page.locator('#camera').isVisible(), false);
     assert.equal(await page.locator('#hand').isVisible(), false);
-    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Press — Observer'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('Press — Observer'), null, { timeout: 10000, polling: 100 });
     await page.close();
   });
 
   await step('the judge mutes the party from the roster: the party cannot unmute; the judge can', async () => {
     await judgePage.click('button[aria-label="Mute Zhang San"]');
-    await partyPage.waitForFunction(() => document.querySelector('#mute').disabled, null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#mute').disabled, null, { timeout: 10000, polling: 100 });
     assert.match(await partyPage.locator('#mute').innerText(), /The judge muted you/);
     await judgePage.waitForSelector('button[aria-label="Unmute Zhang San"]', { timeout: 10000 });
     await judgePage.click('button[aria-label="Unmute Zhang San"]');
-    await partyPage.waitForFunction(() => !document.querySelector('#mute').disabled, null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => !document.querySelector('#mute').disabled, null, { timeout: 10000, polling: 100 });
   });
 
   await step('the party raises a hand; the judge sees it', async () => {
     assert.equal(await judgePage.locator('#hand').isVisible(), false); // judges do not raise hands
     await partyPage.click('#hand');
-    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('hand raised'), null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#roster').textContent.includes('hand raised'), null, { timeout: 10000, polling: 100 });
   });
 
   await step('the judge opens the session from the page; the party sees it', async () => {
     assert.equal(await partyPage.locator('#state-controls').isVisible(), false); // not the party's
     await judgePage.click('button[data-state="in_session"]');
-    await partyPage.waitForFunction(() => document.querySelector('#state').textContent.includes('In session'), null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#state').textContent.includes('In session'), null, { timeout: 10000, polling: 100 });
     if (process.env.HD_ARTEFACTS) await judgePage.screenshot({ path: join(process.env.HD_ARTEFACTS, 'courtroom-judge.png'), fullPage: true });
   });
 
@@ -188,18 +190,18 @@ try {
     assert.equal(await partyPage.locator('#layout-controls').isVisible(), false); // the judge's only
     assert.equal(await partyPage.locator('button[aria-label^="Show large"]').count(), 0);
     await judgePage.click('#layout-controls button[data-layout="speaker"]');
-    await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'the speaker large', null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'the speaker large', null, { timeout: 10000, polling: 100 });
     assert.equal(await judgePage.locator('#layout-controls button[data-layout="speaker"]').getAttribute('aria-pressed'), 'true');
     await judgePage.click('button[aria-label="Show large Zhang San"]');
-    await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'Zhang San large', null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'Zhang San large', null, { timeout: 10000, polling: 100 });
     await judgePage.click('button[aria-label="Unpin Zhang San"]');
-    await judgePage.waitForFunction(() => document.querySelector('#layout').textContent === 'everyone alike', null, { timeout: 10000 });
+    await judgePage.waitForFunction(() => document.querySelector('#layout').textContent === 'everyone alike', null, { timeout: 10000, polling: 100 });
   });
 
   await step('English or Chinese: the browser\'s language first, then the switch', async () => {
     assert.equal(await judgePage.locator('#leave .zh').isVisible(), false);
     await partyPage.click('#lang');
-    await partyPage.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, { timeout: 5000 });
+    await partyPage.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, { timeout: 5000, polling: 100 });
     assert.equal(await partyPage.locator('#state').innerText(), '庭审中');
     assert.match(await rosterText(partyPage), /Zhang San \(协助人：Chen\) — 当事人/);
     assert.equal(await partyPage.locator('#leave').innerText(), '退出');
@@ -210,15 +212,15 @@ try {
 
   await step('party leaves; the judge sees it', async () => {
     await partyPage.click('#leave');
-    await partyPage.waitForFunction(() => document.querySelector('#status').textContent.includes('you left'), null, { timeout: 10000 });
-    await judgePage.waitForFunction(() => !document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000 });
+    await partyPage.waitForFunction(() => document.querySelector('#status').textContent.includes('you left'), null, { timeout: 10000, polling: 100 });
+    await judgePage.waitForFunction(() => !document.querySelector('#roster').textContent.includes('Zhang San'), null, { timeout: 10000, polling: 100 });
   });
 
   await step('a forged link gets a refusal, not a hang', async () => {
     const page = await context.newPage();
     const forged = `${party.join_url.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}&check=0`;
     await page.goto(forged);
-    await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('#status').classList.contains('error'), null, { timeout: 10000, polling: 100 });
     assert.match(await page.locator('#status').innerText(), /Could not join|link/);
     assert.equal(await page.locator('#hearing').isVisible(), false);
   });
@@ -228,7 +230,7 @@ try {
     await api(base, op, 'DELETE', `/api/v1/tokens/${t.jti}`);
     const page = await context.newPage();
     await page.goto(`${t.join_url}&check=0`);
-    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('withdrawn'), null, { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelector('#status').textContent.includes('withdrawn'), null, { timeout: 10000, polling: 100 });
   });
 } catch (e) {
   failed++;
