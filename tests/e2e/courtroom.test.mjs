@@ -119,6 +119,27 @@ try {
       out[name] = await stats(page);
     } catch (e) { problem(`getStats of ${name}`, e); }
   }
+  try {
+    // the judge runs the record from the page: opens the session (recording starts), writes a
+    // log note, goes off the record with a reason and back, calls a recess
+    await judge.bringToFront();
+    await judge.click('#state-controls button[data-state="in_session"]', T);
+    await zhang.waitForFunction(() => document.querySelector('#state').textContent === 'In session', null, W);
+    await judge.waitForTimeout(1500);
+    await judge.fill('#note-text', 'Exhibit 3 shown');
+    await judge.click('#note-add', T);
+    await judge.waitForFunction(() => document.querySelector('#notes').textContent.includes('Exhibit 3 shown'), null, W);
+    judge.once('dialog', (d) => d.accept('Sidebar with counsel'));
+    await judge.click('#off-record', T);
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('Off the record: Sidebar with counsel'), null, W);
+    await judge.waitForTimeout(2000);
+    await judge.click('#on-record', T);
+    await zhang.waitForFunction(() => document.querySelector('#status').textContent.includes('Back on the record'), null, W);
+    await judge.click('#state-controls button[data-state="recess"]', T);
+    await zhang.waitForFunction(() => document.querySelector('#state').textContent === 'In recess', null, W);
+    mark('record run');
+    out.record = true;
+  } catch (e) { problem('the judge runs the record', e); }
   if (process.env.HD_SCREENSHOT) await judge.screenshot({ path: process.env.HD_SCREENSHOT, fullPage: true });
   try {
     // the village link drops: both ends of its WebSocket cut; the page reconnects by itself and,

@@ -1433,6 +1433,38 @@ test_courtroom_in_chromium (void)
   json_t *rejoin = json_object_get (b, "rejoin");
   g_assert_true (json_is_true (json_object_get (rejoin, "newSocket")));
   g_assert_cmpstr (json_string_value (json_object_get (rejoin, "lobbyShown")), ==, "");
+  /* what the judge did on the page is in the recording: the note, off and back on the record */
+  g_assert_true (json_is_true (json_object_get (b, "record")));
+  {
+    int st = 0;
+    json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
+    g_assert_cmpint (st, ==, 201);
+    g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+    json_decref (t);
+    json_t *recs = recordings_of (hid, arch);
+    g_assert_cmpint (json_array_size (recs), ==, 1);
+    g_autofree char *show
+        = g_strdup_printf ("/api/v1/recordings/%s",
+                           json_string_value (json_object_get (json_array_get (recs, 0), "id")));
+    json_decref (recs);
+    json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+    g_assert_cmpint (st, ==, 200);
+    json_t *man = json_object_get (full, "manifest");
+    json_t *note = json_array_get (json_object_get (man, "notes"), 0);
+    g_assert_cmpstr (json_string_value (json_object_get (note, "text")), ==, "Exhibit 3 shown");
+    g_assert_cmpstr (json_string_value (json_object_get (note, "author")), ==, "Judge Wang");
+    gboolean off = FALSE, on = FALSE;
+    json_t *ev = json_object_get (man, "events");
+    for (size_t i = 0; i < json_array_size (ev); i++) {
+      json_t *e = json_array_get (ev, i);
+      const char *type = json_string_value (json_object_get (e, "type"));
+      const char *why = json_string_value (json_object_get (e, "reason"));
+      off = off || (!g_strcmp0 (type, "pause") && !g_strcmp0 (why, "Sidebar with counsel"));
+      on = on || (off && !g_strcmp0 (type, "resume"));
+    }
+    g_assert_true (off && on);
+    json_decref (full);
+  }
   g_assert_true (g_str_has_prefix (json_string_value (json_object_get (b, "greeting")),
                                    "Chen: you are helping Zhang San"));
   const char *roster = json_string_value (json_object_get (b, "roster"));
