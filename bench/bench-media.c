@@ -115,8 +115,10 @@ int
 main (int argc, char **argv)
 {
   int runs = CLAMP (argc > 1 ? atoi (argv[1]) : 3, 1, 9);
-  /* `bench-media RUNS latency`: the mouth-to-ear figure alone */
+  /* `bench-media RUNS latency`: the mouth-to-ear figure alone; `bench-media 1 hold`: one hearing
+   * of 4 held for 30 s, the daemon's pid printed (to profile it: perf record -p PID) */
   gboolean latency_only = argc > 2 && g_str_equal (argv[2], "latency");
+  gboolean hold = argc > 2 && g_str_equal (argv[2], "hold");
   if (!private_network ()) {
     fprintf (stderr, "bench-media: needs root to make its private network namespace\n");
     return 1;
@@ -141,6 +143,19 @@ main (int argc, char **argv)
     long rss0;
     proc_stat (d->proc, &c0, &rss0);
 
+    if (hold) {
+      g_autofree char *hid = new_hearing ();
+      GSubprocess *cl[4];
+      for (int i = 0; i < 4; i++)
+        cl[i] = client (hid, 34, 300 + 100 * i, CLIENT_OPTS);
+      printf ("daemon pid %s: a hearing of 4 for 30 s\n", g_subprocess_get_identifier (d->proc));
+      fflush (stdout);
+      for (int i = 0; i < 4; i++)
+        json_decref (finish (cl[i]));
+      hd_test_daemon_stop (d);
+      hd_test_daemon_free (d);
+      return 0;
+    }
     /* mouth-to-ear: a 300 ms beep every second from one participant, heard by the other */
     {
       g_autofree char *hid = new_hearing ();
@@ -247,5 +262,9 @@ main (int argc, char **argv)
           median (rss, runs));
   printf ("4-participant hearings held at once at >= 29 fps: %d (daemon CPU %.0f %%)\n", held,
           held_cpu);
+  /* the clients share the two cores: what the daemon alone would hold on them, by its CPU */
+  printf ("4-participant hearings the daemon's CPU would allow on %d cores without the clients: "
+          "%.1f\n",
+          g_get_num_processors (), g_get_num_processors () * 100.0 / median (cpu[1], runs));
   return 0;
 }
