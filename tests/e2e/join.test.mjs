@@ -191,7 +191,7 @@ try {
     assert.equal(await partyPage.locator('button[aria-label^="Show large"]').count(), 0);
     await judgePage.click('#layout-controls button[data-layout="speaker"]');
     await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'the speaker large', null, { timeout: 10000, polling: 100 });
-    assert.equal(await judgePage.locator('#layout-controls button[data-layout="speaker"]').getAttribute('aria-pressed'), 'true');
+    await judgePage.waitForFunction(() => document.querySelector('#layout-controls button[data-layout="speaker"]').getAttribute('aria-pressed') === 'true', null, { timeout: 10000, polling: 100 });
     await judgePage.click('button[aria-label="Show large Zhang San"]');
     await partyPage.waitForFunction(() => document.querySelector('#layout').textContent === 'Zhang San large', null, { timeout: 10000, polling: 100 });
     await judgePage.click('button[aria-label="Unpin Zhang San"]');
@@ -208,6 +208,34 @@ try {
     await partyPage.click('#lang');
     assert.equal(await partyPage.locator('#state').innerText(), 'In session');
     assert.equal(await partyPage.locator('#leave').innerText(), 'Leave the hearing');
+  });
+
+  await step('every control is labelled, and the keyboard alone works them', async () => {
+    for (const page of [judgePage, partyPage]) {
+      const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, textarea, select, meter, video')]
+        .filter((e) => e.offsetParent !== null) // shown
+        .filter((e) => !(e.getAttribute('aria-label') || e.textContent.trim() || (e.id && document.querySelector(`label[for="${e.id}"]`))))
+        .map((e) => e.outerHTML.slice(0, 80)));
+      assert.deepEqual(unnamed, []);
+    }
+    // from the top of the page: Tab reaches the language switch first; Enter works it
+    await judgePage.bringToFront();
+    await judgePage.evaluate(() => { document.body.tabIndex = -1; document.body.focus(); });
+    await judgePage.keyboard.press('Tab');
+    assert.equal(await judgePage.evaluate(() => document.activeElement.id), 'lang');
+    await judgePage.keyboard.press('Enter');
+    await judgePage.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, { timeout: 5000, polling: 100 });
+    await judgePage.keyboard.press('Enter');
+    await judgePage.waitForFunction(() => document.documentElement.lang === 'en', null, { timeout: 5000, polling: 100 });
+    // and on to the court's controls, each reachable with Tab
+    const reached = new Set();
+    for (let i = 0; i < 60; i++) {
+      await judgePage.keyboard.press('Tab');
+      reached.add(await judgePage.evaluate(() => document.activeElement.id || document.activeElement.getAttribute('aria-label') || document.activeElement.dataset.state || document.activeElement.dataset.layout || ''));
+    }
+    for (const id of ['mute', 'in_session', 'recess', 'speaker', 'off-record', 'note-text', 'note-add', 'leave', 'Mute Zhang San']) {
+      assert.ok(reached.has(id), `Tab never reaches ${id}: ${[...reached].join(', ')}`);
+    }
   });
 
   await step('party leaves; the judge sees it', async () => {
