@@ -48,6 +48,11 @@ try {
   await page.waitForFunction(() => !document.querySelector('#player').seeking, null, { timeout: 10000 });
   result.noteOffset = offset / 1000;
   result.afterNote = await page.evaluate(() => document.querySelector('#player').currentTime);
+  // every control shown has a name (a label, its text or aria-label)
+  result.unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, textarea, select, video, audio')]
+    .filter((e) => e.offsetParent !== null)
+    .filter((e) => !(e.getAttribute('aria-label') || e.textContent.trim() || e.closest('label') || (e.id && document.querySelector(`label[for="${e.id}"]`))))
+    .map((e) => e.outerHTML.slice(0, 80)));
   if (process.env.HD_SCREENSHOT) await page.screenshot({ path: process.env.HD_SCREENSHOT, fullPage: true });
   result.ok = true;
 } catch (e) {

@@ -1269,6 +1269,8 @@ test_archive_portal (void)
       strstr (json_string_value (json_object_get (b, "timeline")), "Exhibit-3-shown"));
   g_assert_cmpfloat (json_number_value (json_object_get (b, "duration")), >, 8);
   g_assert_cmpfloat (json_number_value (json_object_get (b, "advanced")), >, 1.0);
+  g_assert_cmpint (json_array_size (json_object_get (b, "unnamed")), ==, 0); /* all labelled */
+  g_assert_true (json_is_array (json_object_get (b, "unnamed")));
   g_assert_cmpfloat (fabs (json_number_value (json_object_get (b, "seekedTo")) - 5), <, 0.5);
   g_assert_cmpfloat (fabs (json_number_value (json_object_get (b, "afterNote"))
                            - json_number_value (json_object_get (b, "noteOffset"))),
