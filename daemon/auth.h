@@ -60,7 +60,7 @@ typedef struct {
   HdRole role;
   gint64 iat, nbf, exp;
   char *jti;
-  /* "act" (RFC 8693 §4.1): who acts for the participant — the village room's staff member
+  /* "act" (RFC 8693 §4.1): who acts for the participant — the shared court's operator
    * joining on a party's behalf — or both NULL. The participant keeps their own role. */
   char *act_sub, *act_name;
 } HdClaims;

@@ -19,7 +19,7 @@ typedef struct {
   gpointer conn;
   Room *room;
   char *pid, *name, *jti;
-  char *assisted_by; /* the staff member joining on this party's behalf (token "act"), or NULL */
+  char *assisted_by; /* the shared court's operator joining on this party's behalf (token "act"), or NULL */
   HdRole role;
   gboolean audio_muted, video_muted;
   gboolean forced_audio, forced_video; /* muted by the judge: only the judge unmutes */
@@ -447,7 +447,7 @@ hd_core_token_issue (HdCore *core, const HdHearingRow *row, HdRole role, const c
   if (assisted_by && !(hd_role_permissions (role) & HD_PERM_RAISE_HAND)) {
     g_set_error (error, HD_CORE_ERROR, HD_CORE_ERROR_INVALID,
                  "assisted_by is for a party, counsel, witness or interpreter joining with a "
-                 "village room's staff member, not for a %s",
+                 "shared court's operator, not for a %s",
                  hd_role_name (role));
     return NULL;
   }

@@ -126,7 +126,7 @@ gboolean hd_core_hearing_update (HdCore *core, HdHearingRow *row, const char *ca
 json_t *hd_hearing_to_json (const HdHearingRow *row);
 
 /* Mint a join token for hearing `row`, record and audit it. `ttl` 0: the configured default.
- * `assisted_by` (or NULL): the village room's staff member who joins on the participant's behalf
+ * `assisted_by` (or NULL): the shared court's operator (共享法庭工作人员) who joins on the participant's behalf
  * and runs the device check (the token's "act" claim); parties, counsel, witnesses and
  * interpreters only. Returns the JSON the REST API answers (new reference): token, jti,
  * participant_id, join_url… */

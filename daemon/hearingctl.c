@@ -540,7 +540,7 @@ main (int argc, char **argv)
     { "name", 0, 0, G_OPTION_ARG_STRING, &opt_name, "Participant's name", "NAME" },
     { "participant", 0, 0, G_OPTION_ARG_STRING, &opt_participant, "Participant id", "ID" },
     { "assisted-by", 0, 0, G_OPTION_ARG_STRING, &opt_assisted_by,
-      "Village room staff member joining on the participant's behalf", "NAME" },
+      "Shared court's operator joining on the participant's behalf", "NAME" },
     { "ttl", 0, 0, G_OPTION_ARG_INT64, &opt_ttl, "Token lifetime in seconds", "S" },
     { "case-number", 0, 0, G_OPTION_ARG_STRING, &opt_case, "Case number", "TEXT" },
     { "track", 0, 0, G_OPTION_ARG_STRING, &opt_track, "Recording track to export", "TRACK" },

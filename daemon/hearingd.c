@@ -972,7 +972,7 @@ print_demo (Daemon *d)
   } people[] = {
     { HD_ROLE_JUDGE, "Judge Wang", NULL },
     { HD_ROLE_CLERK, "Clerk Li", NULL },
-    /* the village room's link: its staff member joins on the plaintiff's behalf */
+    /* the shared court's link: its operator joins on the plaintiff's behalf */
     { HD_ROLE_PARTY, "Zhang San (plaintiff)", "Chen, Xiaoshan shared court" },
     { HD_ROLE_PARTY, "Li Si (defendant)", NULL },
     { HD_ROLE_OBSERVER, "Observer", NULL },

@@ -34,8 +34,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const hearing = params.get('hearing');
 const token = new URLSearchParams(location.hash.slice(1)).get('token');
-// The link's own claims, read only to greet (the server verifies the token): a village room's
-// link names the staff member who joins on the party's behalf ("act").
+// The link's own claims, read only to greet (the server verifies the token): a shared court's
+// link names the operator who joins on the party's behalf ("act").
 function linkClaims() {
   try {
     return JSON.parse(new TextDecoder().decode(Uint8Array.from(
@@ -44,7 +44,7 @@ function linkClaims() {
     return {};
   }
 }
-const withHelper = (p) => (p.assisted_by ? ` (${L(`with ${p.assisted_by}`, `协助人：${p.assisted_by}`)})` : '');
+const withHelper = (p) => (p.assisted_by ? ` (${L(`with ${p.assisted_by}`, `共享法庭工作人员：${p.assisted_by}`)})` : '');
 let ws = null;
 let left = false;
 let pc = null;

@@ -1,5 +1,5 @@
 // The courtroom with media, run by tests/media/test-media inside its private network namespace:
-// a judge, a party joining from a village room with its staff member, a party who is denied and
+// a judge, a party joining from a shared court with its operator, a party who is denied and
 // an observer, each in headless Chromium with fake camera and microphone, beside C test clients
 // (parties "Red", "Green", "Blue", named in HD_ADMIT). The judge admits from the lobby, denies Li
 // Si with a reason, and at HD_MUTE_AT (ms since the epoch) mutes "Red" from the roster; the C
@@ -23,7 +23,7 @@ const T = { timeout: Number(process.env.HD_STEP_MS || 15000) };
 // waits poll on a timer: a tab in the background paints no frames, so the default (animation
 // frames) would never look again
 const W = { ...T, polling: 100 };
-let zhangLink = null; // the village room's WebSocket, as routed through the test
+let zhangLink = null; // the shared court's WebSocket, as routed through the test
 const t0 = Date.now();
 out.ms = {}; // when each milestone was reached, ms after the start
 const mark = (what) => { out.ms[what] = Date.now() - t0; };
@@ -68,7 +68,7 @@ try {
     })(),
     (async () => {
       try {
-        // the village room: its staff member runs the device check with Zhang San, then joins;
+        // the shared court: its operator runs the device check with Zhang San, then joins;
         // its WebSocket passes through the test, which cuts it later (the village link drops)
         await zhang.routeWebSocket(/\/ws$/, (ws) => {
           const server = ws.connectToServer();
@@ -161,7 +161,7 @@ try {
     mark('picture back');
     out.rejoin = { newSocket: zhangLink !== link, lobbyShown: await zhang.locator('#lobby-position').innerText() };
     await judge.waitForFunction(() => document.querySelector('#roster').textContent.includes('Zhang San (with Chen)'), null, W);
-  } catch (e) { problem('the village room reconnects', e); }
+  } catch (e) { problem('the shared court reconnects', e); }
   out.ok = out.problems.length === 0;
 } catch (e) {
   problem('the browser', e);

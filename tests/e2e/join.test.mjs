@@ -83,7 +83,7 @@ try {
   });
   await api(base, op, 'PATCH', `/api/v1/hearings/${h.id}`, { state: 'open' });
   const judge = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'judge', name: 'Judge Wang' });
-  // the village room's link: its staff member, Chen, joins on Zhang San's behalf
+  // the shared court's link: its operator, Chen, joins on Zhang San's behalf
   const party = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Zhang San', assisted_by: 'Chen' });
   assert.equal(party.assisted_by, 'Chen');
   const other = await api(base, op, 'POST', `/api/v1/hearings/${h.id}/tokens`, { role: 'party', name: 'Li Si' });
@@ -112,7 +112,7 @@ try {
     await partyPage.waitForFunction(() => document.querySelector('#mic-level').value > 0.01, null, { timeout: 10000, polling: 100 });
     await partyPage.waitForFunction(() => /^\d+$/.test(document.querySelector('#network').dataset.ms || ''), null, { timeout: 10000, polling: 100 });
     assert.equal(await partyPage.locator('#lobby').isVisible(), false); // not joined before the check
-    // the staff member is told whom they help, and that the party speaks for themself
+    // the operator is told whom they help, and that the party speaks for themself
     assert.match(await partyPage.locator('#assist').innerText(), /^Chen: you are helping Zhang San join the hearing\./);
     if (process.env.HD_ARTEFACTS) {
       mkdirSync(process.env.HD_ARTEFACTS, { recursive: true });
@@ -203,7 +203,7 @@ try {
     await partyPage.click('#lang');
     await partyPage.waitForFunction(() => document.documentElement.lang === 'zh-CN', null, { timeout: 5000, polling: 100 });
     assert.equal(await partyPage.locator('#state').innerText(), '庭审中');
-    assert.match(await rosterText(partyPage), /Zhang San \(协助人：Chen\) — 当事人/);
+    assert.match(await rosterText(partyPage), /Zhang San \(共享法庭工作人员：Chen\) — 当事人/);
     assert.equal(await partyPage.locator('#leave').innerText(), '退出');
     await partyPage.click('#lang');
     assert.equal(await partyPage.locator('#state').innerText(), 'In session');

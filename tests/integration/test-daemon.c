@@ -396,7 +396,7 @@ test_rest (void)
   rest_error ("POST", tpath, op_token, "{\"role\":\"bailiff\",\"name\":\"x\"}", 400,
               "unknown_role");
   rest_error ("POST", tpath, op_token, "{\"role\":\"party\"}", 400, "bad_field");
-  /* a village room's staff member joins for a party, never for the judge */
+  /* a shared court's operator joins for a party, never for the judge */
   rest_error ("POST", tpath, op_token,
               "{\"role\":\"judge\",\"name\":\"J\",\"assisted_by\":\"Chen\"}", 400, "invalid_field");
   rest_error ("POST", tpath, op_token, "{\"role\":\"party\",\"name\":\"P\",\"assisted_by\":7}", 400,

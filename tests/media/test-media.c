@@ -1331,7 +1331,7 @@ test_chromium (void)
 }
 
 /* The courtroom in Chromium, with media for every role at once, on a daemon with the lobby: the
- * judge (a browser) admits a village room's party (a browser, with its staff member), an
+ * judge (a browser) admits a shared court's party (a browser, with its operator), an
  * observer (a browser) and three C parties from the lobby, denies Li Si (a browser) with a
  * reason, and at a fixed instant mutes Red from the roster. Green measures just before that
  * instant, Blue after it: Red's 1500 Hz is in the mix, then not; Red cannot unmute itself.

@@ -68,7 +68,7 @@ test_roundtrip (void)
   g_assert_cmpint (out.exp, ==, NOW + 60);
   g_assert_null (out.act_name);
   hd_claims_clear (&out);
-  /* a party's link used by the village room's staff: the actor travels, signed */
+  /* a party's link used by the shared court's operator: the actor travels, signed */
   HdClaims helped = in;
   helped.role = HD_ROLE_PARTY;
   helped.act_sub = "a-3";

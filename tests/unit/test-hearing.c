@@ -465,7 +465,7 @@ test_layout (Fix *f, gconstpointer data)
   fake_free (press);
 }
 
-/* A village room's link: the staff member joins on the party's behalf (the token's "act"); the
+/* A shared court's link: its operator joins on the party's behalf (the token's "act"); the
  * participant is the party — a party's permissions, the lobby — and the judge, the roster and
  * the audit log all say who helps. Only the speaking roles may be assisted. */
 static void
@@ -518,7 +518,7 @@ test_assisted_join (Fix *f, gconstpointer data)
   }
   g_assert_true (seen);
   json_decref (r);
-  /* a party's powers, not the staff member's: no admitting */
+  /* a party's powers, not an operator's: no admitting */
   HdMsg admit_j = { .type = HD_MSG_ADMIT, .participant = "j" };
   hd_core_message (f->core, zs, &admit_j);
   g_assert_cmpstr (last_error_code (zs), ==, "forbidden");
