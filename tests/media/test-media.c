@@ -68,6 +68,114 @@ token_for (const char *hid, const char *role, const char *name, const char *pid)
   return tok;
 }
 
+/* HD_TIMING_FACTOR stretches time limits in the (slower) sanitizer build only. */
+static double
+timing_factor (void)
+{
+  const char *f = g_getenv ("HD_TIMING_FACTOR");
+  return f ? MAX (g_ascii_strtod (f, NULL), 1) : 1;
+}
+
+/* The browser script named by the environment variable `var`; NULL, the test skipped, without
+ * Chromium or playwright-core (tests/e2e: npm ci). */
+static const char *
+browser_script (const char *var)
+{
+  const char *script = g_getenv (var);
+  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
+                                                   "node_modules", "playwright-core", NULL)
+                               : NULL;
+  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)
+      || !g_file_test (pw, G_FILE_TEST_IS_DIR)) {
+    g_test_skip ("needs chromium and playwright-core (tests/e2e: npm ci)");
+    return NULL;
+  }
+  return script;
+}
+
+/* Where the screenshot `png` goes: HD_ARTEFACTS (made if need be), else the test's folder. */
+static char *
+artefact (const char *png)
+{
+  const char *art = g_getenv ("HD_ARTEFACTS");
+  if (art)
+    g_mkdir_with_parents (art, 0755);
+  return g_build_filename (art ? art : tmp_root, png, NULL);
+}
+
+/* Runs the browser script with `env` (KEY, VALUE, …, NULL) and returns the JSON line it prints;
+ * `what` names it in the test log. */
+static json_t *
+run_browser (const char *script, const char *what, const char *const *env)
+{
+  const char *argv[] = { "node", script, NULL };
+  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
+  for (const char *const *kv = env; kv[0] && kv[1]; kv += 2)
+    g_subprocess_launcher_setenv (l, kv[0], kv[1], TRUE);
+  g_autoptr (GError) e = NULL;
+  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
+  g_assert_no_error (e);
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
+  g_test_message ("%s: %s", what, out);
+  json_t *b = json_loads (out ? out : "", 0, NULL);
+  g_assert_nonnull (b);
+  return b;
+}
+
+/* A daemon of the test's own — state in tmp_root/`name`, the media tests' settings and then
+ * `extra` — is `d`, with its operator token in `op`, until own_daemon_end (). */
+static HdTestDaemon *main_daemon;
+static char *main_op;
+static GPtrArray *own_env;
+
+static char *
+own_daemon_begin (const char *name, const char *const *extra)
+{
+  g_assert_null (main_daemon);
+  main_daemon = d;
+  main_op = op;
+  char *state = g_build_filename (tmp_root, name, NULL);
+  own_env = g_ptr_array_new ();
+  for (const char *const *e = daemon_env; *e; e++)
+    g_ptr_array_add (own_env, (gpointer)*e);
+  for (const char *const *e = extra; e && *e; e++)
+    g_ptr_array_add (own_env, (gpointer)*e);
+  g_ptr_array_add (own_env, NULL);
+  d = hd_test_daemon_start (state, FALSE, NULL, (const char *const *)own_env->pdata);
+  g_assert_nonnull (d);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
+  g_strstrip (op);
+  return state;
+}
+
+/* (Re)starts the test's own daemon on `state` with its environment: after a kill. */
+static void
+own_daemon_restart (const char *state)
+{
+  d = hd_test_daemon_start (state, FALSE, NULL, (const char *const *)own_env->pdata);
+  g_assert_nonnull (d);
+}
+
+/* Stops the test's own daemon (asserting a clean exit when `clean`); the main one is `d` again. */
+static void
+own_daemon_end (gboolean clean)
+{
+  int status = hd_test_daemon_stop (d);
+  if (clean)
+    g_assert_cmpint (status, ==, 0);
+  hd_test_daemon_free (d);
+  g_ptr_array_unref (own_env);
+  own_env = NULL;
+  g_free (op);
+  d = main_daemon;
+  op = main_op;
+  main_daemon = NULL;
+  main_op = NULL;
+}
+
 /* The wall-clock time at which the clients of the running test measure what they receive
  * (hd-test-client --measure-at): the same instant for all, while all are present, however
  * staggered their start-up is on a busy machine. 0: each measures just before it leaves. */
@@ -194,10 +302,8 @@ test_three_participants (void)
   Client late = client (hid, "Late", "ffff00", 550, 5, NULL);
   json_t *lr = report (&late);
   g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), >, 0);
-  /* within 1 s; HD_TIMING_FACTOR stretches time limits in the (slower) sanitizer build only */
-  double factor
-      = g_getenv ("HD_TIMING_FACTOR") ? g_ascii_strtod (g_getenv ("HD_TIMING_FACTOR"), NULL) : 1;
-  g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), <, 1000 * MAX (factor, 1));
+  /* within 1 s (stretched in the sanitizer build only) */
+  g_assert_cmpfloat (num (lr, NULL, "first_frame_ms"), <, 1000 * timing_factor ());
   json_decref (lr);
   static const char *all[] = { "ff0000", "00ff00", "0000ff" };
   static const char *f[] = { "440", "660", "880" };
@@ -372,20 +478,8 @@ test_layouts (void)
 static void
 test_h264 (void)
 {
-  g_autofree char *state = g_build_filename (tmp_root, "state-h264", NULL);
-  const char *env[G_N_ELEMENTS (daemon_env) + 1];
-  gsize n = 0;
-  for (; daemon_env[n]; n++)
-    env[n] = daemon_env[n];
-  env[n++] = "HEARINGD_MEDIA_VIDEO_CODEC=h264";
-  env[n] = NULL;
-  HdTestDaemon *vp8_daemon = d;
-  char *vp8_op = op;
-  d = hd_test_daemon_start (state, FALSE, NULL, env);
-  g_assert_nonnull (d);
-  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
-  g_strstrip (op);
+  static const char *const h264[] = { "HEARINGD_MEDIA_VIDEO_CODEC=h264", NULL };
+  g_autofree char *state = own_daemon_begin ("state-h264", h264);
   g_autofree char *hid = new_hearing ();
   measure_in (6);
   Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
@@ -401,11 +495,7 @@ test_h264 (void)
   g_assert_cmpfloat (num (rb, "power_db", "440"), >, -30);
   json_decref (ra);
   json_decref (rb);
-  g_assert_cmpint (hd_test_daemon_stop (d), ==, 0);
-  hd_test_daemon_free (d);
-  g_free (op);
-  d = vp8_daemon;
-  op = vp8_op;
+  own_daemon_end (TRUE);
 }
 
 static void
@@ -850,22 +940,10 @@ recordings_of (const char *hid, const char *arch)
 static void
 test_recording_survives_sigkill (void)
 {
-  g_autofree char *state = g_build_filename (tmp_root, "state-kill", NULL);
-  HdTestDaemon *main_daemon = d;
-  char *main_op = op;
   /* this daemon keeps recordings for no time at all: deletion is tested here */
-  GPtrArray *env = g_ptr_array_new ();
-  for (const char *const *e = daemon_env; *e; e++)
-    g_ptr_array_add (env, (gpointer)*e);
-  g_ptr_array_add (env, "HEARINGD_ARCHIVE_RETENTION_PUBLIC_DAYS=0");
-  g_ptr_array_add (env, "HEARINGD_ARCHIVE_RETENTION_SEALED_DAYS=0");
-  g_ptr_array_add (env, NULL);
-  const char *const *kill_env = (const char *const *)env->pdata;
-  d = hd_test_daemon_start (state, FALSE, NULL, kill_env);
-  g_assert_nonnull (d);
-  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
-  g_strstrip (op);
+  static const char *const no_retention[] = { "HEARINGD_ARCHIVE_RETENTION_PUBLIC_DAYS=0",
+                                              "HEARINGD_ARCHIVE_RETENTION_SEALED_DAYS=0", NULL };
+  g_autofree char *state = own_daemon_begin ("state-kill", no_retention);
   g_autofree char *hid = new_hearing ();
   set_state (hid, "in_session");
   int st = 0;
@@ -884,7 +962,7 @@ test_recording_survives_sigkill (void)
     g_subprocess_wait (d->proc, NULL, NULL);
     json_decref (report (&a));
     hd_test_daemon_free (d);
-    d = hd_test_daemon_start (state, FALSE, NULL, kill_env);
+    own_daemon_restart (state);
     g_assert_nonnull (d);
     g_usleep (1500 * 1000); /* the new recording's first segment */
     /* newest first: the recording made since the restart, then the one killed */
@@ -1024,15 +1102,10 @@ test_recording_survives_sigkill (void)
   json_decref (hd_test_rest (d, "DELETE", show, arch, NULL, &st));
   g_assert_cmpint (st, ==, 410);
   set_state (hid, "closed");
-  g_assert_cmpint (hd_test_daemon_stop (d), ==, 0);
-  hd_test_daemon_free (d);
+  own_daemon_end (TRUE);
   /* the audit trail of it all, read from the state folder */
   const char *const audit_args[] = { "--state-dir", state, "audit", "verify", NULL };
   g_assert_cmpint (hd_test_ctl (NULL, NULL, audit_args), ==, 0);
-  g_ptr_array_unref (env);
-  g_free (op);
-  d = main_daemon;
-  op = main_op;
 }
 
 /* A full disk: the archive is a small tmpfs, filled up while a session is recorded. The track
@@ -1050,21 +1123,9 @@ test_recording_full_disk (void)
     g_test_skip ("cannot mount a tmpfs");
     return;
   }
-  g_autofree char *state = g_build_filename (tmp_root, "state-disk", NULL);
   g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", small);
-  GPtrArray *env = g_ptr_array_new ();
-  for (const char *const *e = daemon_env; *e; e++)
-    g_ptr_array_add (env, (gpointer)*e);
-  g_ptr_array_add (env, archive_env);
-  g_ptr_array_add (env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0");
-  g_ptr_array_add (env, NULL);
-  HdTestDaemon *main_daemon = d;
-  char *main_op = op;
-  d = hd_test_daemon_start (state, FALSE, NULL, (const char *const *)env->pdata);
-  g_assert_nonnull (d);
-  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
-  g_strstrip (op);
+  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
+  g_autofree char *state = own_daemon_begin ("state-disk", disk);
   g_autofree char *hid = new_hearing ();
   int st = 0;
   g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
@@ -1156,14 +1217,9 @@ test_recording_full_disk (void)
   json_decref (v);
   json_decref (full);
   json_decref (list);
-  g_assert_cmpint (hd_test_daemon_stop (d), ==, 0);
-  hd_test_daemon_free (d);
+  own_daemon_end (TRUE);
   g_autofree char *umnt = g_strdup_printf ("umount %s", small);
   g_assert_true (sh (umnt));
-  g_ptr_array_unref (env);
-  g_free (op);
-  d = main_daemon;
-  op = main_op;
 }
 
 /* The judge mutes a party: the party's sound leaves everyone's mix at once, the roster says
@@ -1220,15 +1276,13 @@ test_judge_mutes_a_party (void)
 static void
 test_archive_portal (void)
 {
-  const char *script = g_getenv ("HD_E2E_ARCHIVE");
-  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
-                                                   "node_modules", "playwright-core", NULL)
-                               : NULL;
-  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)
-      || !g_file_test (pw, G_FILE_TEST_IS_DIR) || !recorded_rid) {
-    g_test_skip ("needs chromium, playwright-core and the recording of /media/recording");
+  if (!recorded_rid) {
+    g_test_skip ("needs the recording of /media/recording");
     return;
   }
+  const char *script = browser_script ("HD_E2E_ARCHIVE");
+  if (!script)
+    return;
   int st = 0;
   json_t *rec = hd_test_rest (d, "GET", "/api/v1/recordings", op, NULL, &st);
   json_decref (rec);
@@ -1242,26 +1296,11 @@ test_archive_portal (void)
   g_autofree char *url = g_strdup_printf ("%s/archive.html#token=%s", d->base_url,
                                           json_string_value (json_object_get (r, "token")));
   json_decref (r);
-  const char *art = g_getenv ("HD_ARTEFACTS");
-  g_autofree char *shot = g_build_filename (art ? art : tmp_root, "archive-portal.png", NULL);
-  if (art)
-    g_mkdir_with_parents (art, 0755);
-  const char *argv[] = { "node", script, NULL };
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
-  g_subprocess_launcher_setenv (l, "HD_ARCHIVE_URL", url, TRUE);
-  g_subprocess_launcher_setenv (l, "HD_CASE", recorded_case, TRUE);
-  g_subprocess_launcher_setenv (l, "HD_RECORDING", recorded_rid, TRUE);
-  g_subprocess_launcher_setenv (l, "HD_NOTE", "Exhibit-3-shown", TRUE);
-  g_subprocess_launcher_setenv (l, "HD_SCREENSHOT", shot, TRUE);
-  g_autoptr (GError) e = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
-  g_assert_no_error (e);
-  g_autofree char *out = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
-  g_test_message ("archive portal: %s", out);
-  json_t *b = json_loads (out ? out : "", 0, NULL);
-  g_assert_nonnull (b);
+  g_autofree char *shot = artefact ("archive-portal.png");
+  const char *const env[] = { "HD_ARCHIVE_URL", url,          "HD_CASE", recorded_case,
+                              "HD_RECORDING",   recorded_rid, "HD_NOTE", "Exhibit-3-shown",
+                              "HD_SCREENSHOT",  shot,         NULL };
+  json_t *b = run_browser (script, "archive portal", env);
   g_assert_true (json_is_true (json_object_get (b, "ok")));
   g_assert_cmpint (json_integer_value (json_object_get (b, "found")), >=, 1);
   g_assert_true (json_is_true (json_object_get (b, "verified")));
@@ -1282,15 +1321,9 @@ test_archive_portal (void)
 static void
 test_chromium (void)
 {
-  const char *script = g_getenv ("HD_E2E_MEDIA");
-  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
-                                                   "node_modules", "playwright-core", NULL)
-                               : NULL;
-  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)
-      || !g_file_test (pw, G_FILE_TEST_IS_DIR)) {
-    g_test_skip ("needs chromium and playwright-core (tests/e2e: npm ci)");
+  const char *script = browser_script ("HD_E2E_MEDIA");
+  if (!script)
     return;
-  }
   g_autofree char *hid = new_hearing ();
   measure_at = 0; /* the C client measures at its end, while the browser is still there */
   Client c = client (hid, "Red", "ff0000", 440, 12, "--colors=008000,ff0000 --listen=400,440");
@@ -1299,21 +1332,10 @@ test_chromium (void)
   g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
   json_t *t = hd_test_rest (d, "POST", path, op, "{\"role\":\"party\",\"name\":\"Browser\"}", &st);
   g_assert_cmpint (st, ==, 201);
-  const char *argv[] = { "node", script, NULL };
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
-  g_subprocess_launcher_setenv (l, "HD_JOIN_URL",
-                                json_string_value (json_object_get (t, "join_url")), TRUE);
-  g_subprocess_launcher_setenv (l, "HD_SECONDS", "12", TRUE);
-  g_autoptr (GError) e = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
-  g_assert_no_error (e);
+  const char *const env[] = { "HD_JOIN_URL", json_string_value (json_object_get (t, "join_url")),
+                              "HD_SECONDS", "12", NULL };
+  json_t *b = run_browser (script, "chromium", env);
   json_decref (t);
-  g_autofree char *out = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
-  g_test_message ("chromium: %s", out);
-  json_t *b = json_loads (out ? out : "", 0, NULL);
-  g_assert_nonnull (b);
   g_assert_true (json_is_true (json_object_get (b, "ok")));
   g_assert_cmpstr (json_string_value (json_object_get (b, "connection")), ==, "connected");
   g_assert_cmpint (json_integer_value (json_object_get (b, "framesDecoded")), >, 100);
@@ -1339,32 +1361,13 @@ test_chromium (void)
 static void
 test_courtroom_in_chromium (void)
 {
-  const char *script = g_getenv ("HD_E2E_COURTROOM");
-  g_autofree char *pw = script ? g_build_filename (g_getenv ("HD_SOURCE_ROOT"), "tests", "e2e",
-                                                   "node_modules", "playwright-core", NULL)
-                               : NULL;
-  if (!script || !g_file_test ("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE)
-      || !g_file_test (pw, G_FILE_TEST_IS_DIR)) {
-    g_test_skip ("needs chromium and playwright-core (tests/e2e: npm ci)");
+  const char *script = browser_script ("HD_E2E_COURTROOM");
+  if (!script)
     return;
-  }
-  double factor
-      = g_getenv ("HD_TIMING_FACTOR") ? g_ascii_strtod (g_getenv ("HD_TIMING_FACTOR"), NULL) : 1;
-  factor = MAX (factor, 1);
+  double factor = timing_factor ();
   /* a daemon of its own, with the lobby */
-  g_autofree char *state = g_build_filename (tmp_root, "state-courtroom", NULL);
-  HdTestDaemon *main_daemon = d;
-  char *main_op = op;
-  GPtrArray *env = g_ptr_array_new ();
-  for (const char *const *e = daemon_env; *e; e++)
-    g_ptr_array_add (env, (gpointer)*e);
-  g_ptr_array_add (env, "HEARINGD_HEARING_LOBBY=true");
-  g_ptr_array_add (env, NULL);
-  d = hd_test_daemon_start (state, FALSE, NULL, (const char *const *)env->pdata);
-  g_assert_nonnull (d);
-  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-  g_assert_cmpint (hd_test_ctl (&op, NULL, mint), ==, 0);
-  g_strstrip (op);
+  static const char *const lobby[] = { "HEARINGD_HEARING_LOBBY=true", NULL };
+  g_autofree char *state = own_daemon_begin ("state-courtroom", lobby);
   g_autofree char *hid = new_hearing ();
   g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
   static const char *const people[][2] = {
@@ -1399,31 +1402,16 @@ test_courtroom_in_chromium (void)
   json_decref (urls);
   g_autofree char *at = g_strdup_printf ("%" G_GINT64_FORMAT, mute_at / 1000);
   g_autofree char *step_ms = g_strdup_printf ("%d", (int)(15000 * factor));
-  const char *art = g_getenv ("HD_ARTEFACTS");
-  g_autofree char *shot = g_build_filename (art ? art : tmp_root, "courtroom-with-media.png", NULL);
-  if (art)
-    g_mkdir_with_parents (art, 0755);
-  const char *argv[] = { "node", script, NULL };
-  g_autoptr (GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (l, hd_test_die_with_parent, NULL, NULL);
-  g_subprocess_launcher_setenv (l, "HD_URLS", urls_text, TRUE);
-  g_subprocess_launcher_setenv (l, "HD_MUTE_AT", at, TRUE);
-  g_subprocess_launcher_setenv (l, "HD_ADMIT", "Red,Green,Blue", TRUE);
-  g_subprocess_launcher_setenv (l, "HD_STEP_MS", step_ms, TRUE);
-  g_subprocess_launcher_setenv (l, "HD_SCREENSHOT", shot, TRUE);
-  g_autoptr (GError) e = NULL;
-  g_autoptr (GSubprocess) p = g_subprocess_launcher_spawnv (l, argv, &e);
-  g_assert_no_error (e);
-  g_autofree char *out = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, &out, NULL, &e));
-  g_test_message ("courtroom: %s", out);
+  g_autofree char *shot = artefact ("courtroom-with-media.png");
+  const char *const env[]
+      = { "HD_URLS",    urls_text, "HD_MUTE_AT",    at,   "HD_ADMIT", "Red,Green,Blue",
+          "HD_STEP_MS", step_ms,   "HD_SCREENSHOT", shot, NULL };
+  json_t *b = run_browser (script, "courtroom", env);
   json_t *rr = report (&red), *rg = report (&green), *rb = report (&blue);
   g_test_message ("before the mute Green hears Red's 1500 Hz at %.1f dB; after it Blue hears "
                   "1500 Hz at %.1f dB, Green's 660 Hz at %.1f dB, the browsers' 400 Hz at %.1f dB",
                   num (rg, "power_db", "1500"), num (rb, "power_db", "1500"),
                   num (rb, "power_db", "660"), num (rb, "power_db", "400"));
-  json_t *b = json_loads (out ? out : "", 0, NULL);
-  g_assert_nonnull (b);
   g_assert_cmpint (json_array_size (json_object_get (b, "problems")), ==, 0);
   g_assert_true (json_is_true (json_object_get (b, "ok")));
   g_assert_false (json_is_true (json_object_get (b, "lateForMute")));
@@ -1502,12 +1490,7 @@ test_courtroom_in_chromium (void)
   json_decref (rr);
   json_decref (rg);
   json_decref (rb);
-  hd_test_daemon_stop (d);
-  hd_test_daemon_free (d);
-  g_free (op);
-  g_ptr_array_unref (env);
-  d = main_daemon;
-  op = main_op;
+  own_daemon_end (FALSE);
 }
 
 int
