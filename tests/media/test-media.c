@@ -479,7 +479,7 @@ static void
 test_h264 (void)
 {
   static const char *const h264[] = { "HEARINGD_MEDIA_VIDEO_CODEC=h264", NULL };
-  g_autofree char *state = own_daemon_begin ("state-h264", h264);
+  g_free (own_daemon_begin ("state-h264", h264));
   g_autofree char *hid = new_hearing ();
   measure_in (6);
   Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
@@ -1125,7 +1125,7 @@ test_recording_full_disk (void)
   }
   g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", small);
   const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
-  g_autofree char *state = own_daemon_begin ("state-disk", disk);
+  g_free (own_daemon_begin ("state-disk", disk));
   g_autofree char *hid = new_hearing ();
   int st = 0;
   g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
@@ -1367,7 +1367,7 @@ test_courtroom_in_chromium (void)
   double factor = timing_factor ();
   /* a daemon of its own, with the lobby */
   static const char *const lobby[] = { "HEARINGD_HEARING_LOBBY=true", NULL };
-  g_autofree char *state = own_daemon_begin ("state-courtroom", lobby);
+  g_free (own_daemon_begin ("state-courtroom", lobby));
   g_autofree char *hid = new_hearing ();
   g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
   static const char *const people[][2] = {

@@ -290,7 +290,6 @@ test_refusals (Fix *f, gconstpointer data)
   }
   Fake *late = fake_new ();
   g_autoptr (HdHearingRow) row = hd_store_hearing_get (f->store, f->row->id, NULL);
-  g_autofree char *tl = NULL;
   g_autoptr (GError) e = NULL;
   g_assert_null (hd_core_token_issue (f->core, row, HD_ROLE_PARTY, "x", NULL, NULL, 0, "t", &e));
   g_assert_error (e, HD_CORE_ERROR, HD_CORE_ERROR_CLOSED);
