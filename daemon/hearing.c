@@ -19,7 +19,7 @@ typedef struct {
   gpointer conn;
   Room *room;
   char *pid, *name, *jti;
-  char *assisted_by; /* the shared court's operator joining on this party's behalf (token "act"), or NULL */
+  char *assisted_by; /* who helps them join: the shared court's operator (token "act"), or NULL */
   HdRole role;
   gboolean audio_muted, video_muted;
   gboolean forced_audio, forced_video; /* muted by the judge: only the judge unmutes */
