@@ -118,6 +118,7 @@ let lastWaiting = [];
 let lastRoster = [];
 let quality = {}; // participant id -> {loss_pct, rtt_ms, kbps}, for the judge and clerk
 let speaking = null; // the active speaker's id (the server's `speaker`)
+let retryMs = 1000; // the next reconnection's delay
 let layout = { mode: 'grid', participant: null }; // the composite's layout (`layout`)
 
 function button(text, label, onClick) {
@@ -278,6 +279,7 @@ function connect() {
     const m = JSON.parse(ev.data);
     switch (m.type) {
       case 'welcome':
+        retryMs = 1000;
         permissions = m.permissions;
         iceServers = m.ice_servers;
         me = m.participant.id;
@@ -343,7 +345,9 @@ function connect() {
     if (pc) { pc.close(); pc = null; }
     if (!left) {
       status('The connection was lost. Reconnecting…', true);
-      setTimeout(connect, 3000);
+      // soon at first (a village link that blinked), then less often (one that is down)
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 16000);
     }
   };
 }
