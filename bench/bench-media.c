@@ -154,6 +154,7 @@ main (int argc, char **argv)
         json_decref (finish (cl[i]));
       hd_test_daemon_stop (d);
       hd_test_daemon_free (d);
+      remove_tree (root);
       return 0;
     }
     /* mouth-to-ear: a 300 ms beep every second from one participant, heard by the other */
@@ -199,9 +200,7 @@ main (int argc, char **argv)
                median (m2e, nm2e), nm2e);
       hd_test_daemon_stop (d);
       hd_test_daemon_free (d);
-      g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
-      if (system (cmd) != 0)
-        fprintf (stderr, "could not remove %s\n", root);
+      remove_tree (root);
       continue;
     }
     fprintf (stderr,
@@ -243,9 +242,7 @@ main (int argc, char **argv)
     }
     hd_test_daemon_stop (d);
     hd_test_daemon_free (d);
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
-    if (system (cmd) != 0)
-      fprintf (stderr, "could not remove %s\n", root);
+    remove_tree (root);
   }
   printf ("bench-media: %d runs, medians (1280x720@30 composite, 640x360 VP8 + Opus per client)\n",
           runs);

@@ -281,9 +281,7 @@ main (int argc, char **argv)
              "%.3f s\n",
              r + 1, runs, off[r], on[r], ratio[r], own[r], vrate[r], frate[r], xms / 1000.0,
              t1 - t0);
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", root);
-    if (system (cmd) != 0)
-      fprintf (stderr, "could not remove %s\n", root);
+    remove_tree (root);
   }
   printf ("bench-recording: %d runs, medians (hearing of 4: 640x360 VP8 + Opus in, 1280x720@30 "
           "composite out)\n",

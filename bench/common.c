@@ -125,3 +125,12 @@ private_network (void)
          && sh ("ip link add v0 type veth peer name v1") && sh ("ip addr add 10.77.0.1/24 dev v0")
          && sh ("ip link set v0 up") && sh ("ip link set v1 up");
 }
+
+void
+remove_tree (const char *root)
+{
+  g_autofree char *q = g_shell_quote (root);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf %s", q);
+  if (!sh (cmd))
+    fprintf (stderr, "could not remove %s\n", root);
+}

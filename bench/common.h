@@ -23,5 +23,7 @@ json_t *finish (GSubprocess *p);
 /* CPU seconds so far and resident KiB of a process. */
 void pid_stat (const char *pid, double *cpu_s, long *rss_kib);
 void proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib);
+/* Remove a run's temporary folder (its daemon stopped first). */
+void remove_tree (const char *root);
 /* Median of n values (sorts them); -1 for none. */
 double median (double *v, int n);
