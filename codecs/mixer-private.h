@@ -11,13 +11,12 @@ G_BEGIN_DECLS
 
 typedef struct Peer Peer;
 
-/* One mix-minus feed: source peer's decoded audio (a tee pad) → destination peer's audiomixer
- * (a sink pad of it). No queue between: the aggregator's pad queues by itself, and a queue
- * thread for each pair of participants (n·(n−1)) cost a thread wake-up per packet each. */
+/* One mix-minus feed: source peer's decoded audio → queue → destination peer's audiomixer. */
 typedef struct {
   Peer *from, *to;  /* `to` NULL: the recording's full mix */
   GstElement *amix; /* the audiomixer fed */
   GstPad *tee_pad, *mix_pad;
+  GstElement *queue;
 } Feed;
 
 struct Peer {

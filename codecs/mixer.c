@@ -224,23 +224,38 @@ hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix)
   f->from = from;
   f->to = to;
   f->amix = amix;
+  f->queue = gst_element_factory_make ("queue", NULL);
+  g_object_set (f->queue, "max-size-time", (guint64)200 * GST_MSECOND, "max-size-buffers", 0,
+                "max-size-bytes", 0, NULL);
+  gst_bin_add (GST_BIN (m->pipeline), f->queue);
   f->mix_pad = gst_element_request_pad_simple (amix, "sink_%u");
+  GstPad *qsrc = gst_element_get_static_pad (f->queue, "src");
+  GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
+  /* downstream first, sync state, then the tee pad last (DESIGN.md) */
+  gst_pad_link (qsrc, f->mix_pad);
+  gst_element_sync_state_with_parent (f->queue);
   f->tee_pad = gst_element_request_pad_simple (from->atee, "src_%u");
   if (!to) /* the recording's: its failure must not stop this participant's sound */
     gst_pad_add_probe (f->tee_pad, GST_PAD_PROBE_TYPE_BUFFER, hd_recorder_fullmix_firewall, m,
                        NULL);
-  gst_pad_link (f->tee_pad, f->mix_pad);
+  gst_pad_link (f->tee_pad, qsink);
+  gst_object_unref (qsrc);
+  gst_object_unref (qsink);
   g_ptr_array_add (m->feeds, f);
 }
 
 void
 hd_mixer_feed_remove (HdMixer *m, Feed *f)
 {
-  gst_pad_unlink (f->tee_pad, f->mix_pad);
+  GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
+  gst_pad_unlink (f->tee_pad, qsink);
   gst_element_release_request_pad (f->from->atee, f->tee_pad);
   gst_object_unref (f->tee_pad);
+  gst_object_unref (qsink);
+  gst_element_set_state (f->queue, GST_STATE_NULL);
   gst_element_release_request_pad (f->amix, f->mix_pad);
   gst_object_unref (f->mix_pad);
+  gst_bin_remove (GST_BIN (m->pipeline), f->queue);
   g_ptr_array_remove (m->feeds, f);
   g_free (f);
 }
