@@ -11,12 +11,11 @@ G_BEGIN_DECLS
 
 typedef struct Peer Peer;
 
-/* One mix-minus feed: source peer's decoded audio → queue → destination peer's audiomixer. */
+/* One mix-minus feed: source peer's decoded audio (its tee) → destination peer's audiomixer. */
 typedef struct {
   Peer *from, *to;  /* `to` NULL: the recording's full mix */
   GstElement *amix; /* the audiomixer fed */
   GstPad *tee_pad, *mix_pad;
-  GstElement *queue;
 } Feed;
 
 struct Peer {

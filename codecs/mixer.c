@@ -224,38 +224,33 @@ hd_mixer_feed_add (HdMixer *m, Peer *from, Peer *to, GstElement *amix)
   f->from = from;
   f->to = to;
   f->amix = amix;
-  f->queue = gst_element_factory_make ("queue", NULL);
-  g_object_set (f->queue, "max-size-time", (guint64)200 * GST_MSECOND, "max-size-buffers", 0,
-                "max-size-bytes", 0, NULL);
-  gst_bin_add (GST_BIN (m->pipeline), f->queue);
+  /* Straight from the source's tee into the mixer, in the source's thread: no queue (a thread
+   * woken per 10 ms packet for each of n·(n-1) feeds, measured in docs/performance.md). The
+   * mixer's pad is already active (the mixer is playing): downstream first, tee pad last. */
   f->mix_pad = gst_element_request_pad_simple (amix, "sink_%u");
-  GstPad *qsrc = gst_element_get_static_pad (f->queue, "src");
-  GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
-  /* downstream first, sync state, then the tee pad last (DESIGN.md) */
-  gst_pad_link (qsrc, f->mix_pad);
-  gst_element_sync_state_with_parent (f->queue);
   f->tee_pad = gst_element_request_pad_simple (from->atee, "src_%u");
   if (!to) /* the recording's: its failure must not stop this participant's sound */
     gst_pad_add_probe (f->tee_pad, GST_PAD_PROBE_TYPE_BUFFER, hd_recorder_fullmix_firewall, m,
                        NULL);
-  gst_pad_link (f->tee_pad, qsink);
-  gst_object_unref (qsrc);
-  gst_object_unref (qsink);
+  gst_pad_link (f->tee_pad, f->mix_pad);
   g_ptr_array_add (m->feeds, f);
 }
 
 void
 hd_mixer_feed_remove (HdMixer *m, Feed *f)
 {
-  GstPad *qsink = gst_element_get_static_pad (f->queue, "sink");
-  gst_pad_unlink (f->tee_pad, qsink);
+  /* The source's thread may be inside the mixer's pad right now (or waiting there for room).
+   * In this order nothing can touch a released pad: unlinked, no new push reaches the mixer;
+   * the tee pad released, the tee ignores what the push in flight returns (else a FLUSHING
+   * would stop the source's whole branch); the mixer's pad deactivated, which wakes a push
+   * waiting for room and returns only once no push is inside it (its stream lock); only then
+   * is it released. Pushing threads never take the mixer's lock, so holding it here is safe. */
+  gst_pad_unlink (f->tee_pad, f->mix_pad);
   gst_element_release_request_pad (f->from->atee, f->tee_pad);
   gst_object_unref (f->tee_pad);
-  gst_object_unref (qsink);
-  gst_element_set_state (f->queue, GST_STATE_NULL);
+  gst_pad_set_active (f->mix_pad, FALSE);
   gst_element_release_request_pad (f->amix, f->mix_pad);
   gst_object_unref (f->mix_pad);
-  gst_bin_remove (GST_BIN (m->pipeline), f->queue);
   g_ptr_array_remove (m->feeds, f);
   g_free (f);
 }
@@ -1127,8 +1122,12 @@ hd_mixer_free (HdMixer *m)
   gst_element_set_state (m->pipeline, GST_STATE_NULL);
   hd_recorder_free (m); /* after the pipeline stopped: its tracks' files are closed */
   g_mutex_lock (&m->lock);
-  while (m->feeds->len)
-    g_free (g_ptr_array_steal_index (m->feeds, 0));
+  while (m->feeds->len) {
+    Feed *f = g_ptr_array_steal_index (m->feeds, 0);
+    gst_object_unref (f->tee_pad);
+    gst_object_unref (f->mix_pad);
+    g_free (f);
+  }
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, m->peers);

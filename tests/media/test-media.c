@@ -366,6 +366,48 @@ test_mute_and_kill (void)
   json_decref (mr);
 }
 
+/* Participants coming and going while others talk: each departure takes its feeds out of the
+ * others' mixers while their threads push into them (a pad released under a push crashed the
+ * daemon once in six CI runs). Six short visits, half killed, half leaving; those who stay keep
+ * seeing and hearing each other, and hear nothing of the visitors once they are gone. */
+static void
+test_comings_and_goings (void)
+{
+  g_autofree char *hid = new_hearing ();
+  measure_in (21);
+  Client a = client (hid, "Red", "ff0000", 440, 23, NULL);
+  Client b = client (hid, "Blue", "0000ff", 880, 23, NULL);
+  g_usleep (2 * G_USEC_PER_SEC);
+  for (int i = 0; i < 6; i++) {
+    /* measured over its own last moments: the others' sound did reach its mix */
+    Client v = client (hid, "Visitor", "00ff00", 660, 3, "--measure-at=0");
+    if (i % 2) {
+      g_usleep (2500 * 1000);
+      g_subprocess_force_exit (v.proc); /* SIGKILL: no goodbye */
+      g_assert_true (g_subprocess_wait (v.proc, NULL, NULL));
+      g_clear_object (&v.proc);
+    } else {
+      json_t *vr = report (&v);
+      g_assert_cmpfloat (num (vr, "power_db", "440"), >, -30);
+      g_assert_cmpfloat (num (vr, "power_db", "880"), >, -30);
+      g_assert_cmpfloat (num (vr, "colors", "ff0000"), >, 0.10);
+      json_decref (vr);
+    }
+  }
+  json_t *r[2] = { report (&a), report (&b) };
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmpfloat (num (r[i], NULL, "fps_last_2s"), >=, 25);
+    g_assert_cmpfloat (num (r[i], "colors", "00ff00"), <, 0.01);
+    g_assert_cmpfloat (num (r[i], "power_db", "660"), <, -40);
+  }
+  g_assert_cmpfloat (num (r[0], "colors", "0000ff"), >, 0.10);
+  g_assert_cmpfloat (num (r[1], "colors", "ff0000"), >, 0.10);
+  g_assert_cmpfloat (num (r[0], "power_db", "880"), >, -30);
+  g_assert_cmpfloat (num (r[1], "power_db", "440"), >, -30);
+  json_decref (r[0]);
+  json_decref (r[1]);
+}
+
 static void
 test_forged_fingerprint (void)
 {
@@ -1521,6 +1563,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/three-participants-and-a-late-joiner", test_three_participants);
   g_test_add_func ("/media/audio-only-and-video-only", test_audio_only_and_video_only);
   g_test_add_func ("/media/mute-and-kill", test_mute_and_kill);
+  g_test_add_func ("/media/comings-and-goings", test_comings_and_goings);
   g_test_add_func ("/media/forged-fingerprint", test_forged_fingerprint);
   g_test_add_func ("/media/two-hearings", test_two_hearings);
   g_test_add_func ("/media/layouts", test_layouts);
