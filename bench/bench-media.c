@@ -60,14 +60,15 @@ floor_cpu (int n, int port0)
         "clock-rate=48000,payload=111\" ! rtpjitterbuffer latency=50 ! rtpopusdepay ! opusdec !"
         " audioconvert ! audioresample ! audio/x-raw,format=S16LE,rate=48000,channels=2 !"
         " tee name=t%d allow-not-linked=true"
-        " audiotestsrc is-live=true wave=silence ! audiomixer name=m%d latency=40000000 !"
+        " audiotestsrc is-live=true wave=silence samplesperbuffer=480 !"
+        " audiomixer name=m%d latency=20000000 start-time-selection=first !"
         " audioconvert ! opusenc bitrate=48000 frame-size=10 ! rtpopuspay ! fakesink sync=false",
         port0 + 2 * i, port0 + 2 * i + 1, i, i);
   }
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
       if (i != j)
-        g_string_append_printf (fl, " t%d. ! queue ! m%d.", i, j);
+        g_string_append_printf (fl, " t%d. ! m%d.", i, j); /* as the daemon: no queue */
   GSubprocess *f = gst_launch (fl->str), *s = gst_launch (src->str);
   g_string_free (src, TRUE);
   g_string_free (fl, TRUE);

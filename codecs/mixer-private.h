@@ -58,7 +58,9 @@ struct HdMixer {
   char *public_address;
   HdMixerCallbacks cb;
   gpointer user;
-  GstElement *pipeline, *comp, *vtee;
+  GstElement *pipeline, *comp;
+  GstElement *etee; /* the composite as encoded, before RTP: recorded */
+  GstElement *vtee; /* the composite in RTP: to every peer */
   GHashTable *peers; /* pid -> Peer* */
   GPtrArray *feeds;  /* Feed* */
   guint next_seq;

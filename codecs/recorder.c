@@ -1,5 +1,5 @@
 /* recorder.c — recording a hearing's pipeline in segments (see mixer.h, hd_mixer_record_*):
- *  - "composite": the composite exactly as sent (the one encode, depayloaded, not re-encoded)
+ *  - "composite": the composite exactly as sent (the one encode, tapped before its payloader)
  *    with the full mix of everyone's sound (Opus);
  *  - "<pid>-audio", "<pid>-video": each participant's own media exactly as received (tapped
  *    after their depayloader, Peer.adepay_tee / vdepay_tee), never re-encoded.
@@ -351,19 +351,17 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
   m->rec = r;
 
   /* the composite as sent, and everyone's sound mixed (a live silence keeps it running) */
-  Track *t = track_new (r, "composite", NULL, TRUE, m->vtee);
+  Track *t = track_new (r, "composite", NULL, TRUE, m->etee);
   GstElement *q
       = add (t, m,
              hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
                             "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL));
-  GstElement *depay
-      = add (t, m, hd_mixer_make (NULL, m->h264 ? "rtph264depay" : "rtpvp8depay", NULL));
+  /* H.264: the encoder's parser hands the payloader either stream format; Matroska wants avc */
   GstElement *parse = m->h264 ? add (t, m, hd_mixer_make (NULL, "h264parse", NULL)) : NULL;
   t->sink = add (t, m, make_sink (r, "composite", m->h264));
-  gst_element_link (q, depay);
   if (parse)
-    gst_element_link (depay, parse);
-  gst_element_link_pads (parse ? parse : depay, "src", t->sink, "video");
+    gst_element_link (q, parse);
+  gst_element_link_pads (parse ? parse : q, "src", t->sink, "video");
   GstElement *a[] = {
     add (t, m,
          hd_mixer_make (NULL, "audiotestsrc", "wave", 4 /* silence */, "is-live", TRUE, NULL)),

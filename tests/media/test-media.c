@@ -524,29 +524,6 @@ test_layouts (void)
 /* [media] video_codec = h264: the hearing's composite is H.264 both ways (OpenH264), for
  * devices that decode nothing else. A second daemon, in the same namespace. */
 static void
-test_h264 (void)
-{
-  static const char *const h264[] = { "HEARINGD_MEDIA_VIDEO_CODEC=h264", NULL };
-  g_free (own_daemon_begin ("state-h264", h264));
-  g_autofree char *hid = new_hearing ();
-  measure_in (6);
-  Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
-  Client b = client (hid, "Blue", "0000ff", 880, 7, NULL);
-  json_t *ra = report (&a), *rb = report (&b);
-  for (json_t *r = ra; r; r = r == ra ? rb : NULL) {
-    g_assert_cmpstr (json_string_value (json_object_get (r, "video_codec")), ==, "H264");
-    g_assert_cmpfloat (num (r, NULL, "fps_last_2s"), >=, 25);
-    g_assert_cmpfloat (num (r, "colors", "ff0000"), >, 0.10); /* each one's H.264 decoded */
-    g_assert_cmpfloat (num (r, "colors", "0000ff"), >, 0.10);
-  }
-  g_assert_cmpfloat (num (ra, "power_db", "880"), >, -30);
-  g_assert_cmpfloat (num (rb, "power_db", "440"), >, -30);
-  json_decref (ra);
-  json_decref (rb);
-  own_daemon_end (TRUE);
-}
-
-static void
 set_state (const char *hid, const char *state)
 {
   g_assert_cmpint (hd_test_set_state (d, op, hid, state), ==, 200);
@@ -980,6 +957,80 @@ recordings_of (const char *hid, const char *arch)
   json_t *r = json_incref (json_object_get (l, "recordings"));
   json_decref (l);
   return r;
+}
+
+static void
+test_h264 (void)
+{
+  static const char *const h264[] = { "HEARINGD_MEDIA_VIDEO_CODEC=h264", NULL };
+  g_free (own_daemon_begin ("state-h264", h264));
+  g_autofree char *hid = new_hearing ();
+  measure_in (6);
+  Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
+  Client b = client (hid, "Blue", "0000ff", 880, 7, NULL);
+  /* recorded for 3 s: the H.264 composite goes into Matroska as encoded */
+  int st = 0;
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t
+      = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"Archivist\"}", &st);
+  g_assert_cmpint (st, ==, 201);
+  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  g_usleep (2500 * 1000);
+  set_state (hid, "in_session");
+  g_usleep (3 * G_USEC_PER_SEC);
+  set_state (hid, "closed");
+  json_t *ra = report (&a), *rb = report (&b);
+  for (json_t *r = ra; r; r = r == ra ? rb : NULL) {
+    g_assert_cmpstr (json_string_value (json_object_get (r, "video_codec")), ==, "H264");
+    g_assert_cmpfloat (num (r, NULL, "fps_last_2s"), >=, 25);
+    g_assert_cmpfloat (num (r, "colors", "ff0000"), >, 0.10); /* each one's H.264 decoded */
+    g_assert_cmpfloat (num (r, "colors", "0000ff"), >, 0.10);
+  }
+  g_assert_cmpfloat (num (ra, "power_db", "880"), >, -30);
+  g_assert_cmpfloat (num (rb, "power_db", "440"), >, -30);
+  json_decref (ra);
+  json_decref (rb);
+  json_t *rec = NULL;
+  for (int i = 0; i < 50 && !rec; i++) { /* closing finishes the last segments first */
+    json_t *l = recordings_of (hid, arch);
+    json_t *r0 = json_array_get (l, 0);
+    if (r0 && !g_strcmp0 (json_string_value (json_object_get (r0, "status")), "closed"))
+      rec = json_incref (r0);
+    json_decref (l);
+    if (!rec)
+      g_usleep (100000);
+  }
+  g_assert_nonnull (rec);
+  g_autofree char *show
+      = g_strdup_printf ("/api/v1/recordings/%s", json_string_value (json_object_get (rec, "id")));
+  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  const char *middle = NULL;
+  g_assert_cmpint (track_ms (json_object_get (full, "manifest"), "composite", &middle), >, 2000);
+  g_assert_nonnull (middle);
+  g_autofree char *fpath = g_strdup_printf ("%s/files/%s", show, middle);
+  g_autofree char *got = g_build_filename (tmp_root, "h264-segment.mkv", NULL);
+  g_assert_cmpint (curl_get (fpath, arch, NULL, got), ==, 200);
+  g_autofree char *raw = g_build_filename (tmp_root, "h264-segment.rgb", NULL);
+  g_autofree char *cmd = g_strdup_printf (
+      "gst-launch-1.0 -q filesrc location=%s ! matroskademux ! h264parse ! openh264dec !"
+      " videoconvert ! videoscale ! video/x-raw,format=RGB,width=64,height=36 !"
+      " filesink location=%s",
+      got, raw);
+  g_assert_true (sh (cmd));
+  char *data = NULL;
+  gsize n = 0;
+  g_assert_true (g_file_get_contents (raw, &data, &n, NULL));
+  g_autoptr (GBytes) rgb = g_bytes_new_take (data, n);
+  g_test_message ("recorded H.264 composite segment %s: %zu frames", middle, n / (64 * 36 * 3));
+  g_assert_cmpuint (n / (64 * 36 * 3), >=, 15);
+  /* its first frame: the closing empties the composite before the recording's end */
+  g_assert_cmpfloat (color_share_at (rgb, 0xff0000, 0), >, 0.10);
+  g_assert_cmpfloat (color_share_at (rgb, 0x0000ff, 0), >, 0.10);
+  json_decref (full);
+  json_decref (rec);
+  own_daemon_end (TRUE);
 }
 
 /* SIGKILL during a session: at the next start the recording's closed segments verify, the
