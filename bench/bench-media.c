@@ -68,7 +68,7 @@ floor_cpu (int n, int port0)
   for (int i = 0; i < n; i++)
     for (int j = 0; j < n; j++)
       if (i != j)
-        g_string_append_printf (fl, " t%d. ! m%d.", i, j); /* as the daemon: no queue */
+        g_string_append_printf (fl, " t%d. ! m%d.sink_%%u", i, j); /* as the daemon: no queue */
   GSubprocess *f = gst_launch (fl->str), *s = gst_launch (src->str);
   g_string_free (src, TRUE);
   g_string_free (fl, TRUE);
