@@ -112,12 +112,60 @@ mouth_to_ear (json_t *sender, json_t *listener, double *out, int max)
 
 #define CLIENT_OPTS "--no-decode --size=640x360"
 
+/* `bench-media RUNS compare OTHER_HEARINGD`: the daemon's CPU for a hearing of 4, held 16 s,
+ * with OTHER_HEARINGD and with $HD_HEARINGD alternately, RUNS times each. Between invocations on
+ * a shared machine the same daemon reads ±15 %; interleaved, a few points show. */
+static int
+compare (int runs, const char *other)
+{
+  const char *self = g_getenv ("HD_HEARINGD");
+  const char *bins[2] = { other, self };
+  double cpu[2][9];
+  for (int r = 0; r < runs; r++)
+    for (int b = 0; b < 2; b++) {
+      g_setenv ("HD_HEARINGD", bins[b], TRUE); /* read by hd_test_daemon_start */
+      g_autofree char *root = g_dir_make_tmp ("hd-bench-media-XXXXXX", NULL);
+      g_autofree char *state = g_build_filename (root, "state", NULL);
+      const char *const env[]
+          = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false", NULL };
+      d = hd_test_daemon_start (state, FALSE, NULL, env);
+      const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+      g_free (op);
+      hd_test_ctl (&op, NULL, mint);
+      g_strstrip (op);
+      g_autofree char *hid = new_hearing ();
+      GSubprocess *cl[4];
+      for (int i = 0; i < 4; i++)
+        cl[i] = client (hid, 26, 300 + 100 * i, CLIENT_OPTS);
+      g_usleep (8 * G_USEC_PER_SEC); /* everyone connected */
+      double a, z;
+      long rss;
+      proc_stat (d->proc, &a, &rss);
+      g_usleep (16 * G_USEC_PER_SEC);
+      proc_stat (d->proc, &z, &rss);
+      cpu[b][r] = (z - a) / 16.0 * 100.0;
+      for (int i = 0; i < 4; i++)
+        json_decref (finish (cl[i]));
+      hd_test_daemon_stop (d);
+      hd_test_daemon_free (d);
+      remove_tree (root);
+      fprintf (stderr, "pair %d: %s %.1f %%\n", r + 1, bins[b], cpu[b][r]);
+    }
+  g_setenv ("HD_HEARINGD", self, TRUE);
+  double o = median (cpu[0], runs), n = median (cpu[1], runs);
+  printf ("bench-media compare: hearing of 4, daemon CPU over 16 s, %d interleaved pairs\n", runs);
+  printf ("%s: %.1f %% of one core (median)\n%s: %.1f %% of one core (median); ratio %.3f\n", other,
+          o, self, n, o > 0 ? n / o : -1);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
   int runs = CLAMP (argc > 1 ? atoi (argv[1]) : 3, 1, 9);
   /* `bench-media RUNS latency`: the mouth-to-ear figure alone; `bench-media 1 hold`: one hearing
-   * of 4 held for 30 s, the daemon's pid printed (to profile it: perf record -p PID) */
+   * of 4 held for 30 s, the daemon's pid printed (to profile it: perf record -p PID);
+   * `bench-media RUNS compare OTHER_HEARINGD`: see compare() */
   gboolean latency_only = argc > 2 && g_str_equal (argv[2], "latency");
   gboolean hold = argc > 2 && g_str_equal (argv[2], "hold");
   if (!private_network ()) {
@@ -125,6 +173,8 @@ main (int argc, char **argv)
     return 1;
   }
   hd_client_quiet ();
+  if (argc > 3 && g_str_equal (argv[2], "compare"))
+    return compare (runs, argv[3]);
   static const int sizes[] = { 2, 4, 6, 9 };
   enum { NS = G_N_ELEMENTS (sizes) };
   double first[9], cpu[NS][9], flo[NS][9], ratio[NS][9], fps[NS][9], rss[9], m2e[9 * 16];
