@@ -112,6 +112,9 @@ mouth_to_ear (json_t *sender, json_t *listener, double *out, int max)
 
 #define CLIENT_OPTS "--no-decode --size=640x360"
 
+static const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false",
+                                   NULL };
+
 /* `bench-media RUNS compare OTHER_HEARINGD`: the daemon's CPU for a hearing of 4, held 16 s,
  * with OTHER_HEARINGD and with $HD_HEARINGD alternately, RUNS times each. Between invocations on
  * a shared machine the same daemon reads ±15 %; interleaved, a few points show. */
@@ -124,15 +127,7 @@ compare (int runs, const char *other)
   for (int r = 0; r < runs; r++)
     for (int b = 0; b < 2; b++) {
       g_setenv ("HD_HEARINGD", bins[b], TRUE); /* read by hd_test_daemon_start */
-      g_autofree char *root = g_dir_make_tmp ("hd-bench-media-XXXXXX", NULL);
-      g_autofree char *state = g_build_filename (root, "state", NULL);
-      const char *const env[]
-          = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false", NULL };
-      d = hd_test_daemon_start (state, FALSE, NULL, env);
-      const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-      g_free (op);
-      hd_test_ctl (&op, NULL, mint);
-      g_strstrip (op);
+      g_autofree char *root = daemon_begin ("hd-bench-media", env);
       g_autofree char *hid = new_hearing ();
       GSubprocess *cl[4];
       for (int i = 0; i < 4; i++)
@@ -146,9 +141,7 @@ compare (int runs, const char *other)
       cpu[b][r] = (z - a) / 16.0 * 100.0;
       for (int i = 0; i < 4; i++)
         json_decref (finish (cl[i]));
-      hd_test_daemon_stop (d);
-      hd_test_daemon_free (d);
-      remove_tree (root);
+      daemon_end (root);
       fprintf (stderr, "pair %d: %s %.1f %%\n", r + 1, bins[b], cpu[b][r]);
     }
   g_setenv ("HD_HEARINGD", self, TRUE);
@@ -181,15 +174,7 @@ main (int argc, char **argv)
   int nm2e = 0, held = 0;
   double held_cpu = -1;
   for (int r = 0; r < runs; r++) {
-    g_autofree char *root = g_dir_make_tmp ("hd-bench-media-XXXXXX", NULL);
-    g_autofree char *state = g_build_filename (root, "state", NULL);
-    const char *const env[]
-        = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false", NULL };
-    d = hd_test_daemon_start (state, FALSE, NULL, env);
-    const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-    g_free (op);
-    hd_test_ctl (&op, NULL, mint);
-    g_strstrip (op);
+    g_autofree char *root = daemon_begin ("hd-bench-media", env);
     double c0;
     long rss0;
     proc_stat (d->proc, &c0, &rss0);
@@ -203,9 +188,7 @@ main (int argc, char **argv)
       fflush (stdout);
       for (int i = 0; i < 4; i++)
         json_decref (finish (cl[i]));
-      hd_test_daemon_stop (d);
-      hd_test_daemon_free (d);
-      remove_tree (root);
+      daemon_end (root);
       return 0;
     }
     /* mouth-to-ear: a 300 ms beep every second from one participant, heard by the other */
@@ -249,9 +232,7 @@ main (int argc, char **argv)
     if (latency_only) {
       fprintf (stderr, "run %d/%d: mouth-to-ear so far %.0f ms (%d beeps)\n", r + 1, runs,
                median (m2e, nm2e), nm2e);
-      hd_test_daemon_stop (d);
-      hd_test_daemon_free (d);
-      remove_tree (root);
+      daemon_end (root);
       continue;
     }
     fprintf (stderr,
@@ -291,9 +272,7 @@ main (int argc, char **argv)
         held_cpu = (b - a) / 5.0 * 100.0;
       }
     }
-    hd_test_daemon_stop (d);
-    hd_test_daemon_free (d);
-    remove_tree (root);
+    daemon_end (root);
   }
   printf ("bench-media: %d runs, medians (1280x720@30 composite, 640x360 VP8 + Opus per client)\n",
           runs);

@@ -183,15 +183,10 @@ main (int argc, char **argv)
   g_autoptr (HdSigner) signer = hd_signer_new_from_seed (seed);
   g_autofree char *pub = hd_signer_public_pem (signer);
   for (int r = 0; r < runs; r++) {
-    g_autofree char *root = g_dir_make_tmp ("hd-bench-rec-XXXXXX", NULL);
-    g_autofree char *state = g_build_filename (root, "state", NULL);
     const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false",
                                 "HEARINGD_ICE_INTERFACES=v0", NULL };
-    d = hd_test_daemon_start (state, FALSE, NULL, env);
-    const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
-    g_free (op);
-    hd_test_ctl (&op, NULL, mint);
-    g_strstrip (op);
+    g_autofree char *root = daemon_begin ("hd-bench-rec", env);
+    g_autofree char *state = g_build_filename (root, "state", NULL);
 
     /* recording overhead: not recorded (open, then recess) and recorded (in session), five
      * times each, alternating: 5 s windows, each 1.5 s after the switch */

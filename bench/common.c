@@ -134,3 +134,27 @@ remove_tree (const char *root)
   if (!sh (cmd))
     fprintf (stderr, "could not remove %s\n", root);
 }
+
+char *
+daemon_begin (const char *prefix, const char *const *env)
+{
+  g_autofree char *tmpl = g_strdup_printf ("%s-XXXXXX", prefix);
+  char *root = g_dir_make_tmp (tmpl, NULL);
+  g_autofree char *state = g_build_filename (root, "state", NULL);
+  d = hd_test_daemon_start (state, FALSE, NULL, env);
+  const char *const mint[] = { "--state-dir", state, "operator-token", NULL };
+  g_free (op);
+  op = NULL;
+  hd_test_ctl (&op, NULL, mint);
+  g_strstrip (op);
+  return root;
+}
+
+void
+daemon_end (const char *root)
+{
+  hd_test_daemon_stop (d);
+  hd_test_daemon_free (d);
+  d = NULL;
+  remove_tree (root);
+}

@@ -27,3 +27,8 @@ void proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib);
 void remove_tree (const char *root);
 /* Median of n values (sorts them); -1 for none. */
 double median (double *v, int n);
+/* Start hearingd ($HD_HEARINGD) with `env` on a state folder in a new temporary folder named
+ * after `prefix`, into `d`, with an operator token in `op`. Returns the folder (caller frees). */
+char *daemon_begin (const char *prefix, const char *const *env);
+/* Stop `d` and remove the folder daemon_begin made. */
+void daemon_end (const char *root);

@@ -259,6 +259,15 @@ report (Client *c)
   return j;
 }
 
+/* SIGKILL: no goodbye, the daemon finds out from the closed connection or ICE. */
+static void
+kill_client (Client *c)
+{
+  g_subprocess_force_exit (c->proc);
+  g_subprocess_wait (c->proc, NULL, NULL);
+  g_clear_object (&c->proc);
+}
+
 static double
 num (json_t *r, const char *obj, const char *key)
 {
@@ -351,9 +360,7 @@ test_mute_and_kill (void)
   Client b = client (hid, "Green", "00ff00", 660, 10, NULL);
   Client m = client (hid, "Blue", "0000ff", 880, 10, "--mute-at=3");
   g_usleep (5 * G_USEC_PER_SEC);
-  g_subprocess_force_exit (b.proc); /* SIGKILL: no goodbye */
-  g_subprocess_wait (b.proc, NULL, NULL);
-  g_clear_object (&b.proc);
+  kill_client (&b);
   json_t *r = report (&a);
   g_assert_cmpfloat (num (r, NULL, "fps_last_2s"), >=, 20); /* kept receiving */
   g_assert_cmpfloat (num (r, "colors", "00ff00"), <, 0.01); /* the killed one is gone */
@@ -387,9 +394,7 @@ test_comings_and_goings (void)
     Client v = client (hid, "Visitor", "00ff00", 660, 3, "--measure-at=0");
     if (i % 2) {
       g_usleep (2500 * 1000);
-      g_subprocess_force_exit (v.proc); /* SIGKILL: no goodbye */
-      g_assert_true (g_subprocess_wait (v.proc, NULL, NULL));
-      g_clear_object (&v.proc);
+      kill_client (&v);
     } else {
       json_t *vr = report (&v);
       g_assert_cmpfloat (num (vr, "power_db", "440"), >, -30);
