@@ -526,8 +526,6 @@ test_layouts (void)
   json_decref (j);
 }
 
-/* [media] video_codec = h264: the hearing's composite is H.264 both ways (OpenH264), for
- * devices that decode nothing else. A second daemon, in the same namespace. */
 static void
 set_state (const char *hid, const char *state)
 {
@@ -964,16 +962,19 @@ recordings_of (const char *hid, const char *arch)
   return r;
 }
 
+/* [media] video_codec = h264: the hearing's composite is H.264 both ways (OpenH264), for
+ * devices that decode nothing else, and recorded as encoded. A second daemon, in the same
+ * namespace. */
 static void
 test_h264 (void)
 {
   static const char *const h264[] = { "HEARINGD_MEDIA_VIDEO_CODEC=h264", NULL };
   g_free (own_daemon_begin ("state-h264", h264));
   g_autofree char *hid = new_hearing ();
-  measure_in (6);
+  measure_in (5); /* before the hearing closes, at 6 s */
   Client a = client (hid, "Red", "ff0000", 440, 7, NULL);
   Client b = client (hid, "Blue", "0000ff", 880, 7, NULL);
-  /* recorded for 3 s: the H.264 composite goes into Matroska as encoded */
+  /* recorded for 3.5 s: the H.264 composite goes into Matroska as encoded */
   int st = 0;
   g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
   json_t *t
@@ -983,7 +984,7 @@ test_h264 (void)
   json_decref (t);
   g_usleep (2500 * 1000);
   set_state (hid, "in_session");
-  g_usleep (3 * G_USEC_PER_SEC);
+  g_usleep (3500 * 1000);
   set_state (hid, "closed");
   json_t *ra = report (&a), *rb = report (&b);
   for (json_t *r = ra; r; r = r == ra ? rb : NULL) {
