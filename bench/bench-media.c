@@ -75,13 +75,7 @@ floor_cpu (int n, int port0)
   double cpu = -1;
   if (f && s) {
     g_usleep (3 * G_USEC_PER_SEC);
-    double a, b;
-    long rss;
-    proc_stat (f, &a, &rss);
-    g_usleep (6 * G_USEC_PER_SEC);
-    proc_stat (f, &b, &rss);
-    if (a >= 0 && b >= 0)
-      cpu = (b - a) / 6.0 * 100.0;
+    cpu = cpu_window (f, 6, NULL);
   }
   for (GSubprocess **p = (GSubprocess *[]){ f, s, NULL }; *p; p++) {
     g_subprocess_force_exit (*p);
@@ -121,7 +115,11 @@ static const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARI
 static int
 compare (int runs, const char *other)
 {
-  const char *self = g_getenv ("HD_HEARINGD");
+  g_autofree char *self = g_strdup (g_getenv ("HD_HEARINGD"));
+  if (!self) {
+    fprintf (stderr, "bench-media compare: HD_HEARINGD names this daemon\n");
+    return 1;
+  }
   const char *bins[2] = { other, self };
   double cpu[2][9];
   for (int r = 0; r < runs; r++)
@@ -133,12 +131,7 @@ compare (int runs, const char *other)
       for (int i = 0; i < 4; i++)
         cl[i] = client (hid, 26, 300 + 100 * i, CLIENT_OPTS);
       g_usleep (8 * G_USEC_PER_SEC); /* everyone connected */
-      double a, z;
-      long rss;
-      proc_stat (d->proc, &a, &rss);
-      g_usleep (16 * G_USEC_PER_SEC);
-      proc_stat (d->proc, &z, &rss);
-      cpu[b][r] = (z - a) / 16.0 * 100.0;
+      cpu[b][r] = cpu_window (d->proc, 16, NULL);
       for (int i = 0; i < 4; i++)
         json_decref (finish (cl[i]));
       daemon_end (root);
@@ -209,12 +202,8 @@ main (int argc, char **argv)
       for (int i = 0; i < n; i++)
         cl[i] = client (hid, 14, 300 + 100 * i, CLIENT_OPTS);
       g_usleep (5 * G_USEC_PER_SEC); /* everyone connected */
-      double a, b;
       long rss_n;
-      proc_stat (d->proc, &a, &rss_n);
-      g_usleep (6 * G_USEC_PER_SEC);
-      proc_stat (d->proc, &b, &rss_n);
-      cpu[k][r] = (b - a) / 6.0 * 100.0;
+      cpu[k][r] = cpu_window (d->proc, 6, &rss_n);
       if (n == 9)
         rss[r] = (double)(rss_n - rss0) / 1024.0 / n;
       fps[k][r] = 1000;
@@ -251,11 +240,7 @@ main (int argc, char **argv)
             cl[h * 4 + i] = client (hid, 14, 300 + 100 * i, CLIENT_OPTS);
         }
         g_usleep (6 * G_USEC_PER_SEC);
-        double a, b;
-        long x;
-        proc_stat (d->proc, &a, &x);
-        g_usleep (5 * G_USEC_PER_SEC);
-        proc_stat (d->proc, &b, &x);
+        double now = cpu_window (d->proc, 5, NULL);
         double worst = 1000;
         for (int i = 0; i < 4 * k; i++) {
           json_t *j = finish (cl[i]);
@@ -264,12 +249,12 @@ main (int argc, char **argv)
         }
         fprintf (stderr,
                  "%d hearings of 4 at once: slowest composite %.1f fps, daemon CPU %.0f%%\n", k,
-                 worst, (b - a) / 5.0 * 100.0);
+                 worst, now);
         g_usleep (2 * G_USEC_PER_SEC);
         if (worst < 29)
           break;
         held = k;
-        held_cpu = (b - a) / 5.0 * 100.0;
+        held_cpu = now;
       }
     }
     daemon_end (root);

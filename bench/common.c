@@ -158,3 +158,16 @@ daemon_end (const char *root)
   d = NULL;
   remove_tree (root);
 }
+
+double
+cpu_window (GSubprocess *p, double seconds, long *rss_kib)
+{
+  double a, b;
+  long rss = 0;
+  proc_stat (p, &a, &rss);
+  g_usleep ((gulong)(seconds * G_USEC_PER_SEC));
+  proc_stat (p, &b, &rss);
+  if (rss_kib)
+    *rss_kib = rss;
+  return a >= 0 && b >= 0 ? (b - a) / seconds * 100.0 : -1;
+}

@@ -23,6 +23,9 @@ json_t *finish (GSubprocess *p);
 /* CPU seconds so far and resident KiB of a process. */
 void pid_stat (const char *pid, double *cpu_s, long *rss_kib);
 void proc_stat (GSubprocess *p, double *cpu_s, long *rss_kib);
+/* A process's CPU over the next `seconds`, in % of one core (-1 if unreadable); its resident
+ * KiB at the end into *rss_kib when given. */
+double cpu_window (GSubprocess *p, double seconds, long *rss_kib);
 /* Remove a run's temporary folder (its daemon stopped first). */
 void remove_tree (const char *root);
 /* Median of n values (sorts them); -1 for none. */
