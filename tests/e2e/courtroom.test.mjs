@@ -5,6 +5,7 @@
 // Si with a reason, and at HD_MUTE_AT (ms since the epoch) mutes "Red" from the roster; the C
 // clients, measuring before and after that instant, say whether Red's tone left the mix. Prints
 // one JSON line: what each page saw and getStats figures; `problems` lists what went wrong.
+// The fake cameras run at 15 fps: four pages, the daemon and three clients share two cores.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ const muteAt = Number(process.env.HD_MUTE_AT);
 const admitted = process.env.HD_ADMIT.split(',');
 const until = (t) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 const tmp = mkdtempSync(join(tmpdir(), 'hd-e2e-courtroom-'));
-const context = await launch(chromium, tmp, ['--disable-features=WebRtcHideLocalIpsWithMdns']);
+const context = await launch(chromium, tmp, ['--disable-features=WebRtcHideLocalIpsWithMdns', '--use-fake-device-for-media-stream=fps=15']);
 const out = { ok: false, problems: [] };
 const problem = (what, e) => out.problems.push(`${what}: ${String(e && e.message ? e.message : e).split('\n')[0]}`);
 const T = { timeout: Number(process.env.HD_STEP_MS || 15000) };
