@@ -145,12 +145,46 @@ compare (int runs, const char *other)
   return 0;
 }
 
+/* `bench-media RUNS churn`: RUNS hearings of 4 one after another in one daemon (each held 10 s,
+ * then ended), its resident memory after each: what a day of hearings leaves behind. */
+static int
+churn (int runs)
+{
+  g_autofree char *root = daemon_begin ("hd-bench-media", env);
+  g_usleep (2 * G_USEC_PER_SEC);
+  long rss0 = 0, rss = 0, peak = 0;
+  double cpu;
+  proc_stat (d->proc, &cpu, &rss0);
+  printf ("bench-media churn: resident memory, hearings of 4 one after another\n");
+  printf ("started: %.1f MiB\n", rss0 / 1024.0);
+  for (int r = 0; r < runs; r++) {
+    g_autofree char *hid = new_hearing ();
+    GSubprocess *cl[4];
+    for (int i = 0; i < 4; i++)
+      cl[i] = client (hid, 10, 300 + 100 * i, CLIENT_OPTS);
+    g_usleep (8 * G_USEC_PER_SEC);
+    proc_stat (d->proc, &cpu, &peak);
+    for (int i = 0; i < 4; i++)
+      json_decref (finish (cl[i]));
+    g_autofree char *path = g_strdup_printf ("/api/v1/hearings/%s", hid);
+    int st = 0;
+    json_decref (hd_test_rest (d, "PATCH", path, op, "{\"state\":\"closed\"}", &st));
+    g_usleep (3 * G_USEC_PER_SEC); /* everyone gone, the hearing ended */
+    proc_stat (d->proc, &cpu, &rss);
+    printf ("hearing %d: %.1f MiB with 4, %.1f MiB after (%+.1f since the start)\n", r + 1,
+            peak / 1024.0, rss / 1024.0, (rss - rss0) / 1024.0);
+    fflush (stdout);
+  }
+  daemon_end (root);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
   int runs = CLAMP (argc > 1 ? atoi (argv[1]) : 3, 1, 9);
-  /* `bench-media RUNS latency`: the mouth-to-ear figure alone; `bench-media 1 hold`: one hearing
-   * of 4 held for 30 s, the daemon's pid printed (to profile it: perf record -p PID);
+  /* `bench-media RUNS latency`: the mouth-to-ear figure alone; `bench-media 1 hold [N]`: one
+   * hearing of N (4) held for 30 s, the daemon's pid printed (to profile it: perf record -p PID);
    * `bench-media RUNS compare OTHER_HEARINGD`: see compare() */
   gboolean latency_only = argc > 2 && g_str_equal (argv[2], "latency");
   gboolean hold = argc > 2 && g_str_equal (argv[2], "hold");
@@ -161,6 +195,8 @@ main (int argc, char **argv)
   hd_client_quiet ();
   if (argc > 3 && g_str_equal (argv[2], "compare"))
     return compare (runs, argv[3]);
+  if (argc > 2 && g_str_equal (argv[2], "churn"))
+    return churn (argc > 1 ? atoi (argv[1]) : 6);
   static const int sizes[] = { 2, 4, 6, 9 };
   enum { NS = G_N_ELEMENTS (sizes) };
   double first[9], cpu[NS][9], flo[NS][9], ratio[NS][9], fps[NS][9], rss[9], m2e[9 * 16];
@@ -173,13 +209,15 @@ main (int argc, char **argv)
     proc_stat (d->proc, &c0, &rss0);
 
     if (hold) {
+      int n = CLAMP (argc > 3 ? atoi (argv[3]) : 4, 1, 16);
       g_autofree char *hid = new_hearing ();
-      GSubprocess *cl[4];
-      for (int i = 0; i < 4; i++)
+      GSubprocess *cl[16];
+      for (int i = 0; i < n; i++)
         cl[i] = client (hid, 34, 300 + 100 * i, CLIENT_OPTS);
-      printf ("daemon pid %s: a hearing of 4 for 30 s\n", g_subprocess_get_identifier (d->proc));
+      printf ("daemon pid %s: a hearing of %d for 30 s\n", g_subprocess_get_identifier (d->proc),
+              n);
       fflush (stdout);
-      for (int i = 0; i < 4; i++)
+      for (int i = 0; i < n; i++)
         json_decref (finish (cl[i]));
       daemon_end (root);
       return 0;
