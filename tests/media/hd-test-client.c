@@ -551,7 +551,7 @@ main (int argc, char **argv)
   int recent = 0;
   for (guint i = 0; i < frame_times->len; i++)
     recent += g_array_index (frame_times, gint64, i) > now - 2 * G_USEC_PER_SEC;
-  json_t *cols = json_object (), *pw = json_object ();
+  json_t *cols = json_object (), *pw = json_object (), *pw_min = json_object ();
   for (int c = 0; c < ncolors; c++) {
     char k[8];
     g_snprintf (k, sizeof k, "%06x", colors[c]);
@@ -560,10 +560,14 @@ main (int argc, char **argv)
   for (int f = 0; f < nfreqs; f++) {
     char k[16];
     g_snprintf (k, sizeof k, "%d", freqs[f]);
-    double sum = 0;
-    for (int b = 0; b < WINDOW; b++)
+    double sum = 0, least = G_MAXDOUBLE;
+    for (int b = 0; b < WINDOW; b++) {
       sum += power_ring[f][b];
+      least = MIN (least, power_ring[f][b]);
+    }
     json_object_set_new (pw, k, json_real (10 * log10 (sum / WINDOW + 1e-12)));
+    /* the quietest 100 ms of that second: a voice that broke up shows here, not in the mean */
+    json_object_set_new (pw_min, k, json_real (10 * log10 (least + 1e-12)));
   }
   json_t *report = json_pack (
       "{s:o, s:o, s:s, s:o, s:o, s:f, s:i, s:b, s:i, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "beeps",
@@ -574,6 +578,7 @@ main (int argc, char **argv)
       "first_frame_ms", first_frame_at && offer_at ? (first_frame_at - offer_at) / 1000.0 : -1.0,
       "colors", cols, "power_db", pw, "errors", errors, "closed", hd_ws_is_closed (ws));
   json_object_set_new (report, "kept", kept);
+  json_object_set_new (report, "power_min_db", pw_min);
   g_mutex_unlock (&lock);
   char *s = json_dumps (report, JSON_COMPACT);
   puts (s);
