@@ -196,7 +196,7 @@ main (int argc, char **argv)
   if (argc > 3 && g_str_equal (argv[2], "compare"))
     return compare (runs, argv[3]);
   if (argc > 2 && g_str_equal (argv[2], "churn"))
-    return churn (argc > 1 ? atoi (argv[1]) : 6);
+    return churn (runs);
   static const int sizes[] = { 2, 4, 6, 9 };
   enum { NS = G_N_ELEMENTS (sizes) };
   double first[9], cpu[NS][9], flo[NS][9], ratio[NS][9], fps[NS][9], rss[9], m2e[9 * 16];

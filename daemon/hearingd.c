@@ -1037,7 +1037,8 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "C.UTF-8");
   /* Before any thread: glibc gives each streaming thread an arena of its own (up to 8 per core),
    * and memory freed in one is not reused by another: resident memory grew by ~20 MiB with each
-   * hearing held, to 166 MiB after six (bench-media churn). One arena per core keeps it level at
+   * hearing held, to 166 MiB after six (bench-media churn). One arena per core (at least two)
+   * with malloc_trim after each departure (codecs/mixer.c) keeps it level at
    * ~46 MiB between hearings. MALLOC_ARENA_MAX in the environment still decides, if set. */
   if (!g_getenv ("MALLOC_ARENA_MAX"))
     mallopt (M_ARENA_MAX, MAX (2, (int)g_get_num_processors ()));
