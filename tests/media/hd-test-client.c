@@ -3,7 +3,8 @@
  * picture and a sine tone, and reports as JSON what it receives: decoded composite frames, how
  * much of the picture each colour fills (median over the 1.5 s before --measure-at, or before
  * half a second ahead of leaving), and the power at given frequencies in the last second of
- * sound before that instant (Goertzel, 100 ms blocks). Usage:
+ * sound before that instant (Goertzel, 100 ms blocks: `power_db` their mean, `power_min_db` the
+ * quietest block, where a voice that broke up shows). Usage:
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
