@@ -382,7 +382,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     link_chain (pad, e[0]);
     g_hash_table_iter_init (&it, m->peers);
     while (g_hash_table_iter_next (&it, NULL, &v))
-      if (v != p)
+      if (v != p && ((Peer *)v)->answered)
         hd_mixer_feed_add (m, p, v, ((Peer *)v)->amix);
     hd_recorder_peer_sound (m, p);
     latency_changed = TRUE;
@@ -674,12 +674,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   gst_object_unref (qsink);
 
   g_hash_table_insert (m->peers, p->pid, p);
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, m->peers);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    if (v != p && ((Peer *)v)->atee)
-      hd_mixer_feed_add (m, v, p, p->amix);
+  /* the others' sound comes into its mix once its answer is applied (on_answer_applied) */
   g_mutex_unlock (&m->lock);
   return TRUE;
 }
@@ -735,6 +730,33 @@ hd_mixer_peer_count (HdMixer *m)
   return n;
 }
 
+/* In webrtcbin's thread, once the answer is applied: webrtcbin has stopped holding the peer's
+ * input (it holds every sink pad until then), so its mix may take the others' sound now. Fed
+ * earlier, a mix that cannot send would fill up and stop each sender's sound for everyone:
+ * for the length of a join, or for good when a device never answers. */
+static void
+on_answer_applied (GstPromise *promise, gpointer data)
+{
+  PeerRef *r = data;
+  HdMixer *m = r->mixer;
+  gboolean failed = gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED; /* (at once) */
+  const GstStructure *reply = failed ? NULL : gst_promise_get_reply (promise);
+  failed = failed || (reply && gst_structure_has_field (reply, "error"));
+  g_mutex_lock (&m->lock);
+  Peer *p = g_hash_table_lookup (m->peers, r->pid);
+  if (p && !failed && !p->answered && !m->closed) {
+    p->answered = TRUE;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init (&it, m->peers);
+    while (g_hash_table_iter_next (&it, NULL, &v))
+      if (v != p && ((Peer *)v)->atee)
+        hd_mixer_feed_add (m, v, p, p->amix);
+  }
+  g_mutex_unlock (&m->lock);
+  gst_promise_unref (promise);
+}
+
 gboolean
 hd_mixer_set_answer (HdMixer *m, const char *pid, const char *sdp, const HdSdpFingerprint *fp,
                      GError **error)
@@ -762,7 +784,9 @@ hd_mixer_set_answer (HdMixer *m, const char *pid, const char *sdp, const HdSdpFi
   }
   GstWebRTCSessionDescription *answer
       = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, msg);
-  g_signal_emit_by_name (webrtc, "set-remote-description", answer, NULL);
+  GstPromise *applied
+      = gst_promise_new_with_change_func (on_answer_applied, peer_ref_new (m, pid), peer_ref_free);
+  g_signal_emit_by_name (webrtc, "set-remote-description", answer, applied);
   gst_webrtc_session_description_free (answer);
   gst_object_unref (webrtc);
   return TRUE;

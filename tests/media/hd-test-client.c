@@ -8,6 +8,7 @@
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
+ *                  [--no-answer]
  * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
 #include "codecs/engine.h"
@@ -36,7 +37,7 @@ static char **opt_keep; /* message types whose last one goes into the report's "
 static char **opt_send;
     /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
                                                          before the end */
-static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode;
+static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode, opt_no_answer;
 static char *opt_size = "320x240"; /* picture sent, WIDTHxHEIGHT */
 static int opt_latency = 50;       /* jitter buffer, ms */
 static double opt_beep_every;      /* > 0: the tone sounds 300 ms every so many seconds */
@@ -417,6 +418,8 @@ main (int argc, char **argv)
     { "mute-at", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mute_at, "send mute audio after S s", NULL },
     { "no-video", 0, 0, G_OPTION_ARG_NONE, &opt_no_video, "send no picture", NULL },
     { "no-audio", 0, 0, G_OPTION_ARG_NONE, &opt_no_audio, "send no sound", NULL },
+    { "no-answer", 0, 0, G_OPTION_ARG_NONE, &opt_no_answer,
+      "never answer the offer (stay joined, carry no media)", NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
       "announce a DTLS fingerprint that is not our certificate's (an attacker)", NULL },
     { NULL },
@@ -498,7 +501,8 @@ main (int argc, char **argv)
       else if (!g_strcmp0 (type, "offer")) {
         offer_at = g_get_monotonic_time ();
         offers++;
-        on_offer (json_string_value (json_object_get (j, "sdp")));
+        if (!opt_no_answer) /* --no-answer: a device that hangs after joining */
+          on_offer (json_string_value (json_object_get (j, "sdp")));
       } else if (!g_strcmp0 (type, "candidate")) {
         const char *c = json_string_value (json_object_get (j, "candidate"));
         if (c && *c)

@@ -1379,6 +1379,34 @@ test_judge_mutes_a_party (void)
   measure_at = 0;
 }
 
+/* A participant whose device hangs after joining: it never answers the offer. Its mix waits
+ * for it (webrtcbin holds its input until the answer), but nobody else's sound may wait: Red and
+ * Green, talking meanwhile, hear each other in every 100 ms block while it is there. */
+static void
+test_a_joiner_who_never_answers (void)
+{
+  g_autofree char *hid = new_hearing ();
+  measure_in (8);
+  Client c[2] = { client (hid, "Red", "ff0000", 440, 10, "--no-decode"),
+                  client (hid, "Green", "00ff00", 660, 10, "--no-decode") };
+  g_usleep (3 * G_USEC_PER_SEC); /* the two talk */
+  Client hung = client (hid, "Hung", "ffff00", 550, 7, "--no-answer");
+  static const char *fr[] = { "440", "660" };
+  for (int i = 0; i < 2; i++) {
+    json_t *r = report (&c[i]);
+    double other = num (r, "power_min_db", fr[1 - i]);
+    g_test_message ("%s hears %s Hz at %.1f dB in its quietest 100 ms block", c[i].color,
+                    fr[1 - i], other);
+    g_assert_cmpfloat (other, >, -30);
+    json_decref (r);
+  }
+  json_t *h = report (&hung);
+  g_assert_cmpint (json_integer_value (json_object_get (h, "offers")), ==, 1);
+  g_assert_cmpint (json_integer_value (json_object_get (h, "frames")), ==, 0);
+  json_decref (h);
+  measure_at = 0;
+}
+
 /* Every thread of process `pid` on the CPUs of `set` (threads it makes later inherit it). */
 static void
 pin_process (const char *pid, const cpu_set_t *set)
@@ -1735,6 +1763,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/two-hearings", test_two_hearings);
   g_test_add_func ("/media/layouts", test_layouts);
   g_test_add_func ("/media/a-busy-core", test_a_busy_core);
+  g_test_add_func ("/media/a-joiner-who-never-answers", test_a_joiner_who_never_answers);
   g_test_add_func ("/media/h264", test_h264);
   g_test_add_func ("/media/judge-mutes-a-party", test_judge_mutes_a_party);
   g_test_add_func ("/media/recording", test_recording);
