@@ -37,9 +37,9 @@ struct Peer {
   char *fp_hash, *fp_value;
   gboolean verified, rejected, audio_muted, video_muted;
   gboolean sends; /* FALSE: an observer, never in the picture or the sound */
-  /* its answer is applied: webrtcbin takes its mix (until then it holds it, and a feed into it
-   * would hold up the sender's sound for everyone) */
-  gboolean answered;
+  /* connected (ICE and DTLS): webrtcbin takes its mix (until then it holds it, and a feed into
+   * it would hold up the sender's sound for everyone): the others' sound goes into it */
+  gboolean connected;
   guint seq;      /* join order: tiles keep their places as others come and go */
   /* link quality, from webrtcbin's statistics (under the lock) */
   guint64 stats_bytes, stats_received, stats_lost;

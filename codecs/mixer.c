@@ -382,7 +382,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     link_chain (pad, e[0]);
     g_hash_table_iter_init (&it, m->peers);
     while (g_hash_table_iter_next (&it, NULL, &v))
-      if (v != p && ((Peer *)v)->answered)
+      if (v != p && ((Peer *)v)->connected)
         hd_mixer_feed_add (m, p, v, ((Peer *)v)->amix);
     hd_recorder_peer_sound (m, p);
     latency_changed = TRUE;
@@ -533,14 +533,38 @@ on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpoint
 
 /* DTLS is up: media to this peer can be decrypted from now on, so ask the one encoder for a
  * keyframe at once instead of waiting for the newcomer's decoder to send a PLI. */
+/* The peer is connected (ICE and DTLS): webrtcbin now takes its mix, so the mix may take the
+ * others' sound. webrtcbin holds whatever is pushed into it until the answer is applied, and
+ * then until the DTLS key is set; a mix fed before would fill up and stop each sender's sound,
+ * for everyone: a gap at every join, silence for as long as a device never answers or never
+ * gets through (UDP blocked). */
+static void
+feed_mix (HdMixer *m, const char *pid)
+{
+  g_mutex_lock (&m->lock);
+  Peer *p = g_hash_table_lookup (m->peers, pid);
+  if (p && !p->connected && !m->closed) {
+    p->connected = TRUE;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init (&it, m->peers);
+    while (g_hash_table_iter_next (&it, NULL, &v))
+      if (v != p && ((Peer *)v)->atee)
+        hd_mixer_feed_add (m, v, p, p->amix);
+  }
+  g_mutex_unlock (&m->lock);
+}
+
 static void
 on_connection_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
 {
   PeerRef *r = data;
   GstWebRTCPeerConnectionState st;
   g_object_get (webrtc, "connection-state", &st, NULL);
-  if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+  if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+    feed_mix (r->mixer, r->pid);
     hd_mixer_force_keyframe (r->mixer);
+  }
 }
 
 static void
@@ -674,7 +698,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   gst_object_unref (qsink);
 
   g_hash_table_insert (m->peers, p->pid, p);
-  /* the others' sound comes into its mix once its answer is applied (on_answer_applied) */
+  /* the others' sound comes into its mix once it is connected (feed_mix) */
   g_mutex_unlock (&m->lock);
   return TRUE;
 }
@@ -730,33 +754,6 @@ hd_mixer_peer_count (HdMixer *m)
   return n;
 }
 
-/* In webrtcbin's thread, once the answer is applied: webrtcbin has stopped holding the peer's
- * input (it holds every sink pad until then), so its mix may take the others' sound now. Fed
- * earlier, a mix that cannot send would fill up and stop each sender's sound for everyone:
- * for the length of a join, or for good when a device never answers. */
-static void
-on_answer_applied (GstPromise *promise, gpointer data)
-{
-  PeerRef *r = data;
-  HdMixer *m = r->mixer;
-  gboolean failed = gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED; /* (at once) */
-  const GstStructure *reply = failed ? NULL : gst_promise_get_reply (promise);
-  failed = failed || (reply && gst_structure_has_field (reply, "error"));
-  g_mutex_lock (&m->lock);
-  Peer *p = g_hash_table_lookup (m->peers, r->pid);
-  if (p && !failed && !p->answered && !m->closed) {
-    p->answered = TRUE;
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init (&it, m->peers);
-    while (g_hash_table_iter_next (&it, NULL, &v))
-      if (v != p && ((Peer *)v)->atee)
-        hd_mixer_feed_add (m, v, p, p->amix);
-  }
-  g_mutex_unlock (&m->lock);
-  gst_promise_unref (promise);
-}
-
 gboolean
 hd_mixer_set_answer (HdMixer *m, const char *pid, const char *sdp, const HdSdpFingerprint *fp,
                      GError **error)
@@ -784,9 +781,7 @@ hd_mixer_set_answer (HdMixer *m, const char *pid, const char *sdp, const HdSdpFi
   }
   GstWebRTCSessionDescription *answer
       = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, msg);
-  GstPromise *applied
-      = gst_promise_new_with_change_func (on_answer_applied, peer_ref_new (m, pid), peer_ref_free);
-  g_signal_emit_by_name (webrtc, "set-remote-description", answer, applied);
+  g_signal_emit_by_name (webrtc, "set-remote-description", answer, NULL);
   gst_webrtc_session_description_free (answer);
   gst_object_unref (webrtc);
   return TRUE;

@@ -8,7 +8,7 @@
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
- *                  [--no-answer]
+ *                  [--no-answer] [--no-ice]
  * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
 #include "codecs/engine.h"
@@ -37,7 +37,7 @@ static char **opt_keep; /* message types whose last one goes into the report's "
 static char **opt_send;
     /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
                                                          before the end */
-static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode, opt_no_answer;
+static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode, opt_no_answer, opt_no_ice;
 static char *opt_size = "320x240"; /* picture sent, WIDTHxHEIGHT */
 static int opt_latency = 50;       /* jitter buffer, ms */
 static double opt_beep_every;      /* > 0: the tone sounds 300 ms every so many seconds */
@@ -281,7 +281,8 @@ on_answer_created (GstPromise *promise, gpointer data)
   gst_structure_get (gst_promise_get_reply (promise), "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
                      &answer, NULL);
   gst_promise_unref (promise);
-  g_signal_emit_by_name (webrtc, "set-local-description", answer, NULL);
+  if (!opt_no_ice) /* --no-ice: answered, but nothing gathered: a network that blocks UDP */
+    g_signal_emit_by_name (webrtc, "set-local-description", answer, NULL);
   char *text = gst_sdp_message_as_text (answer->sdp);
   if (opt_forge) {
     /* Flip the first hex digit of every fingerprint: the certificate no longer matches. */
@@ -420,6 +421,8 @@ main (int argc, char **argv)
     { "no-audio", 0, 0, G_OPTION_ARG_NONE, &opt_no_audio, "send no sound", NULL },
     { "no-answer", 0, 0, G_OPTION_ARG_NONE, &opt_no_answer,
       "never answer the offer (stay joined, carry no media)", NULL },
+    { "no-ice", 0, 0, G_OPTION_ARG_NONE, &opt_no_ice,
+      "answer, but gather no candidates: never connect (UDP blocked)", NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
       "announce a DTLS fingerprint that is not our certificate's (an attacker)", NULL },
     { NULL },
