@@ -531,19 +531,17 @@ on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpoint
   }
 }
 
-/* DTLS is up: media to this peer can be decrypted from now on, so ask the one encoder for a
- * keyframe at once instead of waiting for the newcomer's decoder to send a PLI. */
 /* The peer is connected (ICE and DTLS): webrtcbin now takes its mix, so the mix may take the
  * others' sound. webrtcbin holds whatever is pushed into it until the answer is applied, and
  * then until the DTLS key is set; a mix fed before would fill up and stop each sender's sound,
  * for everyone: a gap at every join, silence for as long as a device never answers or never
  * gets through (UDP blocked). */
 static void
-feed_mix (HdMixer *m, const char *pid)
+feed_mix (HdMixer *m, const char *pid, GstElement *webrtc)
 {
   g_mutex_lock (&m->lock);
   Peer *p = g_hash_table_lookup (m->peers, pid);
-  if (p && !p->connected && !m->closed) {
+  if (p && p->webrtc == webrtc && !p->connected && !m->closed) { /* (not a reconnect's old one) */
     p->connected = TRUE;
     GHashTableIter it;
     gpointer v;
@@ -555,6 +553,9 @@ feed_mix (HdMixer *m, const char *pid)
   g_mutex_unlock (&m->lock);
 }
 
+/* DTLS is up: the others' sound goes into this peer's mix, and media to it can be decrypted from
+ * now on, so ask the one encoder for a keyframe at once instead of waiting for the newcomer's
+ * decoder to send a PLI. */
 static void
 on_connection_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
 {
@@ -562,7 +563,7 @@ on_connection_state (GstElement *webrtc, GParamSpec *ps, gpointer data)
   GstWebRTCPeerConnectionState st;
   g_object_get (webrtc, "connection-state", &st, NULL);
   if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
-    feed_mix (r->mixer, r->pid);
+    feed_mix (r->mixer, r->pid, webrtc);
     hd_mixer_force_keyframe (r->mixer);
   }
 }
