@@ -1381,8 +1381,9 @@ test_judge_mutes_a_party (void)
 
 /* Devices that join but carry nothing: one hangs and never answers the offer, one answers from
  * behind a network that blocks UDP (it never connects). Their mixes wait for them (webrtcbin
- * holds a mix until the answer; an unconnected one goes nowhere), but nobody else's sound may
- * wait: Red and Green, talking meanwhile, hear each other in every 100 ms block. */
+ * holds a mix until the answer, then until DTLS), but nobody else's sound may wait: Red and
+ * Green, talking meanwhile, hear each other in every 100 ms block, and so does an observer who
+ * joins meanwhile. */
 static void
 test_joiners_who_never_connect (void)
 {
@@ -1393,6 +1394,10 @@ test_joiners_who_never_connect (void)
   g_usleep (3 * G_USEC_PER_SEC); /* the two talk */
   Client hung = client (hid, "Hung", "ffff00", 550, 7, "--no-answer");
   Client walled = client (hid, "Walled", "ff00ff", 770, 7, "--no-ice");
+  /* and an observer who joins meanwhile hears them both: a mix is fed once its participant is
+   * connected, whether or not they send anything */
+  Client obs = client_as (hid, "observer", "obs", "Obs", "ffff00", 550, 7,
+                          "--no-audio --no-video --no-decode --listen=440,660");
   static const char *fr[] = { "440", "660" };
   for (int i = 0; i < 2; i++) {
     json_t *r = report (&c[i]);
@@ -1402,6 +1407,10 @@ test_joiners_who_never_connect (void)
     g_assert_cmpfloat (other, >, -30);
     json_decref (r);
   }
+  json_t *ro = report (&obs);
+  for (int i = 0; i < 2; i++)
+    g_assert_cmpfloat (num (ro, "power_min_db", fr[i]), >, -30);
+  json_decref (ro);
   for (Client *x = (Client[]){ hung, walled }, *e = x + 2; x < e; x++) {
     json_t *h = report (x);
     g_assert_cmpint (json_integer_value (json_object_get (h, "offers")), ==, 1);
