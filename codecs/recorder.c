@@ -370,10 +370,16 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
                         (guint64)40 * GST_MSECOND, NULL)),
     add (t, m, hd_mixer_make (NULL, "audioconvert", NULL)),
     add (t, m, hd_mixer_make (NULL, "opusenc", "bitrate", 64000, NULL)),
+    /* like every track's: when the storage stalls (a write that waits), splitmuxsink stops
+     * taking; without this queue the full mix stopped at once, its feeds filled up, and every
+     * participant's sound stopped for everyone (/media/storage-that-stalls) */
+    add (t, m,
+         hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
+                        "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL)),
   };
   for (gsize i = 0; i + 1 < G_N_ELEMENTS (a); i++)
     gst_element_link (a[i], a[i + 1]);
-  gst_element_link_pads (a[3], "src", t->sink, "audio_%u");
+  gst_element_link_pads (a[4], "src", t->sink, "audio_%u");
   r->fullmix = a[1];
   t->silence = a[0];
   attach (t, q);

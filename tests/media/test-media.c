@@ -1420,6 +1420,82 @@ test_joiners_who_never_connect (void)
   measure_at = 0;
 }
 
+/* Storage that stalls instead of failing (a network share that stops answering): the archive's
+ * file system frozen (fsfreeze) for 6 s while a recorded hearing runs. Writes wait; the hearing
+ * may not: the parties hear each other in every 100 ms block and see each other at full rate
+ * while it is frozen. */
+static void
+test_storage_that_stalls (void)
+{
+  g_autofree char *img = g_build_filename (tmp_root, "stall.img", NULL);
+  g_autofree char *dir = g_build_filename (tmp_root, "stall-disk", NULL);
+  g_mkdir_with_parents (dir, 0700);
+  g_autofree char *mk = g_strdup_printf (
+      "sh -c 'truncate -s 256M %s && mkfs.ext4 -q %s && mount -o loop %s %s'", img, img, img, dir);
+  if (!sh (mk)) {
+    g_test_skip ("cannot mount an ext4 image (loop devices)");
+    return;
+  }
+  g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", dir);
+  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
+  g_free (own_daemon_begin ("state-stall", disk));
+  g_autofree char *hid = new_hearing ();
+  int st = 0;
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
+  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  set_state (hid, "in_session");
+  gint64 opened = g_get_monotonic_time ();
+  measure_in (10);
+  Client c[2] = { client (hid, "Red", "ff0000", 440, 13, NULL),
+                  client (hid, "Blue", "0000ff", 880, 13, NULL) };
+  g_usleep (4 * G_USEC_PER_SEC); /* recording */
+  /* frozen from now for 6 s, thawed by the shell itself whatever becomes of this test */
+  g_autofree char *freeze
+      = g_strdup_printf ("sh -c 'fsfreeze -f %s; sleep 6; fsfreeze -u %s'", dir, dir);
+  g_assert_true (g_spawn_command_line_async (freeze, NULL));
+  static const char *fr[] = { "440", "880" }, *col[] = { "ff0000", "0000ff" };
+  json_t *r[2] = { report (&c[0]), report (&c[1]) };
+  for (int i = 0; i < 2; i++) {
+    g_test_message ("%s, the disk frozen: hears %s Hz at %.1f dB in its quietest 100 ms block, "
+                    "sees %.2f of %s, %.1f fps at the end",
+                    col[i], fr[1 - i], num (r[i], "power_min_db", fr[1 - i]),
+                    num (r[i], "colors", col[1 - i]), col[1 - i], num (r[i], NULL, "fps_last_2s"));
+  }
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmpfloat (num (r[i], "power_min_db", fr[1 - i]), >, -30);
+    g_assert_cmpfloat (num (r[i], "colors", col[1 - i]), >, 0.05);
+    json_decref (r[i]);
+  }
+  set_state (hid, "closed");
+  gint64 session_ms = (g_get_monotonic_time () - opened) / 1000;
+  g_usleep (3 * G_USEC_PER_SEC);
+  /* and what waited was written when the disk thawed: the whole session, verified */
+  json_t *list = recordings_of (hid, arch);
+  g_assert_cmpuint (json_array_size (list), ==, 1);
+  const char *rid = json_string_value (json_object_get (json_array_get (list, 0), "id"));
+  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", rid);
+  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  gint64 composite_ms = track_ms (json_object_get (full, "manifest"), "composite", NULL);
+  g_test_message ("composite recorded: %" G_GINT64_FORMAT " ms of a %" G_GINT64_FORMAT
+                  " ms session, 6 s of it with the disk frozen",
+                  composite_ms, session_ms);
+  g_assert_cmpint (ABS (composite_ms - session_ms), <=, 1000);
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
+  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  json_decref (v);
+  json_decref (full);
+  json_decref (list);
+  own_daemon_end (TRUE);
+  g_autofree char *um = g_strdup_printf ("umount %s", dir);
+  sh (um);
+  measure_at = 0;
+}
+
 /* Every thread of process `pid` on the CPUs of `set` (threads it makes later inherit it). */
 static void
 pin_process (const char *pid, const cpu_set_t *set)
@@ -1783,6 +1859,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/archive-portal", test_archive_portal);
   g_test_add_func ("/media/recording-survives-sigkill", test_recording_survives_sigkill);
   g_test_add_func ("/media/recording-full-disk", test_recording_full_disk);
+  g_test_add_func ("/media/storage-that-stalls", test_storage_that_stalls);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   g_test_add_func ("/media/courtroom-in-chromium", test_courtroom_in_chromium);
   int rc = g_test_run ();
