@@ -1216,6 +1216,40 @@ test_recording_survives_sigkill (void)
   g_assert_cmpint (hd_test_ctl (NULL, NULL, audit_args), ==, 0);
 }
 
+/* The one recording of hearing `hid`, as an archivist reads it (its catalogue entry and
+ * manifest); its id in *rid. */
+static json_t *
+only_recording (const char *hid, const char *arch, char **rid)
+{
+  json_t *list = recordings_of (hid, arch);
+  g_assert_cmpuint (json_array_size (list), ==, 1);
+  *rid = g_strdup (json_string_value (json_object_get (json_array_get (list, 0), "id")));
+  json_decref (list);
+  int st = 0;
+  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", *rid);
+  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  return full;
+}
+
+/* A daemon of the test's own (state `name`) whose archive is `dir`, with no free-space reserve;
+ * a new hearing on it (returned) and an archivist's token for it in *arch. */
+static char *
+archive_on (const char *name, const char *dir, char **arch)
+{
+  g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", dir);
+  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
+  g_free (own_daemon_begin (name, disk));
+  char *hid = new_hearing ();
+  int st = 0;
+  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
+  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
+  g_assert_cmpint (st, ==, 201);
+  *arch = g_strdup (json_string_value (json_object_get (t, "token")));
+  json_decref (t);
+  return hid;
+}
+
 /* A full disk: the archive is a small tmpfs, filled up while a session is recorded. The track
  * that cannot be written stops taking media and nobody else notices: both participants keep
  * receiving the composite at full rate; the clerk is told; the failure and the pause are in the
@@ -1231,15 +1265,9 @@ test_recording_full_disk (void)
     g_test_skip ("cannot mount a tmpfs");
     return;
   }
-  g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", small);
-  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
-  g_free (own_daemon_begin ("state-disk", disk));
-  g_autofree char *hid = new_hearing ();
+  g_autofree char *arch = NULL;
+  g_autofree char *hid = archive_on ("state-disk", small, &arch);
   int st = 0;
-  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
-  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
-  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
-  json_decref (t);
   /* all but 256 KiB taken: a few seconds of recording fill the rest */
   struct statvfs fs;
   g_assert_cmpint (statvfs (small, &fs), ==, 0);
@@ -1277,12 +1305,8 @@ test_recording_full_disk (void)
   measure_at = 0;
   set_state (hid, "closed");
   g_usleep (2 * G_USEC_PER_SEC);
-  json_t *list = recordings_of (hid, arch);
-  g_assert_cmpuint (json_array_size (list), ==, 1);
-  const char *rid = json_string_value (json_object_get (json_array_get (list, 0), "id"));
-  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", rid);
-  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
-  g_assert_cmpint (st, ==, 200);
+  g_autofree char *rid = NULL;
+  json_t *full = only_recording (hid, arch, &rid);
   json_t *m = json_object_get (full, "manifest");
   g_assert_cmpstr (json_string_value (json_object_get (m, "status")), ==, "closed");
   /* written down: the failure, the pause, the resume when space returned */
@@ -1324,7 +1348,6 @@ test_recording_full_disk (void)
   g_assert_true (json_is_true (json_object_get (v, "ok")));
   json_decref (v);
   json_decref (full);
-  json_decref (list);
   own_daemon_end (TRUE);
   g_autofree char *umnt = g_strdup_printf ("umount %s", small);
   g_assert_true (sh (umnt));
@@ -1436,15 +1459,9 @@ test_storage_that_stalls (void)
     g_test_skip ("cannot mount an ext4 image (loop devices)");
     return;
   }
-  g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", dir);
-  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
-  g_free (own_daemon_begin ("state-stall", disk));
-  g_autofree char *hid = new_hearing ();
+  g_autofree char *arch = NULL;
+  g_autofree char *hid = archive_on ("state-stall", dir, &arch);
   int st = 0;
-  g_autofree char *tpath = g_strdup_printf ("/api/v1/hearings/%s/tokens", hid);
-  json_t *t = hd_test_rest (d, "POST", tpath, op, "{\"role\":\"archivist\",\"name\":\"A\"}", &st);
-  g_autofree char *arch = g_strdup (json_string_value (json_object_get (t, "token")));
-  json_decref (t);
   set_state (hid, "in_session");
   gint64 opened = g_get_monotonic_time ();
   measure_in (10);
@@ -1472,12 +1489,8 @@ test_storage_that_stalls (void)
   gint64 session_ms = (g_get_monotonic_time () - opened) / 1000;
   g_usleep (3 * G_USEC_PER_SEC);
   /* and what waited was written when the disk thawed: the whole session, verified */
-  json_t *list = recordings_of (hid, arch);
-  g_assert_cmpuint (json_array_size (list), ==, 1);
-  const char *rid = json_string_value (json_object_get (json_array_get (list, 0), "id"));
-  g_autofree char *show = g_strdup_printf ("/api/v1/recordings/%s", rid);
-  json_t *full = hd_test_rest (d, "GET", show, arch, NULL, &st);
-  g_assert_cmpint (st, ==, 200);
+  g_autofree char *rid = NULL;
+  json_t *full = only_recording (hid, arch, &rid);
   gint64 composite_ms = track_ms (json_object_get (full, "manifest"), "composite", NULL);
   g_test_message ("composite recorded: %" G_GINT64_FORMAT " ms of a %" G_GINT64_FORMAT
                   " ms session, 6 s of it with the disk frozen",
@@ -1489,7 +1502,6 @@ test_storage_that_stalls (void)
   g_assert_true (json_is_true (json_object_get (v, "ok")));
   json_decref (v);
   json_decref (full);
-  json_decref (list);
   own_daemon_end (TRUE);
   g_autofree char *um = g_strdup_printf ("umount %s", dir);
   sh (um);
