@@ -1445,8 +1445,9 @@ test_joiners_who_never_connect (void)
 
 /* Storage that stalls instead of failing (a network share that stops answering): the archive's
  * file system frozen (fsfreeze) for 6 s while a recorded hearing runs. Writes wait; the hearing
- * may not: the parties hear each other in every 100 ms block and see each other at full rate
- * while it is frozen. */
+ * may not: while it is frozen (the clients' windows end at 10 s, inside the freeze from ~4 s),
+ * the parties hear each other in every 100 ms block and decode pictures with each other in
+ * them; afterwards the recording holds the whole session and verifies. */
 static void
 test_storage_that_stalls (void)
 {
