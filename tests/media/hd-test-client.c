@@ -51,6 +51,7 @@ static GAsyncQueue *outbox; /* char* messages for the WebSocket */
 static GMutex lock;
 static gint64 t0, first_frame_at;
 static int frames;
+static gint answers; /* atomic: answers sent (from webrtcbin's thread) */
 static GArray *frame_times; /* gint64 */
 static double *color_frac;  /* per --colors entry, of the last frame */
 static guint32 *colors;
@@ -293,6 +294,7 @@ on_answer_created (GstPromise *promise, gpointer data)
     }
   }
   send_json (json_pack ("{s:s, s:s}", "type", "answer", "sdp", text));
+  g_atomic_int_inc (&answers);
   g_free (text);
   gst_webrtc_session_description_free (answer);
 }
@@ -587,6 +589,7 @@ main (int argc, char **argv)
       "colors", cols, "power_db", pw, "errors", errors, "closed", hd_ws_is_closed (ws));
   json_object_set_new (report, "kept", kept);
   json_object_set_new (report, "power_min_db", pw_min);
+  json_object_set_new (report, "answers", json_integer (g_atomic_int_get (&answers)));
   g_mutex_unlock (&lock);
   char *s = json_dumps (report, JSON_COMPACT);
   puts (s);

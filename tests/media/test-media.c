@@ -1434,9 +1434,14 @@ test_joiners_who_never_connect (void)
   for (int i = 0; i < 2; i++)
     g_assert_cmpfloat (num (ro, "power_min_db", fr[i]), >, -30);
   json_decref (ro);
-  for (Client *x = (Client[]){ hung, walled }, *e = x + 2; x < e; x++) {
-    json_t *h = report (x);
+  /* each was what it claims: the hung one never answered; the walled one answered, the
+   * daemon took its answer (no error), and it never connected (no frame) */
+  Client *odd[] = { &hung, &walled };
+  for (int i = 0; i < 2; i++) {
+    json_t *h = report (odd[i]);
     g_assert_cmpint (json_integer_value (json_object_get (h, "offers")), ==, 1);
+    g_assert_cmpint (json_integer_value (json_object_get (h, "answers")), ==, i);
+    g_assert_cmpint (json_array_size (json_object_get (h, "errors")), ==, 0);
     g_assert_cmpint (json_integer_value (json_object_get (h, "frames")), ==, 0);
     json_decref (h);
   }
@@ -1469,10 +1474,12 @@ test_storage_that_stalls (void)
   Client c[2] = { client (hid, "Red", "ff0000", 440, 13, NULL),
                   client (hid, "Blue", "0000ff", 880, 13, NULL) };
   g_usleep (4 * G_USEC_PER_SEC); /* recording */
-  /* frozen from now for 6 s, thawed by the shell itself whatever becomes of this test */
-  g_autofree char *freeze
-      = g_strdup_printf ("sh -c 'fsfreeze -f %s; sleep 6; fsfreeze -u %s'", dir, dir);
-  g_assert_true (g_spawn_command_line_async (freeze, NULL));
+  /* frozen from now for 6 s: the thaw is set going first, by a shell that outlives this test
+   * whatever becomes of it; the freeze itself must succeed, or nothing here was tested */
+  g_autofree char *thaw = g_strdup_printf ("sh -c 'sleep 6; fsfreeze -u %s'", dir);
+  g_assert_true (g_spawn_command_line_async (thaw, NULL));
+  g_autofree char *freeze = g_strdup_printf ("fsfreeze -f %s", dir);
+  g_assert_true (sh (freeze));
   static const char *fr[] = { "440", "880" }, *col[] = { "ff0000", "0000ff" };
   json_t *r[2] = { report (&c[0]), report (&c[1]) };
   for (int i = 0; i < 2; i++) {
@@ -1518,6 +1525,9 @@ pin_process (const char *pid, const cpu_set_t *set)
   g_assert_nonnull (tasks);
   for (const char *t; (t = g_dir_read_name (tasks));)
     sched_setaffinity ((pid_t)atoi (t), sizeof *set, set); /* a thread may have ended: ignored */
+  cpu_set_t now; /* the process's main thread, at least, is where it was put */
+  g_assert_cmpint (sched_getaffinity ((pid_t)atoi (pid), sizeof now, &now), ==, 0);
+  g_assert_true (CPU_EQUAL (&now, set));
 }
 
 typedef struct {
