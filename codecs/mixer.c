@@ -356,9 +356,9 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
   } else if (p->sends && !g_strcmp0 (media, "audio") && !g_ascii_strcasecmp (enc ? enc : "", "OPUS")
              && !p->atee) {
     /* Depayloaders and decoders only for what was negotiated. The tee after the depayloader
-     * hands the sound as received to the recorder. */
+     * hands the sound as received to the recorder. No queue first: webrtcbin's jitter buffer
+     * pushes from a thread of its own, which decodes and feeds the mixers. */
     GstElement *e[] = {
-      hd_mixer_make (p, "queue", NULL),
       hd_mixer_make (p, "rtpopusdepay", NULL),
       hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL), /* decodes in its thread */
       hd_mixer_make (p, "opusdec", NULL),
@@ -373,11 +373,11 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
-    p->adepay_tee = e[2];
-    p->avol = e[7];
-    p->alevel = e[8];
+    p->adepay_tee = e[1];
+    p->avol = e[6];
+    p->alevel = e[7];
     p->level_db = -120;
-    p->atee = e[9];
+    p->atee = e[8];
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
     g_hash_table_iter_init (&it, m->peers);
@@ -392,8 +392,9 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     gboolean vp8 = !g_ascii_strcasecmp (enc, "VP8");
     p->video_h264 = !vp8;
     GstElement *e[] = {
-      /* after a lost packet: no broken picture, and a keyframe asked of the sender (PLI) */
-      hd_mixer_make (p, "queue", NULL),
+      /* No queue first: webrtcbin's jitter buffer pushes from a thread of its own, which
+       * depayloads, decodes and draws into the compositor (a queue's hand-off per packet saved).
+       * After a lost packet: no broken picture, and a keyframe asked of the sender (PLI). */
       hd_mixer_make (p, vp8 ? "rtpvp8depay" : "rtph264depay", "request-keyframe", TRUE,
                      "wait-for-keyframe", TRUE, NULL),
       hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL), /* as received: recorded */
@@ -406,8 +407,8 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
-    p->vdepay_tee = e[2];
-    p->vlabel = e[6];
+    p->vdepay_tee = e[1];
+    p->vlabel = e[5];
     p->comp_pad = gst_element_request_pad_simple (m->comp, "sink_%u");
     /* faces keep their proportions whatever the tile's shape */
     g_object_set (p->comp_pad, "zorder", 1u, "sizing-policy", 1 /* keep-aspect-ratio */, NULL);

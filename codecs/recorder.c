@@ -35,6 +35,7 @@ typedef struct {
   char *dir;           /* the recording's folder, and the run's start: for late reports */
   GstClockTime base;
   GstClockTime last_ts; /* the gate: the last timestamp let through */
+  gint early;           /* atomic: buffers the gate dropped as from before the start */
   gboolean keyframe_seen;
   gint failed; /* atomic: its writing failed; the tee's data for it is dropped from then on */
   gboolean composite; /* set once at creation: read from any thread (peer is not) */
@@ -114,7 +115,39 @@ make_sink (HdRecorder *r, const char *track, gboolean h264)
  * timestamp goes backwards; what comes out of a jitter buffer has each now and then (a late
  * packet, a resync). Such a buffer cannot be placed on the timebase anyway: it is dropped. A
  * missing DTS is the PTS. A video track starts at a keyframe: a file that begins with
- * differences from a picture it does not hold decodes as nothing. */
+ * differences from a picture it does not hold decodes as nothing.
+ * Nothing from before the recording started (or resumed) is let into a participant's track
+ * (before_start, also on the full mix): a chain that lagged behind (a participant's sound held
+ * up behind a busy machine) would otherwise hand a new track what was said during a recess or
+ * off the record, and the track would last longer than the session. The composite's picture is
+ * the daemon's own, drawn for its time; its first keyframe, asked for at the start, carries the
+ * compositor's output time, up to its latency and a frame earlier, so it is not held to this. */
+#define BEFORE_START_SLACK_MS 100
+
+static gboolean
+before_start (Track *t, GstClockTime rt)
+{
+  if (rt + BEFORE_START_SLACK_MS * GST_MSECOND >= t->base)
+    return FALSE;
+  g_atomic_int_inc (&t->early);
+  return TRUE;
+}
+
+static GstClockTime
+buffer_running_time (GstPad *pad, GstClockTime ts)
+{
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (ev) {
+    const GstSegment *seg = NULL;
+    gst_event_parse_segment (ev, &seg);
+    if (seg->format == GST_FORMAT_TIME)
+      rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, ts);
+    gst_event_unref (ev);
+  }
+  return rt;
+}
+
 static GstPadProbeReturn
 gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -123,16 +156,9 @@ gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (!GST_BUFFER_PTS_IS_VALID (b))
     return GST_PAD_PROBE_DROP;
   GstClockTime ts = GST_BUFFER_DTS_IS_VALID (b) ? GST_BUFFER_DTS (b) : GST_BUFFER_PTS (b);
-  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
-  gboolean placed = FALSE;
-  if (ev) {
-    const GstSegment *seg = NULL;
-    gst_event_parse_segment (ev, &seg);
-    placed = seg->format == GST_FORMAT_TIME
-             && GST_CLOCK_TIME_IS_VALID (gst_segment_to_running_time (seg, GST_FORMAT_TIME, ts));
-    gst_event_unref (ev);
-  }
-  if (!placed || (GST_CLOCK_TIME_IS_VALID (t->last_ts) && ts < t->last_ts))
+  GstClockTime rt = buffer_running_time (pad, ts);
+  if (!GST_CLOCK_TIME_IS_VALID (rt) || (GST_CLOCK_TIME_IS_VALID (t->last_ts) && ts < t->last_ts)
+      || (!t->composite && before_start (t, rt)))
     return GST_PAD_PROBE_DROP;
   if (t->video && !t->keyframe_seen) {
     if (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DELTA_UNIT))
@@ -192,6 +218,17 @@ hd_recorder_fullmix_firewall (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   return g_atomic_int_get (&m->fullmix_failed) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+/* The full mix as it leaves its encoder: a new mixer starts at its first input's time, which may
+ * be a lagging participant's sound from before the start (see gate). */
+static GstPadProbeReturn
+fullmix_gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstClockTime rt = buffer_running_time (pad, GST_BUFFER_PTS (b));
+  return GST_CLOCK_TIME_IS_VALID (rt) && before_start (data, rt) ? GST_PAD_PROBE_DROP
+                                                                  : GST_PAD_PROBE_OK;
+}
+
 /* Link `src` (a new tee pad) into the track's first element; start downstream first. */
 static void
 attach (Track *t, GstElement *first)
@@ -240,6 +277,9 @@ close_track (HdMixer *m, Track *t)
   if (t->closing)
     return;
   t->closing = TRUE;
+  if (g_atomic_int_get (&t->early))
+    GST_INFO ("track %s: %d buffers from before the recording's start left out", t->name,
+              g_atomic_int_get (&t->early));
   GstPad *first = gst_element_get_static_pad (t->elements->pdata[0], "sink");
   gst_pad_unlink (t->tee_pad, first);
   gst_element_release_request_pad (t->tee, t->tee_pad);
@@ -380,6 +420,9 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
   for (gsize i = 0; i + 1 < G_N_ELEMENTS (a); i++)
     gst_element_link (a[i], a[i + 1]);
   gst_element_link_pads (a[4], "src", t->sink, "audio_%u");
+  GstPad *mixed = gst_element_get_static_pad (a[3], "src");
+  gst_pad_add_probe (mixed, GST_PAD_PROBE_TYPE_BUFFER, fullmix_gate, t, NULL);
+  gst_object_unref (mixed);
   r->fullmix = a[1];
   t->silence = a[0];
   attach (t, q);

@@ -669,6 +669,20 @@ track_ms (json_t *manifest, const char *track, const char **middle)
   return ms;
 }
 
+static void
+print_segments (json_t *manifest, const char *track)
+{
+  json_t *segs = json_object_get (manifest, "segments");
+  for (size_t i = 0; i < json_array_size (segs); i++) {
+    json_t *sg = json_array_get (segs, i);
+    if (!g_strcmp0 (json_string_value (json_object_get (sg, "track")), track))
+      g_test_message ("  %s: start %" JSON_INTEGER_FORMAT " ms, %" JSON_INTEGER_FORMAT " ms",
+                      json_string_value (json_object_get (sg, "file")),
+                      json_integer_value (json_object_get (sg, "start_ms")),
+                      json_integer_value (json_object_get (sg, "duration_ms")));
+  }
+}
+
 /* Three participants; the session is recorded from in_session to closed, paused by a recess: the
  * composite as sent with the full mix, each participant's sound and picture as received, on one
  * clock, in 2 s segments, hash-chained and signed; every track lasts as long as the session did
@@ -787,6 +801,8 @@ test_recording (void)
     gint64 ms = track_ms (m, tracks[i], &middle[i]);
     g_test_message ("track %s: %" G_GINT64_FORMAT " ms recorded, session %" G_GINT64_FORMAT " ms",
                     tracks[i], ms, session_ms);
+    if (ABS (ms - session_ms) > 250) /* where the difference is, for a failed run's log */
+      print_segments (m, tracks[i]);
     g_assert_nonnull (middle[i]);
     g_assert_cmpint (ABS (ms - session_ms), <=, 500);
   }
