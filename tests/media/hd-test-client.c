@@ -8,7 +8,8 @@
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
- *                  [--no-answer] [--no-ice]
+ *                  [--no-answer] [--no-ice] [--ports MIN-MAX]
+ * It also reports how many composite keyframes it received (`keyframes`).
  * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
 #include "codecs/engine.h"
@@ -33,6 +34,7 @@ static int opt_freq = 440, opt_seconds = 6;
 static double opt_mute_at = -1;
 static gint64 opt_measure_at;
 static double opt_volume = 0.4;
+static char *opt_ports;
 static char **opt_keep; /* message types whose last one goes into the report's "kept" */
 static char **opt_send;
     /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
@@ -51,6 +53,7 @@ static GAsyncQueue *outbox; /* char* messages for the WebSocket */
 static GMutex lock;
 static gint64 t0, first_frame_at;
 static int frames;
+static gint keyframes; /* atomic: composite keyframes received */
 static gint answers; /* atomic: answers sent (from webrtcbin's thread) */
 static GArray *frame_times; /* gint64 */
 static double *color_frac;  /* per --colors entry, of the last frame */
@@ -207,6 +210,14 @@ on_audio (GstAppSink *sink, gpointer data)
   return GST_FLOW_OK;
 }
 
+static GstPadProbeReturn
+count_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  if (!GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
+    g_atomic_int_inc (&keyframes);
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 add_chain (GstPad *src, const char *desc, GCallback cb)
 {
@@ -215,6 +226,13 @@ add_chain (GstPad *src, const char *desc, GCallback cb)
   if (!bin)
     g_error ("%s", e->message);
   gst_bin_add (GST_BIN (pipe_), bin);
+  GstElement *depay = gst_bin_get_by_name (GST_BIN (bin), "depay");
+  if (depay) { /* the composite's keyframes: how often the shared encoder was made to send one */
+    GstPad *out = gst_element_get_static_pad (depay, "src");
+    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, count_keyframe, NULL, NULL);
+    gst_object_unref (out);
+    gst_object_unref (depay);
+  }
   GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "out");
   if (sink) {
     GstAppSinkCallbacks cbs = { 0 };
@@ -243,16 +261,16 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
   if (!g_strcmp0 (media, "video"))
     g_strlcpy (video_codec, enc ? enc : "?", sizeof video_codec);
   if (!g_strcmp0 (media, "video") && opt_no_decode)
-    add_chain (pad, "queue ! rtpvp8depay ! appsink name=out sync=false", G_CALLBACK (on_frame));
+    add_chain (pad, "queue ! rtpvp8depay name=depay ! appsink name=out sync=false", G_CALLBACK (on_frame));
   else if (!g_strcmp0 (media, "video") && !g_strcmp0 (enc, "H264"))
     add_chain (pad,
-               "queue ! rtph264depay request-keyframe=true wait-for-keyframe=true ! h264parse ! "
+               "queue ! rtph264depay name=depay request-keyframe=true wait-for-keyframe=true ! h264parse ! "
                "openh264dec ! videoconvert ! videoscale ! "
                "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
                G_CALLBACK (on_video));
   else if (!g_strcmp0 (media, "video"))
     add_chain (pad,
-               "queue ! rtpvp8depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
+               "queue ! rtpvp8depay name=depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
                "videoconvert ! videoscale ! "
                "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
                G_CALLBACK (on_video));
@@ -425,6 +443,9 @@ main (int argc, char **argv)
       "never answer the offer (stay joined, carry no media)", NULL },
     { "no-ice", 0, 0, G_OPTION_ARG_NONE, &opt_no_ice,
       "answer, but gather no candidates: never connect (UDP blocked)", NULL },
+    { "ports", 0, 0, G_OPTION_ARG_STRING, &opt_ports,
+      "MIN-MAX: the UDP ports to gather on (a test tells this participant's packets apart)",
+      NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
       "announce a DTLS fingerprint that is not our certificate's (an attacker)", NULL },
     { NULL },
@@ -458,6 +479,15 @@ main (int argc, char **argv)
                 (guint)opt_latency, NULL);
   gst_bin_add (GST_BIN (pipe_), webrtc);
   hd_engine_webrtcbin_defaults (webrtc); /* no UPnP router search from the tests either */
+  guint port_min = 0, port_max = 0;
+  if (opt_ports && sscanf (opt_ports, "%u-%u", &port_min, &port_max) == 2) {
+    GObject *ice = NULL;
+    g_object_get (webrtc, "ice-agent", &ice, NULL);
+    g_object_set (ice, "min-rtp-port", port_min, "max-rtp-port", port_max, NULL);
+    /* UDP only: a TCP pair, when ICE picks it, would carry the media past the test's rules */
+    g_object_set (ice, "ice-tcp", FALSE, NULL);
+    g_object_unref (ice);
+  }
   g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), NULL);
   gst_element_set_state (pipe_, GST_STATE_PLAYING);
@@ -590,6 +620,7 @@ main (int argc, char **argv)
   json_object_set_new (report, "kept", kept);
   json_object_set_new (report, "power_min_db", pw_min);
   json_object_set_new (report, "answers", json_integer (g_atomic_int_get (&answers)));
+  json_object_set_new (report, "keyframes", json_integer (g_atomic_int_get (&keyframes)));
   g_mutex_unlock (&lock);
   char *s = json_dumps (report, JSON_COMPACT);
   puts (s);
