@@ -226,7 +226,7 @@ fullmix_gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
   GstClockTime rt = buffer_running_time (pad, GST_BUFFER_PTS (b));
   return GST_CLOCK_TIME_IS_VALID (rt) && before_start (data, rt) ? GST_PAD_PROBE_DROP
-                                                                  : GST_PAD_PROBE_OK;
+                                                                 : GST_PAD_PROBE_OK;
 }
 
 /* Link `src` (a new tee pad) into the track's first element; start downstream first. */

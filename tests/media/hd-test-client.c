@@ -37,8 +37,8 @@ static double opt_volume = 0.4;
 static char *opt_ports;
 static char **opt_keep; /* message types whose last one goes into the report's "kept" */
 static char **opt_send;
-    /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
-                                                         before the end */
+/* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
+                                                     before the end */
 static gboolean opt_no_video, opt_no_audio, opt_forge, opt_no_decode, opt_no_answer, opt_no_ice;
 static char *opt_size = "320x240"; /* picture sent, WIDTHxHEIGHT */
 static int opt_latency = 50;       /* jitter buffer, ms */
@@ -53,8 +53,8 @@ static GAsyncQueue *outbox; /* char* messages for the WebSocket */
 static GMutex lock;
 static gint64 t0, first_frame_at;
 static int frames;
-static gint keyframes; /* atomic: composite keyframes received */
-static gint answers; /* atomic: answers sent (from webrtcbin's thread) */
+static gint keyframes;      /* atomic: composite keyframes received */
+static gint answers;        /* atomic: answers sent (from webrtcbin's thread) */
 static GArray *frame_times; /* gint64 */
 static double *color_frac;  /* per --colors entry, of the last frame */
 static guint32 *colors;
@@ -261,19 +261,22 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
   if (!g_strcmp0 (media, "video"))
     g_strlcpy (video_codec, enc ? enc : "?", sizeof video_codec);
   if (!g_strcmp0 (media, "video") && opt_no_decode)
-    add_chain (pad, "queue ! rtpvp8depay name=depay ! appsink name=out sync=false", G_CALLBACK (on_frame));
+    add_chain (pad, "queue ! rtpvp8depay name=depay ! appsink name=out sync=false",
+               G_CALLBACK (on_frame));
   else if (!g_strcmp0 (media, "video") && !g_strcmp0 (enc, "H264"))
     add_chain (pad,
-               "queue ! rtph264depay name=depay request-keyframe=true wait-for-keyframe=true ! h264parse ! "
+               "queue ! rtph264depay name=depay request-keyframe=true wait-for-keyframe=true ! "
+               "h264parse ! "
                "openh264dec ! videoconvert ! videoscale ! "
                "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
                G_CALLBACK (on_video));
   else if (!g_strcmp0 (media, "video"))
-    add_chain (pad,
-               "queue ! rtpvp8depay name=depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
-               "videoconvert ! videoscale ! "
-               "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
-               G_CALLBACK (on_video));
+    add_chain (
+        pad,
+        "queue ! rtpvp8depay name=depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! "
+        "videoconvert ! videoscale ! "
+        "video/x-raw,format=RGB,width=64,height=36 ! appsink name=out sync=false",
+        G_CALLBACK (on_video));
   else if (!g_strcmp0 (media, "audio"))
     add_chain (pad,
                "queue ! rtpopusdepay ! opusdec ! audioconvert ! audioresample ! "
@@ -444,8 +447,7 @@ main (int argc, char **argv)
     { "no-ice", 0, 0, G_OPTION_ARG_NONE, &opt_no_ice,
       "answer, but gather no candidates: never connect (UDP blocked)", NULL },
     { "ports", 0, 0, G_OPTION_ARG_STRING, &opt_ports,
-      "MIN-MAX: the UDP ports to gather on (a test tells this participant's packets apart)",
-      NULL },
+      "MIN-MAX: the UDP ports to gather on (a test tells this participant's packets apart)", NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
       "announce a DTLS fingerprint that is not our certificate's (an attacker)", NULL },
     { NULL },

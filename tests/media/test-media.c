@@ -1659,8 +1659,8 @@ test_a_village_on_a_weak_link (void)
   for (int i = 0; i < 3; i++)
     r[i] = report (&c[i]);
   g_autofree char *rules = NULL;
-  g_assert_true (g_spawn_command_line_sync ("nft list table inet weaklink", &rules, NULL, NULL,
-                                            NULL));
+  g_assert_true (
+      g_spawn_command_line_sync ("nft list table inet weaklink", &rules, NULL, NULL, NULL));
   g_assert_true (sh ("nft delete table inet weaklink"));
   /* the premise: the village's packets were lost, both ways */
   int dropped[2] = { 0, 0 }, k = 0;
@@ -1677,7 +1677,7 @@ test_a_village_on_a_weak_link (void)
     g_test_message ("%s: %.1f fps", col[i], num (r[i], NULL, "fps_last_2s"));
     for (int j = 0; j < 3; j++)
       if (j != i) {
-        g_assert_cmpfloat (num (r[i], "power_db", fr[j]), >, -20);  /* heard */
+        g_assert_cmpfloat (num (r[i], "power_db", fr[j]), >, -20); /* heard */
         g_assert_cmpfloat (num (r[i], "colors", col[j]), >, 0.05); /* seen */
       }
   }
