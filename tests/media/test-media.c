@@ -1631,10 +1631,10 @@ test_a_busy_core (void)
 }
 
 /* A village room on a weak link: 5 % of its packets lost each way (nftables, on its own UDP ports
- * only) from 3 s after it joined. The others' sound stays whole and their picture smooth; they hear and see the village
- * (its lost pictures are asked for again, PLI); the village still sees the composite (its own
- * keyframe requests reach the one encoder) and hears them. The composite keyframes each
- * received are reported: the village's requests are everyone's keyframes. */
+ * only) from 3 s after it joined. The others' sound stays whole and their picture smooth; they
+ * hear and see the village (its lost pictures are asked for again, PLI); the village still sees
+ * the composite (its own keyframe requests reach the one encoder) and hears them. The composite
+ * keyframes each received are reported: the village's requests are everyone's keyframes. */
 #define WEAK_PORTS "43000-43099"
 static void
 test_a_village_on_a_weak_link (void)
@@ -1688,7 +1688,7 @@ test_a_village_on_a_weak_link (void)
     g_assert_cmpfloat (num (r[i], NULL, "fps_last_2s"), >=, 25);
     g_assert_cmpfloat (num (r[i], "power_min_db", fr[3 - i]), >, -30); /* every 100 ms block */
   }
-  g_assert_cmpfloat (num (r[0], NULL, "fps_last_2s"), >=, 10 / f); /* 21-30 here, 12-15 sanitized */
+  g_assert_cmpfloat (num (r[0], NULL, "fps_last_2s"), >=, 10 / f); /* 21-30 here, 12-18 sanitized */
   for (int i = 0; i < 3; i++)
     json_decref (r[i]);
   measure_at = 0;
