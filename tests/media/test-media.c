@@ -1688,7 +1688,9 @@ test_a_village_on_a_weak_link (void)
     g_assert_cmpfloat (num (r[i], NULL, "fps_last_2s"), >=, 25);
     g_assert_cmpfloat (num (r[i], "power_min_db", fr[3 - i]), >, -30); /* every 100 ms block */
   }
-  g_assert_cmpfloat (num (r[0], NULL, "fps_last_2s"), >=, 10 / f); /* 21-30 here, 12-18 sanitized */
+  /* not frozen: each loss stops its picture until a keyframe, so this moves (11-30 here, 12-27
+   * sanitized); without the keyframes it asks for it would wait for the encoder's own, 10 s */
+  g_assert_cmpfloat (num (r[0], NULL, "fps_last_2s"), >=, 5 / f);
   for (int i = 0; i < 3; i++)
     json_decref (r[i]);
   measure_at = 0;
