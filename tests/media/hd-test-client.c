@@ -8,7 +8,7 @@
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
- *                  [--no-answer] [--no-ice] [--ports MIN-MAX]
+ *                  [--no-answer] [--no-ice] [--ports MIN-MAX] [--tcp-only]
  * It also reports how many composite keyframes it received (`keyframes`).
  * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
@@ -35,7 +35,8 @@ static double opt_mute_at = -1;
 static gint64 opt_measure_at;
 static double opt_volume = 0.4;
 static char *opt_ports;
-static char **opt_keep; /* message types whose last one goes into the report's "kept" */
+static gboolean opt_tcp_only; /* a firewall that lets no UDP through: ICE over TCP only */
+static char **opt_keep;       /* message types whose last one goes into the report's "kept" */
 static char **opt_send;
 /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
                                                      before the end */
@@ -448,6 +449,8 @@ main (int argc, char **argv)
       "answer, but gather no candidates: never connect (UDP blocked)", NULL },
     { "ports", 0, 0, G_OPTION_ARG_STRING, &opt_ports,
       "MIN-MAX: the UDP ports to gather on (a test tells this participant's packets apart)", NULL },
+    { "tcp-only", 0, 0, G_OPTION_ARG_NONE, &opt_tcp_only,
+      "no UDP at all (a firewall that blocks it): ICE over TCP only", NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
       "announce a DTLS fingerprint that is not our certificate's (an attacker)", NULL },
     { NULL },
@@ -481,6 +484,15 @@ main (int argc, char **argv)
                 (guint)opt_latency, NULL);
   gst_bin_add (GST_BIN (pipe_), webrtc);
   hd_engine_webrtcbin_defaults (webrtc); /* no UPnP router search from the tests either */
+  if (opt_tcp_only) {
+    GObject *ice = NULL;
+    g_object_get (webrtc, "ice-agent", &ice, NULL);
+    GObject *agent = NULL;
+    g_object_get (ice, "agent", &agent, NULL);
+    g_object_set (agent, "ice-udp", FALSE, "ice-tcp", TRUE, NULL);
+    g_object_unref (agent);
+    g_object_unref (ice);
+  }
   guint port_min = 0, port_max = 0;
   if (opt_ports && sscanf (opt_ports, "%u-%u", &port_min, &port_max) == 2) {
     GObject *ice = NULL;

@@ -1696,6 +1696,48 @@ test_a_village_on_a_weak_link (void)
   measure_at = 0;
 }
 
+/* A village room whose firewall lets no UDP through: its ICE has TCP only, and the daemon's
+ * passive TCP candidates (in the configured port range, as its UDP ones) carry its media. Both
+ * see and hear each other. The premise is checked: the village's process has no UDP socket and
+ * a TCP connection into the daemon's range. */
+static void
+test_a_village_behind_a_udp_firewall (void)
+{
+  g_autofree char *hid = new_hearing ();
+  double f = timing_factor ();
+  int seconds = (int)(10 * f);
+  measure_in (seconds - 1);
+  Client c[2] = { client (hid, "Red", "ff0000", 440, seconds, "--tcp-only"),
+                  client (hid, "Green", "00ff00", 660, seconds, NULL) };
+  g_usleep ((gulong)(6 * f * G_USEC_PER_SEC)); /* connected */
+  const char *village = g_subprocess_get_identifier (c[0].proc);
+  g_autofree char *udp = NULL, *tcp = NULL;
+  g_assert_true (g_spawn_command_line_sync ("ss -uanpH", &udp, NULL, NULL, NULL));
+  g_assert_true (g_spawn_command_line_sync ("ss -tnpH state established", &tcp, NULL, NULL, NULL));
+  g_autofree char *mine = g_strdup_printf ("pid=%s,", village);
+  int udp_socks = 0, tcp_media = 0;
+  g_auto (GStrv) ul = g_strsplit (udp, "\n", -1), tl = g_strsplit (tcp, "\n", -1);
+  for (char **l = ul; *l; l++)
+    udp_socks += strstr (*l, mine) != NULL;
+  for (char **l = tl; *l; l++)
+    tcp_media += strstr (*l, mine) && strstr (*l, "10.77.0.1:41");
+  json_t *r[2] = { report (&c[0]), report (&c[1]) };
+  g_test_message ("village: %d UDP sockets, %d TCP connections into the daemon's media range; "
+                  "%.1f and %.1f fps",
+                  udp_socks, tcp_media, num (r[0], NULL, "fps_last_2s"),
+                  num (r[1], NULL, "fps_last_2s"));
+  g_assert_cmpint (udp_socks, ==, 0);
+  g_assert_cmpint (tcp_media, >=, 1);
+  static const char *fr[] = { "440", "660" }, *col[] = { "ff0000", "00ff00" };
+  for (int i = 0; i < 2; i++) {
+    g_assert_cmpfloat (num (r[i], NULL, "fps_last_2s"), >=, 20 / f);
+    g_assert_cmpfloat (num (r[i], "power_db", fr[1 - i]), >, -20);
+    g_assert_cmpfloat (num (r[i], "colors", col[1 - i]), >, 0.05);
+    json_decref (r[i]);
+  }
+  measure_at = 0;
+}
+
 /* The archivist's portal in Chromium: search by case number, the recording verified, played,
  * sought, the clerk's note a click away on the timeline; a screenshot kept. */
 static void
@@ -1959,6 +2001,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/a-busy-core", test_a_busy_core);
   g_test_add_func ("/media/joiners-who-never-connect", test_joiners_who_never_connect);
   g_test_add_func ("/media/a-village-on-a-weak-link", test_a_village_on_a_weak_link);
+  g_test_add_func ("/media/a-village-behind-a-udp-firewall", test_a_village_behind_a_udp_firewall);
   g_test_add_func ("/media/h264", test_h264);
   g_test_add_func ("/media/judge-mutes-a-party", test_judge_mutes_a_party);
   g_test_add_func ("/media/recording", test_recording);
