@@ -8,7 +8,7 @@
  *   hd-test-client --url ws://127.0.0.1:PORT/ws --token T [--color ff0000] [--freq 440]
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
- *                  [--no-answer] [--no-ice] [--ports MIN-MAX] [--tcp-only]
+ *                  [--no-answer] [--no-ice] [--ports MIN-MAX] [--tcp-only] [--pre-encoded]
  * It also reports how many composite keyframes it received (`keyframes`).
  * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
  * Only the addresses it is given are contacted. */
@@ -17,6 +17,7 @@
 #include "signaling/client.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #define GST_USE_UNSTABLE_API
@@ -36,6 +37,7 @@ static gint64 opt_measure_at;
 static double opt_volume = 0.4;
 static char *opt_ports;
 static gboolean opt_tcp_only; /* a firewall that lets no UDP through: ICE over TCP only */
+static gboolean opt_pre_encoded; /* send a loop encoded before joining (VP8 only; see Loop) */
 static char **opt_keep;       /* message types whose last one goes into the report's "kept" */
 static char **opt_send;
 /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
@@ -321,12 +323,116 @@ on_answer_created (GstPromise *promise, gpointer data)
   gst_webrtc_session_description_free (answer);
 }
 
+/* --pre-encoded: a benchmark's sender that costs its machine almost nothing. The picture (2 s,
+ * a keyframe each second) and the tone (1 s: a whole number of cycles of any tone in whole
+ * hertz, so the loop is seamless) are encoded once before joining and then sent again and again
+ * at their own pace, stamped as they go out, so the cores measure the daemon. The daemon's
+ * keyframe requests wait for the loop's next keyframe (≤ 1 s). */
+typedef struct {
+  GstElement *src;   /* appsrc */
+  GPtrArray *frames; /* GstBuffer, in order */
+  GstCaps *caps;
+  gint64 period_us;
+  GThread *thread;
+} Loop;
+static Loop loops[2]; /* sound, picture */
+static gint loops_stop;
+
+/* Before joining: `encode` (a bounded pipeline) into l->frames. */
+static void
+loop_encode (Loop *l, const char *encode, gint64 period_us)
+{
+  GError *e = NULL;
+  g_autofree char *desc = g_strdup_printf ("%s ! appsink name=out sync=false", encode);
+  GstElement *p = gst_parse_launch (desc, &e);
+  if (!p)
+    g_error ("pre-encoding: %s", e->message);
+  GstAppSink *out = GST_APP_SINK (gst_bin_get_by_name (GST_BIN (p), "out"));
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  l->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)gst_buffer_unref);
+  for (GstSample *s; (s = gst_app_sink_try_pull_sample (out, 10 * GST_SECOND));
+       gst_sample_unref (s)) {
+    if (!l->caps)
+      l->caps = gst_caps_ref (gst_sample_get_caps (s));
+    g_ptr_array_add (l->frames, gst_buffer_ref (gst_sample_get_buffer (s)));
+  }
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (out);
+  gst_object_unref (p);
+  if (!l->caps || !l->frames->len)
+    g_error ("pre-encoding %s gave nothing", encode);
+  l->period_us = period_us;
+}
+
+/* The sender's bin begins with an appsrc named "loop": it sends this loop. */
+static void
+loop_source (Loop *l, GstElement *bin)
+{
+  l->src = gst_bin_get_by_name (GST_BIN (bin), "loop");
+  g_object_set (l->src, "caps", l->caps, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp",
+                TRUE, NULL);
+}
+
+static gpointer
+loop_send (gpointer data)
+{
+  Loop *l = data;
+  gint64 next = g_get_monotonic_time ();
+  for (guint i = 0; !g_atomic_int_get (&loops_stop); i++) {
+    GstBuffer *b = gst_buffer_copy (g_ptr_array_index (l->frames, i % l->frames->len));
+    GST_BUFFER_PTS (b) = GST_BUFFER_DTS (b) = GST_CLOCK_TIME_NONE; /* appsrc stamps it */
+    gst_app_src_push_buffer (GST_APP_SRC (l->src), b);             /* not PLAYING yet: dropped */
+    next += l->period_us;
+    gint64 wait = next - g_get_monotonic_time ();
+    if (wait > 0)
+      g_usleep (wait);
+  }
+  return NULL;
+}
+
+/* The sender `bin` (whose first element, named "enc", is replaced by the loop) into sink_N. */
+static void
+add_sender (GstElement *bin, Loop *l, const char *sink)
+{
+  gst_bin_add (GST_BIN (pipe_), bin);
+  gst_element_link_pads (bin, "src", webrtc, sink);
+  gst_element_sync_state_with_parent (bin);
+  if (l)
+    l->thread = g_thread_new ("loop", loop_send, l);
+}
+
+static void
+loops_end (void)
+{
+  g_atomic_int_set (&loops_stop, 1);
+  for (gsize i = 0; i < G_N_ELEMENTS (loops); i++)
+    if (loops[i].thread)
+      g_thread_join (loops[i].thread);
+  for (gsize i = 0; i < G_N_ELEMENTS (loops); i++)
+    if (loops[i].frames) {
+      g_ptr_array_unref (loops[i].frames);
+      gst_caps_unref (loops[i].caps);
+      g_clear_object (&loops[i].src);
+    }
+}
+
 static void
 add_senders (void)
 {
   /* The answerer requests sink_<mline> with the offer's payload types (DESIGN.md). */
   GError *e = NULL;
-  if (!opt_no_audio) {
+  gboolean pre = opt_pre_encoded && !h264;
+  if (!opt_no_audio && pre) {
+    g_autofree char *d = g_strdup_printf (
+        "appsrc name=loop ! rtpopuspay pt=%d ! capsfilter caps=\"application/x-rtp,media=audio,"
+        "encoding-name=OPUS,payload=%d,clock-rate=48000\"",
+        audio_pt, audio_pt);
+    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
+    if (!bin)
+      g_error ("audio sender: %s", e->message);
+    loop_source (&loops[0], bin);
+    add_sender (bin, &loops[0], "sink_0");
+  } else if (!opt_no_audio) {
     g_autofree char *d = g_strdup_printf (
         "audiotestsrc is-live=true wave=sine freq=%d samplesperbuffer=480 ! volume name=vol "
         "volume=%.3f ! audioconvert ! audioresample ! opusenc frame-size=10 ! rtpopuspay pt=%d ! "
@@ -336,12 +442,20 @@ add_senders (void)
     GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
     if (!bin)
       g_error ("audio sender: %s", e->message);
-    gst_bin_add (GST_BIN (pipe_), bin);
-    gst_element_link_pads (bin, "src", webrtc, "sink_0");
     tone_volume = gst_bin_get_by_name (GST_BIN (bin), "vol");
-    gst_element_sync_state_with_parent (bin);
+    add_sender (bin, NULL, "sink_0");
   }
-  if (!opt_no_video) {
+  if (!opt_no_video && pre) {
+    g_autofree char *d = g_strdup_printf (
+        "appsrc name=loop ! rtpvp8pay pt=%d ! capsfilter caps=\"application/x-rtp,media=video,"
+        "encoding-name=VP8,payload=%d,clock-rate=90000\"",
+        video_pt, video_pt);
+    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
+    if (!bin)
+      g_error ("video sender: %s", e->message);
+    loop_source (&loops[1], bin);
+    add_sender (bin, &loops[1], "sink_1");
+  } else if (!opt_no_video) {
     int width = 320, height = 240;
     sscanf (opt_size, "%dx%d", &width, &height);
     g_autofree char *d = g_strdup_printf (
@@ -357,9 +471,7 @@ add_senders (void)
     GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
     if (!bin)
       g_error ("video sender: %s", e->message);
-    gst_bin_add (GST_BIN (pipe_), bin);
-    gst_element_link_pads (bin, "src", webrtc, "sink_1");
-    gst_element_sync_state_with_parent (bin);
+    add_sender (bin, NULL, "sink_1");
   }
 }
 
@@ -449,6 +561,8 @@ main (int argc, char **argv)
       "answer, but gather no candidates: never connect (UDP blocked)", NULL },
     { "ports", 0, 0, G_OPTION_ARG_STRING, &opt_ports,
       "MIN-MAX: the UDP ports to gather on (a test tells this participant's packets apart)", NULL },
+    { "pre-encoded", 0, 0, G_OPTION_ARG_NONE, &opt_pre_encoded,
+      "send a picture and tone encoded once, in a loop (VP8; a benchmark's cheap sender)", NULL },
     { "tcp-only", 0, 0, G_OPTION_ARG_NONE, &opt_tcp_only,
       "no UDP at all (a firewall that blocks it): ICE over TCP only", NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
@@ -504,6 +618,21 @@ main (int argc, char **argv)
   }
   g_signal_connect (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), NULL);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), NULL);
+  if (opt_pre_encoded) {
+    g_autofree char *tone = g_strdup_printf (
+        "audiotestsrc num-buffers=100 wave=sine freq=%d samplesperbuffer=480 volume=%.3f ! "
+        "audioconvert ! audioresample ! opusenc frame-size=10",
+        opt_freq, opt_volume);
+    int width = 320, height = 240;
+    sscanf (opt_size, "%dx%d", &width, &height);
+    g_autofree char *picture = g_strdup_printf (
+        "videotestsrc num-buffers=60 pattern=solid-color foreground-color=0xff%s ! "
+        "video/x-raw,width=%d,height=%d,framerate=30/1 ! videoconvert ! "
+        "vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=30",
+        opt_color, width, height);
+    loop_encode (&loops[0], tone, 10000);
+    loop_encode (&loops[1], picture, G_USEC_PER_SEC / 30);
+  }
   gst_element_set_state (pipe_, GST_STATE_PLAYING);
 
   g_autoptr (GUri) uri = g_uri_parse (opt_url, G_URI_FLAGS_NONE, NULL);
@@ -641,6 +770,7 @@ main (int argc, char **argv)
   free (s);
   json_decref (report);
   fflush (stdout);
+  loops_end ();
   gst_element_set_state (pipe_, GST_STATE_NULL);
   gst_object_unref (pipe_);
   hd_ws_context_free (ctx);
