@@ -597,6 +597,16 @@ give_back_memory (void)
   GST_INFO ("memory given back in %" G_GINT64_FORMAT " us", g_get_monotonic_time () - t0);
 }
 
+/* The daemon resends the composite's lost packets on request but asks nobody for theirs: its
+ * jitter buffers hold 50 ms, less than a village link's round trip, so a request would only add
+ * RTCP to that link. (webrtcbin 1.22 would set it per transceiver, but with BUNDLE it gives every
+ * jitter buffer the setting of the last m-line, audio or not.) */
+static void
+on_new_jitterbuffer (GstElement *rtpbin, GstElement *jb, guint session, guint ssrc, gpointer data)
+{
+  g_object_set (jb, "do-retransmission", FALSE, NULL);
+}
+
 static void
 peer_free (Peer *p)
 {
@@ -631,6 +641,11 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   if (m->turn)
     g_object_set (p->webrtc, "turn-server", m->turn, NULL);
   hd_engine_webrtcbin_defaults (p->webrtc);
+  GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (p->webrtc), "rtpbin");
+  if (rtpbin) { /* runs after webrtcbin's own handler: this setting stands */
+    g_signal_connect (rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), NULL);
+    gst_object_unref (rtpbin);
+  }
   if (m->local_addresses) {
     /* [ice] interfaces: libnice gathers only on the addresses it is given */
     GObject *ice = NULL, *agent = NULL;
@@ -688,6 +703,19 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
       = hd_mixer_make (p, "queue", "max-size-time", (guint64)100 * GST_MSECOND, "max-size-buffers",
                        0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
   gst_element_link_pads (p->vqueue, "src", p->webrtc, "sink_1");
+  if (m->cfg.nack) {
+    /* Retransmission for the picture, both ways (RFC 4588 RTX, NACK feedback): a packet a weak
+     * link lost is sent again instead of the picture freezing until a keyframe, which, the
+     * composite being encoded once, every participant would receive. */
+    GstPad *vsink = gst_element_get_static_pad (p->webrtc, "sink_1");
+    GObject *trans = NULL;
+    if (vsink)
+      g_object_get (vsink, "transceiver", &trans, NULL);
+    if (trans)
+      g_object_set (trans, "do-nack", TRUE, NULL);
+    g_clear_object (&trans);
+    g_clear_object (&vsink);
+  }
   /* Downstream first: a live source pushing into an element that is not PLAYING yet gets
    * FLUSHING and stops for good (this participant would hear nothing, ever). */
   gst_element_sync_state_with_parent (p->webrtc);

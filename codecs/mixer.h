@@ -73,6 +73,7 @@ typedef struct {
   int port_min, port_max;     /* UDP ports for ICE (0, 0: any) */
   const char *public_address; /* IPv4 to advertise besides host candidates (1:1 NAT), or NULL */
   const char *const *local_addresses; /* gather only on these IPv4 addresses; NULL: all */
+  gboolean nack;                      /* picture packets resent on request (NACK, RTX) */
 } HdMixerConfig;
 
 /* `candidate` ("candidate:… ADDRESS PORT typ host …") with its address replaced by `address`,

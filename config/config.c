@@ -99,6 +99,10 @@ static const Key keys[] = {
     "devices that decode only H.264). Participants may send either; the composite uses this." },
   { "media", "video_bitrate", T_INT, "1500000", 100000, 20000000, OFF (video_bitrate),
     "Bit rate of the composite's one video encode (bits/s)." },
+  { "media", "video_retransmission", T_BOOL, "true", 0, 0, OFF (video_retransmission),
+    "Resend picture packets a participant's link lost when asked (NACK, RTX), both ways. "
+    "false: a lost packet stops that participant's picture until the next keyframe, which "
+    "everyone then receives." },
   { "ice", "stun_server", T_ICEURL, "", 0, 0, OFF (stun_server),
     "STUN server for the daemon and, in welcome, for clients: stun:host[:port]. Empty: none "
     "(peers on one network need none)." },

@@ -46,6 +46,7 @@ typedef struct {
   int mix_latency_ms;
   int composite_width, composite_height, composite_fps, video_bitrate;
   char *video_codec; /* "vp8" or "h264" */
+  gboolean video_retransmission;
   /* [ice] */
   char *stun_server;
   char *turn_server;

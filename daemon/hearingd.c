@@ -332,6 +332,7 @@ hearing_ensure (Daemon *d, const char *hid, const char *case_number, const char 
                        .port_min = d->cfg->ice_port_min,
                        .port_max = d->cfg->ice_port_max,
                        .public_address = d->cfg->ice_public_address,
+                       .nack = d->cfg->video_retransmission,
                        .local_addresses = (const char *const *)d->ice_addresses };
   g_autoptr (GError) e = NULL;
   h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);

@@ -9,8 +9,11 @@
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
  *                  [--no-answer] [--no-ice] [--ports MIN-MAX] [--tcp-only] [--pre-encoded]
- * It also reports how many composite keyframes it received (`keyframes`).
- * HD_TEST_CLIENT_DEBUG=1 logs the incoming streams and, every 15 frames, the colours seen.
+ * It also reports how many composite keyframes it received (`keyframes`) and what its jitter
+ * buffer made of the composite's packets (`video_rtp`: pushed, lost for good, retransmissions
+ * asked for and received in time).
+ * HD_TEST_CLIENT_DEBUG=1 logs the offer, the incoming streams and, every 15 frames, the colours
+ * seen.
  * Only the addresses it is given are contacted. */
 #include "codecs/engine.h"
 #include "tests/media/goertzel.h"
@@ -38,7 +41,8 @@ static double opt_volume = 0.4;
 static char *opt_ports;
 static gboolean opt_tcp_only; /* a firewall that lets no UDP through: ICE over TCP only */
 static gboolean opt_pre_encoded; /* send a loop encoded before joining (VP8 only; see Loop) */
-static char **opt_keep;       /* message types whose last one goes into the report's "kept" */
+static gboolean opt_nack;        /* ask for lost picture packets again, and resend (RTX) */
+static char **opt_keep;          /* message types whose last one goes into the report's "kept" */
 static char **opt_send;
 /* "S:JSON": send JSON S seconds after joining */ /* g_get_real_time () µs; 0: half a second
                                                      before the end */
@@ -57,7 +61,11 @@ static GMutex lock;
 static gint64 t0, first_frame_at;
 static int frames;
 static gint keyframes;      /* atomic: composite keyframes received */
-static gint answers;        /* atomic: answers sent (from webrtcbin's thread) */
+static GPtrArray *jitterbuffers; /* rtpjitterbuffer, each with its ssrc (under lock) */
+static GArray *jitter_ssrcs;
+static guint video_ssrc;         /* the composite's (under lock) */
+static guint offered_video_ssrc; /* the composite's, from the offer's a=ssrc (--nack) */
+static gint answers;             /* atomic: answers sent (from webrtcbin's thread) */
 static GArray *frame_times; /* gint64 */
 static double *color_frac;  /* per --colors entry, of the last frame */
 static guint32 *colors;
@@ -249,6 +257,56 @@ add_chain (GstPad *src, const char *desc, GCallback cb)
   gst_object_unref (sinkpad);
 }
 
+/* --nack: RTCP often enough that a request for a lost packet goes out while it can still be
+ * answered in time. GStreamer's RTP session follows RFC 4585: one early RTCP packet per regular
+ * interval, and the interval follows the session's bandwidth (64 kbit/s when unknown: ~0.35 s
+ * with this session's reports). Saying 20 Mbit/s brings it to a few tens of milliseconds, as a
+ * browser, which sends its NACKs at once, behaves. */
+static void
+on_element_added (GstBin *bin, GstBin *sub, GstElement *e, gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  if (f && !g_strcmp0 (GST_OBJECT_NAME (f), "rtpsession"))
+    g_object_set (e, "bandwidth", 2.5e6 /* bytes/s */, NULL);
+}
+
+static void
+on_new_jitterbuffer (GstElement *rtpbin, GstElement *jb, guint session, guint ssrc, gpointer data)
+{
+  /* --nack asks again for the composite's packets only: webrtcbin 1.22 gives every jitter buffer
+   * of a BUNDLE the setting of the last m-line (and there is no RTX for sound). This handler runs
+   * after webrtcbin's. */
+  g_object_set (jb, "do-retransmission", opt_nack && ssrc == offered_video_ssrc, NULL);
+  g_mutex_lock (&lock);
+  g_ptr_array_add (jitterbuffers, gst_object_ref (jb));
+  g_array_append_val (jitter_ssrcs, ssrc);
+  g_mutex_unlock (&lock);
+}
+
+/* The composite's packets as its jitter buffer saw them. Under lock. */
+static json_t *
+video_rtp_json (void)
+{
+  for (guint i = 0; i < jitterbuffers->len; i++) {
+    if (g_array_index (jitter_ssrcs, guint, i) != video_ssrc)
+      continue;
+    GstStructure *st = NULL;
+    g_object_get (g_ptr_array_index (jitterbuffers, i), "stats", &st, NULL);
+    guint64 pushed = 0, lost = 0, asked = 0, recovered = 0;
+    if (st) {
+      gst_structure_get_uint64 (st, "num-pushed", &pushed);
+      gst_structure_get_uint64 (st, "num-lost", &lost);
+      gst_structure_get_uint64 (st, "rtx-count", &asked);
+      gst_structure_get_uint64 (st, "rtx-success-count", &recovered);
+      gst_structure_free (st);
+    }
+    return json_pack ("{s:I, s:I, s:I, s:I}", "pushed", (json_int_t)pushed, "lost",
+                      (json_int_t)lost, "rtx_requests", (json_int_t)asked, "rtx_recovered",
+                      (json_int_t)recovered);
+  }
+  return json_object ();
+}
+
 static void
 on_pad_added (GstElement *w, GstPad *pad, gpointer data)
 {
@@ -261,8 +319,12 @@ on_pad_added (GstElement *w, GstPad *pad, gpointer data)
     fprintf (stderr, "hd-test-client %s: receiving %s\n", opt_color, cs);
   }
   const char *enc = gst_structure_get_string (gst_caps_get_structure (caps, 0), "encoding-name");
-  if (!g_strcmp0 (media, "video"))
+  if (!g_strcmp0 (media, "video")) {
     g_strlcpy (video_codec, enc ? enc : "?", sizeof video_codec);
+    g_mutex_lock (&lock);
+    gst_structure_get_uint (gst_caps_get_structure (caps, 0), "ssrc", &video_ssrc);
+    g_mutex_unlock (&lock);
+  }
   if (!g_strcmp0 (media, "video") && opt_no_decode)
     add_chain (pad, "queue ! rtpvp8depay name=depay ! appsink name=out sync=false",
                G_CALLBACK (on_frame));
@@ -480,6 +542,13 @@ on_remote_set (GstPromise *promise, gpointer data)
 {
   gst_promise_unref (promise);
   add_senders ();
+  if (opt_nack) { /* the video transceiver: the offer's second m-line */
+    GObject *trans = NULL;
+    g_signal_emit_by_name (webrtc, "get-transceiver", 1, &trans);
+    if (trans)
+      g_object_set (trans, "do-nack", TRUE, NULL);
+    g_clear_object (&trans);
+  }
   g_signal_emit_by_name (webrtc, "create-answer", NULL,
                          gst_promise_new_with_change_func (on_answer_created, NULL, NULL));
 }
@@ -488,11 +557,16 @@ static void
 on_offer (const char *sdp)
 {
   GstSDPMessage *msg;
+  if (g_getenv ("HD_TEST_CLIENT_DEBUG"))
+    fprintf (stderr, "hd-test-client %s: offer\n%s", opt_color, sdp);
   gst_sdp_message_new_from_text (sdp, &msg);
   for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++) {
     const GstSDPMedia *m = gst_sdp_message_get_media (msg, i);
     for (guint k = 0; k < gst_sdp_media_attributes_len (m); k++) {
       const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, k);
+      if (!g_strcmp0 (a->key, "ssrc") && a->value && !offered_video_ssrc
+          && !g_strcmp0 (gst_sdp_media_get_media (m), "video"))
+        offered_video_ssrc = (guint)strtoul (a->value, NULL, 10); /* the first: not RTX's */
       if (g_strcmp0 (a->key, "rtpmap") || !a->value)
         continue;
       if (strstr (a->value, "OPUS/") || strstr (a->value, "opus/"))
@@ -561,6 +635,8 @@ main (int argc, char **argv)
       "answer, but gather no candidates: never connect (UDP blocked)", NULL },
     { "ports", 0, 0, G_OPTION_ARG_STRING, &opt_ports,
       "MIN-MAX: the UDP ports to gather on (a test tells this participant's packets apart)", NULL },
+    { "nack", 0, 0, G_OPTION_ARG_NONE, &opt_nack,
+      "ask for lost picture packets again (NACK) and resend them (RTX)", NULL },
     { "pre-encoded", 0, 0, G_OPTION_ARG_NONE, &opt_pre_encoded,
       "send a picture and tone encoded once, in a loop (VP8; a benchmark's cheap sender)", NULL },
     { "tcp-only", 0, 0, G_OPTION_ARG_NONE, &opt_tcp_only,
@@ -594,6 +670,15 @@ main (int argc, char **argv)
   gst_object_unref (gst_element_factory_make ("dtlsdec", NULL));
   pipe_ = gst_pipeline_new ("client");
   webrtc = gst_element_factory_make ("webrtcbin", NULL);
+  jitterbuffers = g_ptr_array_new_with_free_func (gst_object_unref);
+  if (opt_nack)
+    g_signal_connect (webrtc, "deep-element-added", G_CALLBACK (on_element_added), NULL);
+  jitter_ssrcs = g_array_new (FALSE, FALSE, sizeof (guint));
+  GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");
+  if (rtpbin) {
+    g_signal_connect (rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), NULL);
+    gst_object_unref (rtpbin);
+  }
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                 (guint)opt_latency, NULL);
   gst_bin_add (GST_BIN (pipe_), webrtc);
@@ -764,6 +849,7 @@ main (int argc, char **argv)
   json_object_set_new (report, "power_min_db", pw_min);
   json_object_set_new (report, "answers", json_integer (g_atomic_int_get (&answers)));
   json_object_set_new (report, "keyframes", json_integer (g_atomic_int_get (&keyframes)));
+  json_object_set_new (report, "video_rtp", video_rtp_json ());
   g_mutex_unlock (&lock);
   char *s = json_dumps (report, JSON_COMPACT);
   puts (s);
@@ -772,6 +858,8 @@ main (int argc, char **argv)
   fflush (stdout);
   loops_end ();
   gst_element_set_state (pipe_, GST_STATE_NULL);
+  g_ptr_array_unref (jitterbuffers);
+  g_array_unref (jitter_ssrcs);
   gst_object_unref (pipe_);
   hd_ws_context_free (ctx);
   g_async_queue_unref (outbox);
