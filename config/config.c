@@ -100,7 +100,7 @@ static const Key keys[] = {
   { "media", "video_bitrate", T_INT, "1500000", 100000, 20000000, OFF (video_bitrate),
     "Bit rate of the composite's one video encode (bits/s)." },
   { "media", "video_retransmission", T_BOOL, "true", 0, 0, OFF (video_retransmission),
-    "Resend picture packets a participant's link lost when asked (NACK, RTX), both ways. "
+    "Resend the composite's packets a participant reports lost (NACK, sent again as RTX). "
     "false: a lost packet stops that participant's picture until the next keyframe, which "
     "everyone then receives." },
   { "ice", "stun_server", T_ICEURL, "", 0, 0, OFF (stun_server),
