@@ -138,6 +138,13 @@ remove_tree (const char *root)
 char *
 daemon_begin (const char *prefix, const char *const *env)
 {
+  for (const char *const *v
+       = (const char *[]){ "HD_HEARINGD", "HD_HEARINGCTL", "HD_TEST_CLIENT", NULL };
+       *v; v++)
+    if (!g_getenv (*v)) {
+      fprintf (stderr, "%s: set %s (see docs/performance.md for the command)\n", prefix, *v);
+      exit (2);
+    }
   g_autofree char *tmpl = g_strdup_printf ("%s-XXXXXX", prefix);
   char *root = g_dir_make_tmp (tmpl, NULL);
   g_autofree char *state = g_build_filename (root, "state", NULL);
