@@ -478,46 +478,51 @@ loops_end (void)
     }
 }
 
+static GstElement *
+sender_bin (const char *media, const char *desc)
+{
+  GError *e = NULL;
+  GstElement *bin = gst_parse_bin_from_description (desc, TRUE, &e);
+  if (!bin)
+    g_error ("%s sender: %s", media, e->message);
+  return bin;
+}
+
+/* --pre-encoded: the loop `l`, payloaded, into webrtcbin's `sink`. */
+static void
+add_loop_sender (Loop *l, const char *media, const char *pay, const char *encoding, int pt,
+                 int clock_rate, const char *sink)
+{
+  g_autofree char *d = g_strdup_printf (
+      "appsrc name=loop ! %s pt=%d ! capsfilter caps=\"application/x-rtp,media=%s,"
+      "encoding-name=%s,payload=%d,clock-rate=%d\"",
+      pay, pt, media, encoding, pt, clock_rate);
+  GstElement *bin = sender_bin (media, d);
+  loop_source (l, bin);
+  add_sender (bin, l, sink);
+}
+
 static void
 add_senders (void)
 {
   /* The answerer requests sink_<mline> with the offer's payload types (DESIGN.md). */
-  GError *e = NULL;
   gboolean pre = opt_pre_encoded && !h264;
-  if (!opt_no_audio && pre) {
-    g_autofree char *d = g_strdup_printf (
-        "appsrc name=loop ! rtpopuspay pt=%d ! capsfilter caps=\"application/x-rtp,media=audio,"
-        "encoding-name=OPUS,payload=%d,clock-rate=48000\"",
-        audio_pt, audio_pt);
-    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
-    if (!bin)
-      g_error ("audio sender: %s", e->message);
-    loop_source (&loops[0], bin);
-    add_sender (bin, &loops[0], "sink_0");
-  } else if (!opt_no_audio) {
+  if (!opt_no_audio && pre)
+    add_loop_sender (&loops[0], "audio", "rtpopuspay", "OPUS", audio_pt, 48000, "sink_0");
+  else if (!opt_no_audio) {
     g_autofree char *d = g_strdup_printf (
         "audiotestsrc is-live=true wave=sine freq=%d samplesperbuffer=480 ! volume name=vol "
         "volume=%.3f ! audioconvert ! audioresample ! opusenc frame-size=10 ! rtpopuspay pt=%d ! "
         "capsfilter caps=\"application/x-rtp,media=audio,encoding-name=OPUS,payload=%d,"
         "clock-rate=48000\"",
         opt_freq, opt_beep_every > 0 ? 0.0 : opt_volume, audio_pt, audio_pt);
-    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
-    if (!bin)
-      g_error ("audio sender: %s", e->message);
+    GstElement *bin = sender_bin ("audio", d);
     tone_volume = gst_bin_get_by_name (GST_BIN (bin), "vol");
     add_sender (bin, NULL, "sink_0");
   }
-  if (!opt_no_video && pre) {
-    g_autofree char *d = g_strdup_printf (
-        "appsrc name=loop ! rtpvp8pay pt=%d ! capsfilter caps=\"application/x-rtp,media=video,"
-        "encoding-name=VP8,payload=%d,clock-rate=90000\"",
-        video_pt, video_pt);
-    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
-    if (!bin)
-      g_error ("video sender: %s", e->message);
-    loop_source (&loops[1], bin);
-    add_sender (bin, &loops[1], "sink_1");
-  } else if (!opt_no_video) {
+  if (!opt_no_video && pre)
+    add_loop_sender (&loops[1], "video", "rtpvp8pay", "VP8", video_pt, 90000, "sink_1");
+  else if (!opt_no_video) {
     int width = 320, height = 240;
     sscanf (opt_size, "%dx%d", &width, &height);
     g_autofree char *d = g_strdup_printf (
@@ -530,10 +535,7 @@ add_senders (void)
                "config-interval=-1 aggregate-mode=zero-latency"
              : "vp8enc deadline=1 cpu-used=-6 keyframe-max-dist=60 ! rtpvp8pay",
         video_pt, h264 ? "H264" : "VP8", video_pt);
-    GstElement *bin = gst_parse_bin_from_description (d, TRUE, &e);
-    if (!bin)
-      g_error ("video sender: %s", e->message);
-    add_sender (bin, NULL, "sink_1");
+    add_sender (sender_bin ("video", d), NULL, "sink_1");
   }
 }
 
