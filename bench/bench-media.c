@@ -104,10 +104,6 @@ mouth_to_ear (json_t *sender, json_t *listener, double *out, int max)
   return n;
 }
 
-/* The participants count the composite's frames without decoding them and send a picture and a
- * tone encoded once before joining (hd-test-client --pre-encoded): they share the two cores
- * with the daemon, so the cheaper they are, the more the figures are the daemon's. */
-#define CLIENT_OPTS "--no-decode --size=640x360 --pre-encoded"
 
 static const char *const env[] = { "HEARINGD_LOG_LEVEL=warning", "HEARINGD_HEARING_LOBBY=false",
                                    NULL };

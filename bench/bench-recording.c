@@ -24,10 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The participants count the composite's frames without decoding them and send a picture and a
- * tone encoded once before joining (hd-test-client --pre-encoded): they share the two cores
- * with the daemon, so the cheaper they are, the more the figures are the daemon's. */
-#define CLIENT_OPTS "--no-decode --size=640x360 --pre-encoded"
 #define SEGMENTS 200
 #define SEGMENT_BYTES (1u << 20)
 

@@ -704,9 +704,9 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
                        0, "max-size-bytes", 0, "leaky", 2 /* downstream */, NULL);
   gst_element_link_pads (p->vqueue, "src", p->webrtc, "sink_1");
   if (m->cfg.nack) {
-    /* Retransmission for the picture, both ways (RFC 4588 RTX, NACK feedback): a packet a weak
-     * link lost is sent again instead of the picture freezing until a keyframe, which, the
-     * composite being encoded once, every participant would receive. */
+    /* The composite resent on request (NACK, answered with RFC 4588 RTX): a packet a weak link
+     * lost is sent again instead of the picture freezing until a keyframe, which, the composite
+     * being encoded once, every participant would receive. */
     GstPad *vsink = gst_element_get_static_pad (p->webrtc, "sink_1");
     GObject *trans = NULL;
     if (vsink)
