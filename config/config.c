@@ -99,10 +99,11 @@ static const Key keys[] = {
     "devices that decode only H.264). Participants may send either; the composite uses this." },
   { "media", "video_bitrate", T_INT, "1500000", 100000, 20000000, OFF (video_bitrate),
     "Bit rate of the composite's one video encode (bits/s)." },
-  { "media", "video_retransmission", T_BOOL, "true", 0, 0, OFF (video_retransmission),
-    "Resend the composite's packets a participant reports lost (NACK, sent again as RTX). "
-    "false: a lost packet stops that participant's picture until the next keyframe, which "
-    "everyone then receives." },
+  { "media", "video_retransmission", T_BOOL, "false", 0, 0, OFF (video_retransmission),
+    "Resend the composite's packets a participant reports lost (NACK, sent again as RTX) instead "
+    "of their picture stopping until the next keyframe, which everyone then receives. Off by "
+    "default for now: with it, GStreamer 1.22's RTP stack raised a GLib critical in test "
+    "clients twice (docs/operations.md)." },
   { "ice", "stun_server", T_ICEURL, "", 0, 0, OFF (stun_server),
     "STUN server for the daemon and, in welcome, for clients: stun:host[:port]. Empty: none "
     "(peers on one network need none)." },

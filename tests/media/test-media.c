@@ -1635,7 +1635,8 @@ test_a_busy_core (void)
  * hear and see the village (its lost pictures are asked for again, PLI); the village sees the
  * composite smoothly and hears them: the composite's packets it lost are sent again (RTX) when it
  * asks (NACK), so few are lost for good and its picture seldom waits for a keyframe — which,
- * the composite being encoded once, everyone would receive (the counts are reported). */
+ * the composite being encoded once, everyone would receive (the counts are reported). A daemon
+ * of its own, with [media] video_retransmission on (off by default, docs/operations.md). */
 #define WEAK_PORTS "43000-43099"
 static void
 test_a_village_on_a_weak_link (void)
@@ -1645,6 +1646,8 @@ test_a_village_on_a_weak_link (void)
     return;
   }
   g_assert_true (sh ("nft 'add chain inet weaklink out { type filter hook output priority 0 ; }'"));
+  static const char *const rtx[] = { "HEARINGD_MEDIA_VIDEO_RETRANSMISSION=true", NULL };
+  g_free (own_daemon_begin ("state-weak", rtx));
   g_autofree char *hid = new_hearing ();
   double f = timing_factor ();
   int seconds = (int)(14 * f);
@@ -1705,6 +1708,7 @@ test_a_village_on_a_weak_link (void)
   g_assert_cmpfloat (num (r[0], NULL, "fps_last_2s"), >=, 20 / f);
   for (int i = 0; i < 3; i++)
     json_decref (r[i]);
+  own_daemon_end (TRUE);
   measure_at = 0;
 }
 
