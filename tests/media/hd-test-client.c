@@ -819,8 +819,16 @@ main (int argc, char **argv)
   g_mutex_lock (&lock);
   gint64 now = g_get_monotonic_time ();
   int recent = 0;
-  for (guint i = 0; i < frame_times->len; i++)
-    recent += g_array_index (frame_times, gint64, i) > now - 2 * G_USEC_PER_SEC;
+  gint64 longest_gap = 0, prev = now - 2 * G_USEC_PER_SEC; /* the picture's longest pause */
+  for (guint i = 0; i < frame_times->len; i++) {
+    gint64 t = g_array_index (frame_times, gint64, i);
+    if (t <= now - 2 * G_USEC_PER_SEC)
+      continue;
+    recent++;
+    longest_gap = MAX (longest_gap, t - prev);
+    prev = t;
+  }
+  longest_gap = MAX (longest_gap, now - prev);
   json_t *cols = json_object (), *pw = json_object (), *pw_min = json_object ();
   for (int c = 0; c < ncolors; c++) {
     char k[8];
@@ -851,6 +859,7 @@ main (int argc, char **argv)
   json_object_set_new (report, "power_min_db", pw_min);
   json_object_set_new (report, "answers", json_integer (g_atomic_int_get (&answers)));
   json_object_set_new (report, "keyframes", json_integer (g_atomic_int_get (&keyframes)));
+  json_object_set_new (report, "longest_gap_ms_last_2s", json_real (longest_gap / 1000.0));
   json_object_set_new (report, "video_rtp", video_rtp_json ());
   g_mutex_unlock (&lock);
   char *s = json_dumps (report, JSON_COMPACT);
