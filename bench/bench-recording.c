@@ -132,7 +132,7 @@ synthetic_recording (const char *root, HdSigner *signer)
     hd_archive_add_segment (a, "composite", rel, i * 2000, 2000, NULL);
   }
   g_free (buf);
-  hd_archive_close (a, "closed", NULL);
+  hd_archive_close (a, 0, "closed", NULL);
   hd_archive_free (a);
   return g_steal_pointer (&dir);
 }

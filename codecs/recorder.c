@@ -89,25 +89,52 @@ add (Track *t, HdMixer *m, GstElement *e)
   return e;
 }
 
+/* Where a track's files go: <folder>/<prefix>NNNNN.<ext>. */
+typedef struct {
+  char *folder, *prefix;
+  const char *ext;
+} Location;
+
+static void
+location_free (gpointer data, GClosure *closure)
+{
+  Location *l = data;
+  g_free (l->folder);
+  g_free (l->prefix);
+  g_free (l);
+}
+
+/* splitmuxsink's next file name, on its streaming thread, where making the track's folder may
+ * wait for the storage as the writing does: not on the main thread, which serves everyone's
+ * signaling (a participant joining while the archive's storage stalls). */
+static gchar *
+next_location (GstElement *sink, guint fragment, gpointer data)
+{
+  Location *l = data;
+  g_mkdir_with_parents (l->folder, 0750); /* a failure shows as the file's */
+  return g_strdup_printf ("%s/%s%05u.%s", l->folder, l->prefix, fragment, l->ext);
+}
+
 /* A splitmuxsink writing <dir>/<track>/<run>-<part>-NNNNN.webm: every run of the recording (it
  * pauses and resumes), and every time a track starts again within a run (a participant who
  * leaves and rejoins), writes files of its own, never over another's. */
 static GstElement *
 make_sink (HdRecorder *r, const char *track, gboolean h264)
 {
-  g_autofree char *folder = g_build_filename (r->dir, track, NULL);
-  g_mkdir_with_parents (folder, 0750);
+  Location *l = g_new0 (Location, 1);
+  l->folder = g_build_filename (r->dir, track, NULL);
   guint part = GPOINTER_TO_UINT (g_hash_table_lookup (r->opened, track));
   g_hash_table_replace (r->opened, g_strdup (track), GUINT_TO_POINTER (part + 1));
-  g_autofree char *name
-      = g_strdup_printf ("%02u-%02u-%%05d.%s", r->run, part, h264 ? "mkv" : "webm");
-  g_autofree char *pattern = g_build_filename (folder, name, NULL);
+  l->prefix = g_strdup_printf ("%02u-%02u-", r->run, part);
+  l->ext = h264 ? "mkv" : "webm";
   /* unbuffered: what the muxer has written is in the kernel, and survives a SIGKILL */
   GstElement *file = hd_mixer_make (NULL, "filesink", "buffer-mode", 2 /* unbuffered */, NULL);
-  return hd_mixer_make (NULL, "splitmuxsink", "location", pattern, "max-size-time",
-                        (guint64)r->segment_ms * GST_MSECOND, "send-keyframe-requests", FALSE,
-                        "muxer-factory", h264 ? "matroskamux" : "webmmux", "async-finalize", FALSE,
-                        "sink", file, NULL);
+  GstElement *sink = hd_mixer_make (NULL, "splitmuxsink", "max-size-time",
+                                    (guint64)r->segment_ms * GST_MSECOND, "send-keyframe-requests",
+                                    FALSE, "muxer-factory", h264 ? "matroskamux" : "webmmux",
+                                    "async-finalize", FALSE, "sink", file, NULL);
+  g_signal_connect_data (sink, "format-location", G_CALLBACK (next_location), l, location_free, 0);
+  return sink;
 }
 
 /* The gate before a track's splitmuxsink, which stops for good ("Timestamping error on input

@@ -274,11 +274,18 @@ hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint6
   return journaled;
 }
 
+/* The wall-clock time `at_us` (µs; 0: now) as the manifest writes it. */
+static char *
+iso_at (gint64 at_us)
+{
+  return hd_time_iso (at_us ? at_us : g_get_real_time ());
+}
+
 void
-hd_archive_event (HdArchive *a, const char *type, gint64 offset_ms, const char *who,
+hd_archive_event (HdArchive *a, gint64 at_us, const char *type, gint64 offset_ms, const char *who,
                   const char *reason)
 {
-  g_autofree char *at = hd_time_iso (g_get_real_time ());
+  g_autofree char *at = iso_at (at_us);
   json_array_append_new (json_object_get (a->manifest, "events"),
                          json_pack ("{s:s, s:s, s:I, s:s?, s:s?}", "type", type, "at", at,
                                     "offset_ms", (json_int_t)offset_ms, "who", who, "reason",
@@ -299,9 +306,9 @@ hd_archive_participant (HdArchive *a, const char *id, const char *name, const ch
 }
 
 void
-hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char *text)
+hd_archive_note (HdArchive *a, gint64 at_us, gint64 offset_ms, const char *author, const char *text)
 {
-  g_autofree char *at = hd_time_iso (g_get_real_time ());
+  g_autofree char *at = iso_at (at_us);
   json_array_append_new (json_object_get (a->manifest, "notes"),
                          json_pack ("{s:s, s:I, s:s, s:s}", "at", at, "offset_ms",
                                     (json_int_t)offset_ms, "author", author, "text", text));
@@ -311,9 +318,9 @@ hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char 
 }
 
 gboolean
-hd_archive_close (HdArchive *a, const char *status, GError **error)
+hd_archive_close (HdArchive *a, gint64 at_us, const char *status, GError **error)
 {
-  g_autofree char *now = hd_time_iso (g_get_real_time ());
+  g_autofree char *now = iso_at (at_us);
   json_object_set_new (a->manifest, "status", json_string (status));
   json_object_set_new (a->manifest, "ended_at", json_string (now));
   json_object_set_new (a->manifest, "chain", json_string (a->chain));
@@ -437,7 +444,7 @@ hd_archive_recover (const char *dir, HdSigner *signer, GError **error)
   json_array_append_new (json_object_get (m, "events"),
                          json_pack ("{s:s, s:s, s:I, s:n, s:s}", "type", "gap", "at", at,
                                     "offset_ms", (json_int_t)end_ms, "who", "reason", why));
-  gboolean ok = hd_archive_close (&a, "interrupted", error);
+  gboolean ok = hd_archive_close (&a, 0, "interrupted", error);
   g_free (a.chain);
   if (!ok) {
     json_decref (m);

@@ -1,6 +1,7 @@
 /* archive.h — a recording's folder on disk: its segments, their SHA-256 hash chain, the
  * manifest (participants, events, notes, checkpoints) and its Ed25519 signature; and the
- * offline verification of all that. The format is docs/archive-format.md. Main thread. */
+ * offline verification of all that. The format is docs/archive-format.md. One thread at a time
+ * per recording: a running recording's writes are its writer's (daemon/recwriter.h). */
 #pragma once
 #include "daemon/auth.h"
 
@@ -32,11 +33,13 @@ guint hd_archive_segment_count (HdArchive *a);
 gboolean hd_archive_add_segment (HdArchive *a, const char *track, const char *file, gint64 start_ms,
                                  gint64 duration_ms, GError **error);
 /* An event on the record: start, pause, resume, stop, join, leave, mute, failure, gap… with the
- * wall-clock time, the recording offset, who (or NULL) and why (or NULL). */
-void hd_archive_event (HdArchive *a, const char *type, gint64 offset_ms, const char *who,
-                       const char *reason);
+ * wall-clock time it happened (`at_us`, g_get_real_time's µs; 0: now), the recording offset,
+ * who (or NULL) and why (or NULL). */
+void hd_archive_event (HdArchive *a, gint64 at_us, const char *type, gint64 offset_ms,
+                       const char *who, const char *reason);
 void hd_archive_participant (HdArchive *a, const char *id, const char *name, const char *role);
-void hd_archive_note (HdArchive *a, gint64 offset_ms, const char *author, const char *text);
+void hd_archive_note (HdArchive *a, gint64 at_us, gint64 offset_ms, const char *author,
+                      const char *text);
 /* Close with `status` ("closed" or "interrupted") and sign the whole manifest. */
 /* The manifest of the recording in `dir` with the journal's segments after it (a recording
  * still running, or stopped by a crash). NULL with a reason if there is no readable manifest. */
@@ -45,7 +48,7 @@ json_t *hd_archive_load (const char *dir, GError **error);
 /* Unfinished segment files (a write that failed) are hashed and listed under "partial";
  * returns how many. */
 guint hd_archive_adopt_strays (HdArchive *a);
-gboolean hd_archive_close (HdArchive *a, const char *status, GError **error);
+gboolean hd_archive_close (HdArchive *a, gint64 at_us, const char *status, GError **error);
 /* After a crash or power loss (status still "recording"): the listed segments stay as they are;
  * media files the manifest does not list (the segment that was being written) are kept and
  * flagged as "partial" with their hash; a "gap" event is written; the recording is marked

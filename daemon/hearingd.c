@@ -13,6 +13,7 @@
 #include "daemon/audit.h"
 #include "daemon/auth.h"
 #include "daemon/hearing.h"
+#include "daemon/recwriter.h"
 #include "daemon/store.h"
 #include "daemon/tls.h"
 #include "daemon/util.h"
@@ -143,7 +144,13 @@ typedef struct {
   Daemon *d;
   char *hid, *case_number, *court;
   HdMixer *mixer;
-  HdArchive *archive;        /* the recording of this session (open from in_session to closed) */
+  HdRecWriter *archive;        /* the recording of this session (open from in_session to closed),
+                                  written on its own thread */
+  gboolean created;            /* its folder and first manifest are on disk */
+  gboolean closing;            /* its closing is queued: waiting for on_closed */
+  char *start_who, *start_why; /* the start event, for when the folder is created */
+  gint64 rec_ms, rec_bytes;    /* its figures as last reported by the writer */
+  guint rec_segments;
   gboolean recording;        /* the mixer is recording (not paused) */
   gboolean finish_after;     /* close the archive once the mixer's recording has stopped */
   const char *finish_status; /* "closed", or "interrupted" by a shutdown */
@@ -166,11 +173,13 @@ hearing_free (Hearing *h)
   if (h->retry_source)
     g_source_remove (h->retry_source);
   hd_mixer_free (h->mixer);
-  hd_archive_free (h->archive);
+  hd_recwriter_free (h->archive); /* what is queued is written first */
   g_hash_table_unref (h->names);
   g_hash_table_unref (h->present);
   g_free (h->resume_who);
   g_free (h->resume_why);
+  g_free (h->start_who);
+  g_free (h->start_why);
   g_free (h->hid);
   g_free (h->case_number);
   g_free (h->court);
@@ -378,11 +387,9 @@ catalogue_update (Hearing *h, const char *status, const char *ended_at)
   while (g_hash_table_iter_next (&it, &k, NULL))
     g_string_append_printf (names, "%s\n", (char *)k);
   g_autoptr (GError) e = NULL;
-  if (!hd_store_recording_update (h->d->store, hd_archive_id (h->archive), status, ended_at,
-                                  hd_archive_duration_ms (h->archive),
-                                  hd_archive_bytes (h->archive),
-                                  hd_archive_segment_count (h->archive), names->str, &e))
-    g_warning ("recording %s: %s", hd_archive_id (h->archive), e->message);
+  if (!hd_store_recording_update (h->d->store, hd_recwriter_id (h->archive), status, ended_at,
+                                  h->rec_ms, h->rec_bytes, h->rec_segments, names->str, &e))
+    g_warning ("recording %s: %s", hd_recwriter_id (h->archive), e->message);
   g_string_free (names, TRUE);
 }
 
@@ -403,7 +410,11 @@ free_mb (const char *dir)
               : G_MAXUINT64;
 }
 
-/* The session is open: record (a new recording, or resume the paused one). */
+static const HdRecWriterCallbacks writer_cb;
+
+/* The session is open: record (a new recording, or resume the paused one). A new recording's
+ * folder is made on its writer's thread first; the mixer starts recording into it once it is
+ * there (wr_created). */
 static void
 rec_start (Hearing *h, const char *why)
 {
@@ -417,8 +428,15 @@ rec_start (Hearing *h, const char *why)
     h->finish_after = FALSE;
     return;
   }
-  if (h->recording)
+  if (h->recording || h->closing)
     return;
+  if (h->archive && !h->created) { /* still being made: it starts with this reason */
+    g_free (h->start_who);
+    g_free (h->start_why);
+    h->start_who = g_strdup (h->who);
+    h->start_why = g_strdup (why);
+    return;
+  }
   if (!h->archive) {
     g_mkdir_with_parents (d->archive_dir, 0750);
     guint64 mb = free_mb (d->archive_dir);
@@ -437,79 +455,127 @@ rec_start (Hearing *h, const char *why)
     g_autofree char *dir = g_build_filename (d->archive_dir, h->hid, rid, NULL);
     json_t *hearing = json_pack ("{s:s, s:s, s:s}", "id", h->hid, "case_number", h->case_number,
                                  "court", h->court);
-    g_autoptr (GError) e = NULL;
-    h->archive = hd_archive_create (dir, rid, hearing, d->signer, d->cfg->checkpoint_every, &e);
+    h->archive
+        = hd_recwriter_new (dir, rid, hearing, d->signer, d->cfg->checkpoint_every, &writer_cb, h);
     json_decref (hearing);
-    g_autofree char *now = hd_time_iso (g_get_real_time ());
-    if (!h->archive
-        || !hd_store_recording_add (d->store, rid, h->hid, h->case_number, h->court, dir, now,
-                                    &e)) {
-      g_warning ("hearing %s: cannot start recording: %s", h->hid, e->message);
-      tell_record_keepers (h, "recording_failed", e->message);
-      g_clear_pointer (&h->archive, hd_archive_free);
-      return;
-    }
-    hd_core_audit (d->core, "system", "recording.start", h->hid,
-                   json_pack ("{s:s}", "recording", rid));
+    h->created = FALSE;
+    h->rec_ms = h->rec_bytes = 0;
+    h->rec_segments = 0;
     /* those already there when it starts are on the record from its first moment */
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init (&it, h->present);
     while (g_hash_table_iter_next (&it, &k, &v)) {
-      hd_archive_participant (h->archive, k, json_string_value (json_object_get (v, "name")),
-                              json_string_value (json_object_get (v, "role")));
-      hd_archive_event (h->archive, "join", 0, k, "present when the recording started");
+      hd_recwriter_participant (h->archive, k, json_string_value (json_object_get (v, "name")),
+                                json_string_value (json_object_get (v, "role")));
+      hd_recwriter_event (h->archive, "join", 0, k, "present when the recording started");
     }
+    g_free (h->start_who);
+    g_free (h->start_why);
+    h->start_who = g_strdup (h->who);
+    h->start_why = g_strdup (why);
+    return;
   }
   /* files a failed write left unfinished are listed as partial before anything new is written */
-  hd_archive_adopt_strays (h->archive);
-  g_autofree char *dir = g_strdup (hd_archive_dir (h->archive));
+  hd_recwriter_adopt_strays (h->archive);
   g_autoptr (GError) e = NULL;
-  if (!hd_mixer_record_start (h->mixer, dir, d->cfg->segment_seconds * 1000, &e)) {
-    hd_archive_event (h->archive, "failure", 0, NULL, e->message);
+  if (!hd_mixer_record_start (h->mixer, hd_recwriter_dir (h->archive),
+                              d->cfg->segment_seconds * 1000, &e)) {
+    hd_recwriter_event (h->archive, "failure", 0, NULL, e->message);
     tell_record_keepers (h, "recording_failed", e->message);
     return;
   }
   h->recording = TRUE;
-  hd_archive_event (h->archive, hd_archive_segment_count (h->archive) ? "resume" : "start",
-                    offset_ms (h), h->who, why);
+  hd_recwriter_start_event (h->archive, offset_ms (h), h->who, why);
+}
+
+/* The recording's folder and first manifest are on disk (or could not be made): into the
+ * catalogue, and the mixer starts recording, if the session still wants it. */
+static void
+wr_created (const char *error, gpointer user)
+{
+  Hearing *h = user;
+  Daemon *d = h->d;
+  const char *rid = hd_recwriter_id (h->archive);
+  g_autoptr (GError) e = NULL;
+  g_autofree char *now = hd_time_iso (g_get_real_time ());
+  if (!error
+      && !hd_store_recording_add (d->store, rid, h->hid, h->case_number, h->court,
+                                  hd_recwriter_dir (h->archive), now, &e))
+    error = e->message;
+  if (error) {
+    g_warning ("hearing %s: cannot start recording: %s", h->hid, error);
+    tell_record_keepers (h, "recording_failed", error);
+    g_clear_pointer (&h->archive, hd_recwriter_free);
+    h->closing = FALSE;
+    h->finish_after = FALSE;
+    hearing_maybe_free (h);
+    return;
+  }
+  h->created = TRUE;
+  hd_core_audit (d->core, "system", "recording.start", h->hid,
+                 json_pack ("{s:s}", "recording", rid));
+  if (h->closing)
+    return; /* closed before it could start: its stop event and closing are queued */
+  g_autofree char *who = g_steal_pointer (&h->start_who);
+  g_autofree char *why = g_steal_pointer (&h->start_why);
+  if (h->in_session && !h->off_record && !d->stopping) {
+    h->who = who;
+    rec_start (h, why);
+    h->who = NULL;
+  }
 }
 
 static void
 rec_finish (Hearing *h)
 {
-  g_autofree char *now = hd_time_iso (g_get_real_time ());
-  g_autoptr (GError) e = NULL;
   const char *status = h->finish_status ? h->finish_status : "closed";
-  hd_archive_adopt_strays (h->archive);
   if (h->retry_source) {
     g_source_remove (h->retry_source);
     h->retry_source = 0;
   }
-  if (!hd_archive_close (h->archive, status, &e))
-    g_warning ("recording %s: %s", hd_archive_id (h->archive), e->message);
-  catalogue_update (h, status, now);
-  hd_core_audit (h->d->core, "system", "recording.close", h->hid,
-                 json_pack ("{s:s, s:I}", "recording", hd_archive_id (h->archive), "segments",
-                            (json_int_t)hd_archive_segment_count (h->archive)));
-  g_clear_pointer (&h->archive, hd_archive_free);
+  h->closing = TRUE;
   h->finish_after = FALSE;
+  hd_recwriter_close (h->archive, status); /* wr_closed follows */
+}
+
+/* The recording is closed and signed: into the catalogue, and the hearing may go. */
+static void
+wr_closed (const char *status, const char *error, gint64 duration_ms, gint64 bytes, guint segments,
+           gpointer user)
+{
+  Hearing *h = user;
+  g_autofree char *now = hd_time_iso (g_get_real_time ());
+  h->rec_ms = duration_ms;
+  h->rec_bytes = bytes;
+  h->rec_segments = segments;
+  if (error)
+    tell_record_keepers (h, "recording_failed", error);
+  if (h->created) {
+    catalogue_update (h, status, now);
+    hd_core_audit (h->d->core, "system", "recording.close", h->hid,
+                   json_pack ("{s:s, s:I}", "recording", hd_recwriter_id (h->archive), "segments",
+                              (json_int_t)segments));
+  }
+  g_clear_pointer (&h->archive, hd_recwriter_free);
+  h->closing = FALSE;
+  hearing_maybe_free (h);
 }
 
 /* Recess or close: the open segments are finished; the recording pauses (or ends). */
 static void
 rec_stop (Hearing *h, const char *event, const char *why, gboolean finish)
 {
-  if (!h->archive)
+  if (!h->archive || h->closing)
     return;
   if (h->recording) {
-    hd_archive_event (h->archive, event, offset_ms (h), h->who, why);
+    hd_recwriter_event (h->archive, event, offset_ms (h), h->who, why);
     h->finish_after = finish;
     h->resume_after = FALSE;
     h->stop_offset_ms = offset_ms (h);
     hd_mixer_record_stop (h->mixer); /* on_recording_stopped follows */
   } else if (finish) {
-    hd_archive_event (h->archive, event, offset_ms (h), NULL, why);
+    hd_recwriter_event (h->archive, event, offset_ms (h), NULL, why);
     rec_finish (h);
   }
 }
@@ -520,17 +586,34 @@ mx_segment (const char *track, const char *file, gint64 start_ms, gint64 duratio
   Hearing *h = user;
   if (!h->archive)
     return;
-  g_autoptr (GError) e = NULL;
-  start_ms += h->elapsed_ms; /* on the recording's clock */
-  if (!hd_archive_add_segment (h->archive, track, file, start_ms, duration_ms, &e)) {
-    /* written down, told, and the hearing goes on */
-    g_warning ("recording %s: segment %s: %s", hd_archive_id (h->archive), file, e->message);
-    hd_archive_event (h->archive, "failure", start_ms, NULL, e->message);
-    tell_record_keepers (h, "recording_failed", e->message);
-    return;
-  }
-  catalogue_update (h, "recording", NULL);
+  /* on the recording's clock; wr_progress or wr_segment_failed follows */
+  hd_recwriter_segment (h->archive, track, file, start_ms + h->elapsed_ms, duration_ms);
 }
+
+static void
+wr_progress (gint64 duration_ms, gint64 bytes, guint segments, gpointer user)
+{
+  Hearing *h = user;
+  h->rec_ms = duration_ms;
+  h->rec_bytes = bytes;
+  h->rec_segments = segments;
+  if (!h->closing)
+    catalogue_update (h, "recording", NULL);
+}
+
+/* written down (a failure event), told, and the hearing goes on */
+static void
+wr_segment_failed (const char *file, const char *reason, gpointer user)
+{
+  Hearing *h = user;
+  g_autofree char *why = g_strdup_printf ("segment %s: %s", file, reason);
+  tell_record_keepers (h, "recording_failed", why);
+}
+
+static const HdRecWriterCallbacks writer_cb = { .on_created = wr_created,
+                                                .on_progress = wr_progress,
+                                                .on_segment_failed = wr_segment_failed,
+                                                .on_closed = wr_closed };
 
 /* Storage failures: every 2 s, once the archive has room again (its reserve, and at least
  * 8 MiB), the session goes back on the record, in the same recording. */
@@ -543,7 +626,7 @@ retry_recording (gpointer data)
   Hearing *h = data;
   if (!h->archive || !h->in_session || h->off_record || h->recording)
     return G_SOURCE_CONTINUE; /* not now; a recess or the judge's pause decides for now */
-  guint64 mb = free_mb (hd_archive_dir (h->archive));
+  guint64 mb = free_mb (hd_recwriter_dir (h->archive));
   if (mb < (guint64)MAX (h->d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
     return G_SOURCE_CONTINUE;
   h->retry_source = 0;
@@ -559,13 +642,13 @@ static void
 mx_recording_failed (const char *track, const char *reason, gpointer user)
 {
   Hearing *h = user;
-  if (!h->archive)
+  if (!h->archive || h->closing)
     return;
   g_autofree char *why = g_strdup_printf ("track %s could not be written: %s", track, reason);
-  hd_archive_event (h->archive, "failure", offset_ms (h), NULL, why);
+  hd_recwriter_event (h->archive, "failure", offset_ms (h), NULL, why);
   tell_record_keepers (h, "recording_failed", why);
   hd_core_audit (h->d->core, "system", "recording.failure", h->hid,
-                 json_pack ("{s:s, s:s, s:s}", "recording", hd_archive_id (h->archive), "track",
+                 json_pack ("{s:s, s:s, s:s}", "recording", hd_recwriter_id (h->archive), "track",
                             track, "reason", reason));
   if (h->recording && !hd_mixer_record_stopping (h->mixer))
     rec_stop (h, "pause", "storage failure", FALSE);
@@ -649,8 +732,8 @@ media_joined (const char *hid, const char *case_number, const char *pid, const c
   g_hash_table_replace (h->present, g_strdup (pid),
                         json_pack ("{s:s, s:s}", "name", name, "role", role));
   if (h->archive) {
-    hd_archive_participant (h->archive, pid, name, role);
-    hd_archive_event (h->archive, "join", offset_ms (h), pid, NULL);
+    hd_recwriter_participant (h->archive, pid, name, role);
+    hd_recwriter_event (h->archive, "join", offset_ms (h), pid, NULL);
   }
 }
 
@@ -664,7 +747,7 @@ media_left (const char *hid, const char *pid, gpointer user)
   hd_mixer_remove_peer (h->mixer, pid);
   g_hash_table_remove (h->present, pid);
   if (h->archive)
-    hd_archive_event (h->archive, "leave", offset_ms (h), pid, NULL);
+    hd_recwriter_event (h->archive, "leave", offset_ms (h), pid, NULL);
   hearing_maybe_free (h); /* the last one out stops the pipeline, unless it is recording */
 }
 
@@ -709,7 +792,7 @@ media_note (const char *hid, const char *author, const char *text, gpointer user
   if (!h || !h->archive || !h->recording)
     return -1;
   gint64 at = offset_ms (h);
-  hd_archive_note (h->archive, at, author, text);
+  hd_recwriter_note (h->archive, at, author, text);
   return at;
 }
 
@@ -724,7 +807,7 @@ media_muted (const char *hid, const char *pid, gboolean audio, gboolean video, g
   if (h->archive) {
     g_autofree char *what
         = g_strdup_printf ("audio %s, video %s", audio ? "muted" : "on", video ? "off" : "on");
-    hd_archive_event (h->archive, "mute", offset_ms (h), pid, what);
+    hd_recwriter_event (h->archive, "mute", offset_ms (h), pid, what);
   }
 }
 
@@ -890,7 +973,7 @@ recordings_busy (Daemon *d)
   gpointer v;
   g_hash_table_iter_init (&it, d->hearings);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    if (((Hearing *)v)->recording)
+    if (((Hearing *)v)->recording || ((Hearing *)v)->archive) /* or its closing is queued */
       return TRUE;
   return FALSE;
 }

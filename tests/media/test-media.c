@@ -1495,7 +1495,30 @@ test_storage_that_stalls (void)
   g_autofree char *thaw = g_strdup_printf ("sh -c 'sleep 6; fsfreeze -u %s'", dir);
   g_assert_true (g_spawn_command_line_async (thaw, NULL));
   g_autofree char *freeze = g_strdup_printf ("fsfreeze -f %s", dir);
+  gint64 thawed_at = g_get_real_time () + 6 * G_USEC_PER_SEC; /* at the earliest */
   g_assert_true (sh (freeze));
+  /* the daemon's main thread, which serves everyone's signaling and the REST API, writes
+   * nothing to the archive itself: while the storage is frozen, a party joins and sees and
+   * hears the others, and the API answers */
+  g_usleep (1500 * 1000); /* a segment closed since the freeze waits for the storage */
+  gint64 frozen_at = g_get_real_time ();
+  Client late = client_as (hid, "party", "green-late", "Green", "00ff00", 660, 3, NULL);
+  g_usleep (1000 * 1000);
+  g_autofree char *hpath = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  gint64 asked = g_get_monotonic_time ();
+  json_decref (hd_test_rest (d, "GET", hpath, op, NULL, &st));
+  double rest_ms = (g_get_monotonic_time () - asked) / 1000.0;
+  g_test_message ("the disk frozen: REST answered %d in %.0f ms", st, rest_ms);
+  g_assert_cmpint (st, ==, 200);
+  g_assert_cmpfloat (rest_ms, <, 1000);
+  json_t *lr = report (&late);
+  gint64 late_done = g_get_real_time ();
+  g_assert_cmpfloat (num (lr, NULL, "fps_last_2s"), >=, 20);
+  g_assert_cmpfloat (num (lr, "colors", "ff0000"), >, 0.05);
+  g_assert_cmpfloat (num (lr, "colors", "0000ff"), >, 0.05);
+  g_assert_cmpfloat (num (lr, "power_db", "440"), >, -30);
+  g_assert_cmpfloat (num (lr, "power_db", "880"), >, -30);
+  json_decref (lr);
   static const char *fr[] = { "440", "880" }, *col[] = { "ff0000", "0000ff" };
   json_t *r[2] = { report (&c[0]), report (&c[1]) };
   for (int i = 0; i < 2; i++) {
@@ -1520,6 +1543,23 @@ test_storage_that_stalls (void)
                   " ms session, 6 s of it with the disk frozen",
                   composite_ms, session_ms);
   g_assert_cmpint (ABS (composite_ms - session_ms), <=, 1000);
+  /* Green's join is on the record with the time it happened, in the freeze, not the thaw's */
+  json_t *ev = json_object_get (json_object_get (full, "manifest"), "events");
+  gint64 joined_at = 0;
+  for (size_t i = 0; i < json_array_size (ev); i++) {
+    json_t *e = json_array_get (ev, i);
+    if (g_strcmp0 (json_string_value (json_object_get (e, "type")), "join")
+        || g_strcmp0 (json_string_value (json_object_get (e, "who")), "green-late"))
+      continue;
+    g_autoptr (GDateTime) when
+        = g_date_time_new_from_iso8601 (json_string_value (json_object_get (e, "at")), NULL);
+    g_assert_nonnull (when);
+    joined_at = g_date_time_to_unix (when) * G_USEC_PER_SEC + g_date_time_get_microsecond (when);
+  }
+  g_test_message ("Green's join on the record %.2f s after it was started, %.2f s before the thaw",
+                  (joined_at - frozen_at) / 1e6, (thawed_at - joined_at) / 1e6);
+  g_assert_cmpint (joined_at, >, frozen_at);
+  g_assert_cmpint (joined_at, <, MIN (late_done, thawed_at));
   g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
   json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
   g_assert_cmpint (st, ==, 200);

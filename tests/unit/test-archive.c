@@ -38,7 +38,7 @@ fix_setup (Fix *f, gconstpointer data)
   json_decref (hearing);
   g_assert_no_error (e);
   hd_archive_participant (a, "p-1", "Wang", "party");
-  hd_archive_event (a, "start", 0, NULL, "session opened");
+  hd_archive_event (a, 0, "start", 0, NULL, "session opened");
   const char *files[][2] = { { "composite", "composite/00000.webm" },
                              { "p-1-audio", "p-1-audio/00000.webm" },
                              { "composite", "composite/00001.webm" },
@@ -51,10 +51,10 @@ fix_setup (Fix *f, gconstpointer data)
     g_assert_true (hd_archive_add_segment (a, files[i][0], files[i][1], i * 2000, 2000, &e));
     g_assert_no_error (e);
   }
-  hd_archive_note (a, 2500, "Clerk Li", "Exhibit 3 shown");
-  hd_archive_event (a, "stop", 6000, "j-1", "hearing closed");
+  hd_archive_note (a, 0, 2500, "Clerk Li", "Exhibit 3 shown");
+  hd_archive_event (a, 0, "stop", 6000, "j-1", "hearing closed");
   g_assert_cmpint (hd_archive_duration_ms (a), ==, 6000);
-  g_assert_true (hd_archive_close (a, "closed", &e));
+  g_assert_true (hd_archive_close (a, 0, "closed", &e));
   hd_archive_free (a);
 }
 
@@ -352,7 +352,7 @@ test_journal (void)
   g_assert_cmpuint (v.segments, ==, 3);
   hd_archive_verdict_clear (&v);
   /* an event rewrites the manifest: the journal is folded in and emptied */
-  hd_archive_event (a, "pause", 6000, NULL, "recess");
+  hd_archive_event (a, 0, "pause", 6000, NULL, "recess");
   disk = json_load_file (mpath, 0, NULL);
   g_assert_cmpuint (json_array_size (json_object_get (disk, "segments")), ==, 3);
   json_decref (disk);
