@@ -46,6 +46,9 @@ struct Peer {
   gint64 stats_at;
   double loss_pct, rtt_ms, kbps;
   gboolean have_quality;
+  /* webrtcbin's statistics being gathered (a reference, under the lock): the peer is not taken
+   * down until they are (wait_for_stats) */
+  GstPromise *stats_pending;
 };
 
 struct HdMixer {

@@ -610,6 +610,8 @@ on_new_jitterbuffer (GstElement *rtpbin, GstElement *jb, guint session, guint ss
 static void
 peer_free (Peer *p)
 {
+  if (p->stats_pending)
+    gst_promise_unref (p->stats_pending);
   g_ptr_array_unref (p->elements);
   g_free (p->pid);
   g_free (p->label);
@@ -733,6 +735,23 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   return TRUE;
 }
 
+/* webrtcbin 1.22 gathers statistics on its own thread, reading its RTP sessions' tables of
+ * sources under their lock, but a session going down empties that table without the lock
+ * (rtp_session_reset, from its PAUSED→READY) and webrtcbin stops its thread only later, on its
+ * way to NULL: statistics gathered while a peer is taken down walk a table being emptied — a
+ * GLib critical "g_hash_table_foreach: assertion 'version == hash_table->version'" at best,
+ * freed sources read at worst. Seen once, in the daemon, in a clean-clone CI run. So a peer's
+ * statistics in flight (`stats`, taken) are waited for before it is taken down, and none are
+ * asked for after it was taken out of the table. Main thread, without the lock. */
+static void
+wait_for_stats (GstPromise *stats)
+{
+  if (!stats)
+    return;
+  gst_promise_wait (stats); /* webrtcbin always answers: a closed one at once, with an error */
+  gst_promise_unref (stats);
+}
+
 void
 hd_mixer_remove_peer (HdMixer *m, const char *pid)
 {
@@ -743,6 +762,7 @@ hd_mixer_remove_peer (HdMixer *m, const char *pid)
     return;
   }
   g_hash_table_steal (m->peers, pid);
+  GstPromise *stats = g_steal_pointer (&p->stats_pending);
   hd_recorder_peer_removed (m, p);
   if (!g_strcmp0 (m->speaker, pid))
     g_clear_pointer (&m->speaker, g_free);
@@ -765,6 +785,7 @@ hd_mixer_remove_peer (HdMixer *m, const char *pid)
   }
   layout (m);
   g_mutex_unlock (&m->lock);
+  wait_for_stats (stats);
   /* State changes outside the lock: webrtcbin's threads may want it while they wind down. */
   for (guint i = 0; i < p->elements->len; i++)
     gst_element_set_state (p->elements->pdata[i], GST_STATE_NULL);
@@ -1003,10 +1024,11 @@ on_stats (GstPromise *promise, gpointer data)
   Sums s = { 0, 0, 0, -1 };
   if (reply)
     gst_structure_foreach (reply, sum_stat, &s);
-  gst_promise_unref (promise);
   gint64 now = g_get_monotonic_time ();
   g_mutex_lock (&r->mixer->lock);
   Peer *p = g_hash_table_lookup (r->mixer->peers, r->pid);
+  if (p && p->stats_pending == promise)
+    g_clear_pointer (&p->stats_pending, gst_promise_unref);
   if (p && reply) {
     if (p->stats_at) {
       double dt = (now - p->stats_at) / 1e6;
@@ -1023,6 +1045,7 @@ on_stats (GstPromise *promise, gpointer data)
     p->stats_lost = s.lost;
   }
   g_mutex_unlock (&r->mixer->lock);
+  gst_promise_unref (promise);
   peer_ref_free (r);
 }
 
@@ -1042,15 +1065,17 @@ quality_tick (gpointer data)
       HdPeerQuality e = { g_strdup (p->pid), p->loss_pct, p->rtt_ms, p->kbps };
       g_array_append_val (q, e);
     }
-    if (p->webrtc && !p->rejected) {
+    if (p->webrtc && !p->rejected && !p->stats_pending) { /* not while the last are gathered */
+      GstPromise *promise
+          = gst_promise_new_with_change_func (on_stats, peer_ref_new (m, p->pid), NULL);
+      p->stats_pending = gst_promise_ref (promise);
       g_ptr_array_add (ask, gst_object_ref (p->webrtc));
-      g_ptr_array_add (ask, peer_ref_new (m, p->pid));
+      g_ptr_array_add (ask, promise);
     }
   }
   g_mutex_unlock (&m->lock);
   for (guint i = 0; i + 1 < ask->len; i += 2) {
-    GstPromise *promise = gst_promise_new_with_change_func (on_stats, ask->pdata[i + 1], NULL);
-    g_signal_emit_by_name (ask->pdata[i], "get-stats", NULL, promise);
+    g_signal_emit_by_name (ask->pdata[i], "get-stats", NULL, ask->pdata[i + 1]);
     gst_object_unref (ask->pdata[i]);
   }
   g_ptr_array_unref (ask);
@@ -1186,6 +1211,18 @@ hd_mixer_free (HdMixer *m)
   GstBus *bus = gst_pipeline_get_bus (GST_PIPELINE (m->pipeline));
   gst_bus_remove_watch (bus);
   gst_object_unref (bus);
+  GPtrArray *stats = g_ptr_array_new (); /* as for a peer taken down, for all of them */
+  g_mutex_lock (&m->lock);
+  GHashTableIter pi;
+  gpointer pv;
+  g_hash_table_iter_init (&pi, m->peers);
+  while (g_hash_table_iter_next (&pi, NULL, &pv))
+    if (((Peer *)pv)->stats_pending)
+      g_ptr_array_add (stats, g_steal_pointer (&((Peer *)pv)->stats_pending));
+  g_mutex_unlock (&m->lock);
+  for (guint i = 0; i < stats->len; i++)
+    wait_for_stats (stats->pdata[i]);
+  g_ptr_array_unref (stats);
   gst_element_set_state (m->pipeline, GST_STATE_NULL);
   hd_recorder_free (m); /* after the pipeline stopped: its tracks' files are closed */
   g_mutex_lock (&m->lock);

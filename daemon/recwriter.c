@@ -194,7 +194,7 @@ queue (HdRecWriter *w, JobKind kind, gint64 offset_ms, gint64 duration_ms, const
   j->a = g_strdup (a);
   j->b = g_strdup (b);
   j->c = g_strdup (c);
-  g_thread_pool_push (w->pool, j, NULL); /* a pool that cannot start its thread aborts */
+  g_thread_pool_push (w->pool, j, NULL); /* fails only if no thread can be started at all */
 }
 
 HdRecWriter *
