@@ -9,7 +9,9 @@
  *                  [--listen 440,660,880] [--colors ff0000,00ff00] [--seconds 6]
  *                  [--measure-at REAL_TIME_US] [--mute-at S] [--no-video] [--no-audio]
  *                  [--no-answer] [--no-ice] [--ports MIN-MAX] [--tcp-only] [--pre-encoded]
- * It also reports how many composite keyframes it received (`keyframes`) and what its jitter
+ * It also reports how many composite keyframes it received (`keyframes`), the frames decoded in
+ * each wall-clock second (`frames_per_s`), the picture's longest pause in the measured 2 s, and
+ * what its jitter
  * buffer made of the composite's packets (`video_rtp`: pushed, lost for good, retransmissions
  * asked for and received in time).
  * HD_TEST_CLIENT_DEBUG=1 logs the offer, the incoming streams and, every 15 frames, the colours
@@ -224,8 +226,9 @@ on_audio (GstAppSink *sink, gpointer data)
 static GstPadProbeReturn
 count_keyframe (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-  if (!GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
-    g_atomic_int_inc (&keyframes);
+  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_inc (&keyframes);
   return GST_PAD_PROBE_OK;
 }
 
@@ -859,6 +862,20 @@ main (int argc, char **argv)
   json_object_set_new (report, "power_min_db", pw_min);
   json_object_set_new (report, "answers", json_integer (g_atomic_int_get (&answers)));
   json_object_set_new (report, "keyframes", json_integer (g_atomic_int_get (&keyframes)));
+  /* frames decoded in each wall-clock second: [[unix second, frames], …] */
+  json_t *per_s = json_array ();
+  gint64 mono_to_real = g_get_real_time () - g_get_monotonic_time ();
+  for (guint i = 0; i < frame_times->len;) {
+    gint64 sec = (g_array_index (frame_times, gint64, i) + mono_to_real) / G_USEC_PER_SEC;
+    int n = 0;
+    while (i < frame_times->len
+           && (g_array_index (frame_times, gint64, i) + mono_to_real) / G_USEC_PER_SEC == sec) {
+      n++;
+      i++;
+    }
+    json_array_append_new (per_s, json_pack ("[I, i]", (json_int_t)sec, n));
+  }
+  json_object_set_new (report, "frames_per_s", per_s);
   json_object_set_new (report, "longest_gap_ms_last_2s", json_real (longest_gap / 1000.0));
   json_object_set_new (report, "video_rtp", video_rtp_json ());
   g_mutex_unlock (&lock);

@@ -1678,14 +1678,48 @@ test_a_busy_core (void)
  * the composite being encoded once, everyone would receive (the counts are reported). A daemon
  * of its own, with [media] video_retransmission on (off by default, docs/operations.md). */
 #define WEAK_PORTS "43000-43099"
-static void
-test_a_village_on_a_weak_link (void)
+
+/* The table whose rules make the village's link weak; FALSE (the test skipped) without nft. */
+static gboolean
+weak_link_table (void)
 {
   if (!sh ("nft add table inet weaklink")) {
     g_test_skip ("needs nftables (nft)");
-    return;
+    return FALSE;
   }
   g_assert_true (sh ("nft 'add chain inet weaklink out { type filter hook output priority 0 ; }'"));
+  return TRUE;
+}
+
+/* From now on, 5 % of the packets from and to the village's ports are lost. */
+static void
+weak_link_begin (void)
+{
+  g_assert_true (sh ("nft add rule inet weaklink out udp sport " WEAK_PORTS
+                     " numgen random mod 100 '<' 5 counter drop"));
+  g_assert_true (sh ("nft add rule inet weaklink out udp dport " WEAK_PORTS
+                     " numgen random mod 100 '<' 5 counter drop"));
+}
+
+/* The link whole again: how many packets were lost from [0] and to [1] the village. */
+static void
+weak_link_end (int dropped[2])
+{
+  g_autofree char *rules = NULL;
+  g_assert_true (
+      g_spawn_command_line_sync ("nft list table inet weaklink", &rules, NULL, NULL, NULL));
+  g_assert_true (sh ("nft delete table inet weaklink"));
+  int k = 0;
+  dropped[0] = dropped[1] = 0;
+  for (const char *at = rules; k < 2 && (at = strstr (at, "counter packets ")); at++)
+    dropped[k++] = atoi (at + strlen ("counter packets "));
+}
+
+static void
+test_a_village_on_a_weak_link (void)
+{
+  if (!weak_link_table ())
+    return;
   static const char *const rtx[] = { "HEARINGD_MEDIA_VIDEO_RETRANSMISSION=true", NULL };
   g_free (own_daemon_begin ("state-weak", rtx));
   g_autofree char *hid = new_hearing ();
@@ -1701,21 +1735,13 @@ test_a_village_on_a_weak_link (void)
   /* the link turns weak once everyone is in (joining over it is another matter: ICE and DTLS
    * retransmit on timers of their own) */
   g_usleep ((gulong)(3 * f * G_USEC_PER_SEC));
-  g_assert_true (sh ("nft add rule inet weaklink out udp sport " WEAK_PORTS
-                     " numgen random mod 100 '<' 5 counter drop"));
-  g_assert_true (sh ("nft add rule inet weaklink out udp dport " WEAK_PORTS
-                     " numgen random mod 100 '<' 5 counter drop"));
+  weak_link_begin ();
   json_t *r[3];
   for (int i = 0; i < 3; i++)
     r[i] = report (&c[i]);
-  g_autofree char *rules = NULL;
-  g_assert_true (
-      g_spawn_command_line_sync ("nft list table inet weaklink", &rules, NULL, NULL, NULL));
-  g_assert_true (sh ("nft delete table inet weaklink"));
   /* the premise: the village's packets were lost, both ways */
-  int dropped[2] = { 0, 0 }, k = 0;
-  for (const char *at = rules; k < 2 && (at = strstr (at, "counter packets ")); at++)
-    dropped[k++] = atoi (at + strlen ("counter packets "));
+  int dropped[2];
+  weak_link_end (dropped);
   g_test_message ("packets lost: %d from the village, %d to it; composite keyframes received: "
                   "%d, %d, %d in %d s",
                   dropped[0], dropped[1], (int)num (r[0], NULL, "keyframes"),
