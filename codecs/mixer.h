@@ -74,6 +74,7 @@ typedef struct {
   const char *public_address; /* IPv4 to advertise besides host candidates (1:1 NAT), or NULL */
   const char *const *local_addresses; /* gather only on these IPv4 addresses; NULL: all */
   gboolean nack;                      /* picture packets resent on request (NACK, RTX) */
+  int track_queue_kb; /* a recording track's queue, while the storage stalls (0: 32 MiB) */
 } HdMixerConfig;
 
 /* `candidate` ("candidate:… ADDRESS PORT typ host …") with its address replaced by `address`,

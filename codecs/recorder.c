@@ -17,9 +17,10 @@
 #include <string.h>
 
 /* A track's queue holds what splitmuxsink has not taken yet (it holds a GOP back while it
- * waits for the keyframe that ends a segment): by size, never by time, never blocking the
- * participants' media for long. */
-#define TRACK_QUEUE_BYTES (32u << 20)
+ * waits for the keyframe that ends a segment, and all that comes while the storage stalls): by
+ * size ([archive] track_queue_kb), never by time. When it is full, the track has failed (see
+ * on_overrun): it never holds up the participants' media. */
+#define TRACK_QUEUE_KB_DEFAULT (32u << 10)
 
 typedef struct {
   char *name; /* "composite", "<pid>-audio", "<pid>-video" */
@@ -38,6 +39,7 @@ typedef struct {
   gint early;           /* atomic: buffers the gate dropped as from before the start */
   gboolean keyframe_seen;
   gint failed; /* atomic: its writing failed; the tee's data for it is dropped from then on */
+  gint overran;       /* atomic: its queue filled up (the storage took nothing for that long) */
   gboolean composite; /* set once at creation: read from any thread (peer is not) */
   gboolean failure_reported;
 } Track;
@@ -256,6 +258,43 @@ fullmix_gate (GstPad *pad, GstPadProbeInfo *info, gpointer data)
                                                                  : GST_PAD_PROBE_OK;
 }
 
+/* A track's queue is full: the storage has taken nothing for as long as it holds (a network
+ * share that stopped answering). Waiting for room would hold up whatever feeds it — for the
+ * composite, the encoder of the picture everyone sees, and the full mix everyone's sound goes
+ * into. So the track fails here, as on a write error: what comes is dropped from now on (the
+ * queue leaks new buffers; the firewall drops them at the tee), what waits in the queue is
+ * written when the storage answers, and the error goes to the main thread (on_error), which
+ * writes the failure down, tells the judge and clerk, and pauses the recording until it can go
+ * on. On the pushing thread, with the queue's lock released. */
+static void
+on_overrun (GstElement *queue, gpointer data)
+{
+  Track *t = data;
+  g_object_set (queue, "leaky", 1 /* upstream: the newest is dropped */, NULL);
+  if (!g_atomic_int_compare_and_exchange (&t->overran, 0, 1))
+    return;
+  guint bytes = 0;
+  g_object_get (queue, "max-size-bytes", &bytes, NULL);
+  GError *e
+      = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
+                     "the storage took nothing while %u KiB of it waited (it stalls)", bytes >> 10);
+  /* the sync handler marks the track failed at once, in this thread (hd_recorder_on_sync_error) */
+  gst_element_post_message (queue, gst_message_new_error (GST_OBJECT (queue), e, "queue full"));
+  g_error_free (e);
+}
+
+/* A track's queue (see TRACK_QUEUE_KB_DEFAULT), one of its elements. */
+static GstElement *
+track_queue (Track *t, HdMixer *m)
+{
+  guint kb = m->cfg.track_queue_kb > 0 ? (guint)m->cfg.track_queue_kb : TRACK_QUEUE_KB_DEFAULT;
+  GstElement *q = add (t, m,
+                       hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0,
+                                      "max-size-buffers", 0, "max-size-bytes", kb << 10, NULL));
+  g_signal_connect (q, "overrun", G_CALLBACK (on_overrun), t);
+  return q;
+}
+
 /* Link `src` (a new tee pad) into the track's first element; start downstream first. */
 static void
 attach (Track *t, GstElement *first)
@@ -311,7 +350,7 @@ close_track (HdMixer *m, Track *t)
   gst_pad_unlink (t->tee_pad, first);
   gst_element_release_request_pad (t->tee, t->tee_pad);
   g_clear_object (&t->tee_pad);
-  /* the track's queue is bounded by size only (TRACK_QUEUE_BYTES): EOS does not wait */
+  /* the track's queue is bounded by size only: EOS does not wait, even when it is full */
   gst_pad_send_event (first, gst_event_new_eos ());
   gst_object_unref (first);
   if (t->silence) /* the full mix ends too */
@@ -374,10 +413,7 @@ peer_track (HdMixer *m, Peer *p, gboolean video)
   }
   g_autofree char *name = g_strdup_printf ("%s-%s", p->pid, video ? "video" : "audio");
   Track *t = track_new (r, name, p, video, tee);
-  GstElement *q
-      = add (t, m,
-             hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
-                            "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL));
+  GstElement *q = track_queue (t, m);
   GstElement *last = q;
   gboolean h264 = video && p->video_h264;
   if (h264) { /* whole access units, with the stream's headers, for Matroska */
@@ -419,10 +455,7 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
 
   /* the composite as sent, and everyone's sound mixed (a live silence keeps it running) */
   Track *t = track_new (r, "composite", NULL, TRUE, m->etee);
-  GstElement *q
-      = add (t, m,
-             hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
-                            "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL));
+  GstElement *q = track_queue (t, m);
   /* H.264: the encoder's parser hands the payloader either stream format; Matroska wants avc */
   GstElement *parse = m->h264 ? add (t, m, hd_mixer_make (NULL, "h264parse", NULL)) : NULL;
   t->sink = add (t, m, make_sink (r, "composite", m->h264));
@@ -440,9 +473,7 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
     /* like every track's: when the storage stalls (a write that waits), splitmuxsink stops
      * taking; without this queue the full mix stopped at once, its feeds filled up, and every
      * participant's sound stopped for everyone (/media/storage-that-stalls) */
-    add (t, m,
-         hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0, "max-size-buffers", 0,
-                        "max-size-bytes", (guint)TRACK_QUEUE_BYTES, NULL)),
+    track_queue (t, m),
   };
   for (gsize i = 0; i + 1 < G_N_ELEMENTS (a); i++)
     gst_element_link (a[i], a[i + 1]);

@@ -133,6 +133,12 @@ static const Key keys[] = {
   { "archive", "segment_seconds", T_INT, "2", 1, 60, OFF (segment_seconds),
     "Length of a recording segment. A SIGKILL loses about a second of media whatever it is; "
     "a power loss up to a segment and a second (what is fsync'd is the closed segments)." },
+  { "archive", "track_queue_kb", T_INT, "32768", 64, 4194304, OFF (track_queue_kb),
+    "Media of each recorded track (the composite, each participant's sound and picture) held in "
+    "memory while the storage does not take it (a network share that stalls), in KiB: 32 MiB "
+    "is about 3 minutes of the composite. When it is full the track stops, the failure is "
+    "written down, the judge and clerk are told, and the recording resumes once the storage "
+    "answers; the hearing never waits for the storage." },
   { "archive", "checkpoint_every", T_INT, "10", 1, 100000, OFF (checkpoint_every),
     "Segments between signed checkpoints of a running recording's hash chain." },
   { "archive", "min_free_mb", T_INT, "256", 0, 10000000, OFF (min_free_mb),

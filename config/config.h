@@ -60,6 +60,7 @@ typedef struct {
   /* [archive] */
   char *archive_dir;
   int segment_seconds;
+  int track_queue_kb;
   int checkpoint_every;
   int min_free_mb;
   int retention_public_days, retention_closed_days, retention_sealed_days;

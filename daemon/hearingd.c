@@ -342,6 +342,7 @@ hearing_ensure (Daemon *d, const char *hid, const char *case_number, const char 
                        .port_max = d->cfg->ice_port_max,
                        .public_address = d->cfg->ice_public_address,
                        .nack = d->cfg->video_retransmission,
+                       .track_queue_kb = d->cfg->track_queue_kb,
                        .local_addresses = (const char *const *)d->ice_addresses };
   g_autoptr (GError) e = NULL;
   h->mixer = hd_mixer_new (hid, case_number, &mc, &mixer_cb, h, &e);
@@ -616,7 +617,8 @@ static const HdRecWriterCallbacks writer_cb = { .on_created = wr_created,
                                                 .on_closed = wr_closed };
 
 /* Storage failures: every 2 s, once the archive has room again (its reserve, and at least
- * 8 MiB), the session goes back on the record, in the same recording. */
+ * 8 MiB) and takes writes again (the recording's writer has nothing waiting: a storage that
+ * stalled answers), the session goes back on the record, in the same recording. */
 #define RETRY_SECONDS 2
 #define RETRY_MIN_FREE_MB 8
 
@@ -626,6 +628,8 @@ retry_recording (gpointer data)
   Hearing *h = data;
   if (!h->archive || !h->in_session || h->off_record || h->recording)
     return G_SOURCE_CONTINUE; /* not now; a recess or the judge's pause decides for now */
+  if (!hd_recwriter_idle (h->archive))
+    return G_SOURCE_CONTINUE; /* the storage still stalls */
   guint64 mb = free_mb (hd_recwriter_dir (h->archive));
   if (mb < (guint64)MAX (h->d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
     return G_SOURCE_CONTINUE;

@@ -36,6 +36,7 @@ struct HdRecWriter {
   HdRecWriterCallbacks cb;
   gpointer user;
   gboolean detached;  /* main thread only: no more callbacks */
+  gint outstanding;   /* atomic: jobs queued or being written */
   HdArchive *archive; /* the writer thread's only */
 };
 
@@ -178,6 +179,7 @@ run (gpointer data, gpointer user)
     post (w, JOB_CLOSE, e, NULL, j->a);
   }
   job_free (j);
+  g_atomic_int_add (&w->outstanding, -1);
 }
 
 /* ---------------------------------------------------------------- main thread */
@@ -194,6 +196,7 @@ queue (HdRecWriter *w, JobKind kind, gint64 offset_ms, gint64 duration_ms, const
   j->a = g_strdup (a);
   j->b = g_strdup (b);
   j->c = g_strdup (c);
+  g_atomic_int_inc (&w->outstanding);
   g_thread_pool_push (w->pool, j, NULL); /* fails only if no thread can be started at all */
 }
 
@@ -216,6 +219,7 @@ hd_recwriter_new (const char *dir, const char *recording_id, json_t *hearing, Hd
   Job *j = g_new0 (Job, 1);
   j->kind = JOB_CREATE;
   j->hearing = json_deep_copy (hearing);
+  g_atomic_int_inc (&w->outstanding);
   g_thread_pool_push (w->pool, j, NULL);
   return w;
 }
@@ -274,6 +278,12 @@ void
 hd_recwriter_close (HdRecWriter *w, const char *status)
 {
   queue (w, JOB_CLOSE, 0, 0, status, NULL, NULL);
+}
+
+gboolean
+hd_recwriter_idle (HdRecWriter *w)
+{
+  return g_atomic_int_get (&w->outstanding) == 0;
 }
 
 void

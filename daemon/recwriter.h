@@ -51,6 +51,9 @@ void hd_recwriter_segment (HdRecWriter *w, const char *track, const char *file, 
                            gint64 duration_ms);
 void hd_recwriter_close (HdRecWriter *w, const char *status);
 
+/* Everything queued is written (or failed): the storage answers. */
+gboolean hd_recwriter_idle (HdRecWriter *w);
+
 /* No more callbacks; what is queued is written first (this waits for it). */
 void hd_recwriter_free (HdRecWriter *w);
 

@@ -1251,10 +1251,10 @@ only_recording (const char *hid, const char *arch, char **rid)
 /* A daemon of the test's own (state `name`) whose archive is `dir`, with no free-space reserve;
  * a new hearing on it (returned) and an archivist's token for it in *arch. */
 static char *
-archive_on (const char *name, const char *dir, char **arch)
+archive_on_with (const char *name, const char *dir, const char *more_env, char **arch)
 {
   g_autofree char *archive_env = g_strdup_printf ("HEARINGD_ARCHIVE_DIR=%s", dir);
-  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", NULL };
+  const char *const disk[] = { archive_env, "HEARINGD_ARCHIVE_MIN_FREE_MB=0", more_env, NULL };
   g_free (own_daemon_begin (name, disk));
   char *hid = new_hearing ();
   int st = 0;
@@ -1264,6 +1264,12 @@ archive_on (const char *name, const char *dir, char **arch)
   *arch = g_strdup (json_string_value (json_object_get (t, "token")));
   json_decref (t);
   return hid;
+}
+
+static char *
+archive_on (const char *name, const char *dir, char **arch)
+{
+  return archive_on_with (name, dir, NULL, arch);
 }
 
 /* A full disk: the archive is a small tmpfs, filled up while a session is recorded. The track
@@ -1464,6 +1470,31 @@ test_joiners_who_never_connect (void)
   measure_at = 0;
 }
 
+/* An ext4 image of the test's own, loop-mounted at <tmp>/<name>-disk (returned), to freeze;
+ * NULL (the test skipped) where loop devices cannot be had. */
+static char *
+stall_disk_mount (const char *name)
+{
+  g_autofree char *img = g_strdup_printf ("%s/%s.img", tmp_root, name);
+  char *dir = g_strdup_printf ("%s/%s-disk", tmp_root, name);
+  g_mkdir_with_parents (dir, 0700);
+  g_autofree char *mk = g_strdup_printf (
+      "sh -c 'truncate -s 256M %s && mkfs.ext4 -q %s && mount -o loop %s %s'", img, img, img, dir);
+  if (!sh (mk)) {
+    g_test_skip ("cannot mount an ext4 image (loop devices)");
+    g_free (dir);
+    return NULL;
+  }
+  return dir;
+}
+
+static void
+stall_disk_umount (const char *dir)
+{
+  g_autofree char *um = g_strdup_printf ("umount %s", dir);
+  sh (um);
+}
+
 /* Storage that stalls instead of failing (a network share that stops answering): the archive's
  * file system frozen (fsfreeze) for 6 s while a recorded hearing runs. Writes wait; the hearing
  * may not: while it is frozen (the clients' windows end at 10 s, inside the freeze from ~4 s),
@@ -1472,15 +1503,9 @@ test_joiners_who_never_connect (void)
 static void
 test_storage_that_stalls (void)
 {
-  g_autofree char *img = g_build_filename (tmp_root, "stall.img", NULL);
-  g_autofree char *dir = g_build_filename (tmp_root, "stall-disk", NULL);
-  g_mkdir_with_parents (dir, 0700);
-  g_autofree char *mk = g_strdup_printf (
-      "sh -c 'truncate -s 256M %s && mkfs.ext4 -q %s && mount -o loop %s %s'", img, img, img, dir);
-  if (!sh (mk)) {
-    g_test_skip ("cannot mount an ext4 image (loop devices)");
+  g_autofree char *dir = stall_disk_mount ("stall");
+  if (!dir)
     return;
-  }
   g_autofree char *arch = NULL;
   g_autofree char *hid = archive_on ("state-stall", dir, &arch);
   int st = 0;
@@ -1567,8 +1592,87 @@ test_storage_that_stalls (void)
   json_decref (v);
   json_decref (full);
   own_daemon_end (TRUE);
-  g_autofree char *um = g_strdup_printf ("umount %s", dir);
-  sh (um);
+  stall_disk_umount (dir);
+  measure_at = 0;
+}
+
+/* Storage that stalls for longer than a track's queue holds ([archive] track_queue_kb, 128 KiB
+ * here: ~7 s of this test's composite, plain colours at ~18 KB/s). The track fails instead of
+ * holding up what feeds it: while the disk is still frozen, both parties see the composite at full
+ * rate and hear each other; the clerk is told; when the disk answers, what waited is written, the
+ * failure is on the record, the recording resumes by itself, and it verifies. */
+static void
+test_storage_that_stalls_too_long (void)
+{
+  g_autofree char *dir = stall_disk_mount ("stall-long");
+  if (!dir)
+    return;
+  g_autofree char *arch = NULL;
+  g_autofree char *hid
+      = archive_on_with ("state-stall-long", dir, "HEARINGD_ARCHIVE_TRACK_QUEUE_KB=128", &arch);
+  set_state (hid, "in_session");
+  measure_in (4 + 11); /* the disk frozen from 4 s to 16 s */
+  Client clerk = client_as (hid, "clerk", "red", "Red", "ff0000", 440, 17, NULL);
+  Client party = client_as (hid, "party", "blue", "Blue", "0000ff", 880, 17, NULL);
+  g_usleep (4 * G_USEC_PER_SEC); /* recording */
+  g_autofree char *thaw = g_strdup_printf ("sh -c 'sleep 12; fsfreeze -u %s'", dir);
+  g_assert_true (g_spawn_command_line_async (thaw, NULL));
+  g_autofree char *freeze = g_strdup_printf ("fsfreeze -f %s", dir);
+  gint64 frozen_at = g_get_real_time ();
+  g_assert_true (sh (freeze));
+  json_t *rc = report (&clerk), *rp = report (&party);
+  /* measured 11 s into the freeze, seconds after the composite's 128 KiB filled up */
+  g_test_message ("11 s into the freeze: the clerk sees Blue %.2f at %.1f fps (longest pause "
+                  "%.0f ms), hears 880 Hz at %.1f dB at the quietest; the party at %.1f fps",
+                  num (rc, "colors", "0000ff"), num (rc, NULL, "fps_last_2s"),
+                  num (rc, NULL, "longest_gap_ms_last_2s"), num (rc, "power_min_db", "880"),
+                  num (rp, NULL, "fps_last_2s"));
+  g_assert_cmpfloat (num (rc, NULL, "fps_last_2s"), >=, 25);
+  g_assert_cmpfloat (num (rp, NULL, "fps_last_2s"), >=, 25);
+  /* the picture never stopped (a full queue that waited: 718 ms without a frame, then a burst) */
+  g_assert_cmpfloat (num (rc, NULL, "longest_gap_ms_last_2s"), <, 300);
+  g_assert_cmpfloat (num (rc, "colors", "0000ff"), >, 0.05);
+  g_assert_cmpfloat (num (rp, "colors", "ff0000"), >, 0.05);
+  g_assert_cmpfloat (num (rc, "power_min_db", "880"), >, -30);
+  g_assert_cmpfloat (num (rp, "power_min_db", "440"), >, -30);
+  g_assert_true (contains (json_object_get (rc, "errors"), "recording_failed"));
+  g_assert_false (contains (json_object_get (rp, "errors"), "recording_failed"));
+  json_decref (rc);
+  json_decref (rp);
+  /* the disk answers at 16 s; the recording resumes within the retry's 2 s after the tracks
+   * that waited are written */
+  g_usleep (5 * G_USEC_PER_SEC);
+  set_state (hid, "closed");
+  g_usleep (3 * G_USEC_PER_SEC);
+  g_autofree char *rid = NULL;
+  json_t *full = only_recording (hid, arch, &rid);
+  json_t *ev = json_object_get (json_object_get (full, "manifest"), "events");
+  gint64 failed_at = 0, resumed_at = 0;
+  for (size_t i = 0; i < json_array_size (ev); i++) {
+    json_t *e = json_array_get (ev, i);
+    const char *type = json_string_value (json_object_get (e, "type"));
+    const char *why = json_string_value (json_object_get (e, "reason"));
+    g_autoptr (GDateTime) when
+        = g_date_time_new_from_iso8601 (json_string_value (json_object_get (e, "at")), NULL);
+    gint64 at = g_date_time_to_unix (when) * G_USEC_PER_SEC + g_date_time_get_microsecond (when);
+    if (!g_strcmp0 (type, "failure") && !failed_at && why && strstr (why, "stalls"))
+      failed_at = at;
+    else if (!g_strcmp0 (type, "resume") && failed_at && !resumed_at)
+      resumed_at = at;
+    g_test_message ("event %s %+.1f s: %s", type, (at - frozen_at) / 1e6, why ? why : "");
+  }
+  g_assert_cmpint (failed_at, >, frozen_at);
+  g_assert_cmpint (failed_at, <, frozen_at + 12 * G_USEC_PER_SEC);  /* written down as it came */
+  g_assert_cmpint (resumed_at, >, frozen_at + 12 * G_USEC_PER_SEC); /* once it could go on */
+  int st = 0;
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
+  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  json_decref (v);
+  json_decref (full);
+  own_daemon_end (TRUE);
+  stall_disk_umount (dir);
   measure_at = 0;
 }
 
@@ -2091,6 +2195,7 @@ main (int argc, char **argv)
   g_test_add_func ("/media/recording-survives-sigkill", test_recording_survives_sigkill);
   g_test_add_func ("/media/recording-full-disk", test_recording_full_disk);
   g_test_add_func ("/media/storage-that-stalls", test_storage_that_stalls);
+  g_test_add_func ("/media/storage-that-stalls-too-long", test_storage_that_stalls_too_long);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   g_test_add_func ("/media/courtroom-in-chromium", test_courtroom_in_chromium);
   int rc = g_test_run ();

@@ -210,12 +210,16 @@ test_a_stalled_write (void)
   g_assert_cmpint (queued_us, <, 50 * 1000);
   g_usleep (400 * 1000);
   g_assert_null (s.closed_status);
+  g_assert_false (hd_recwriter_idle (w)); /* what a retry of the recording asks first */
   /* the storage answers: the FIFO opened for writing lets each open of the writer's return
    * (the segment's fsync, then its hashing as an unfinished file when the recording closes) */
   gint64 thawed = g_get_real_time ();
   guint answer = g_timeout_add (20, answer_fifo, fifo);
   g_main_loop_run (s.loop);
   g_source_remove (answer);
+  for (int i = 0; i < 100 && !hd_recwriter_idle (w); i++) /* the close's last step */
+    g_usleep (10 * 1000);
+  g_assert_true (hd_recwriter_idle (w));
   hd_recwriter_free (w);
   g_assert_cmpstr (s.closed_status, ==, "closed");
   g_assert_cmpuint (s.failed->len, ==, 1); /* a FIFO cannot be fsync'd: a failure, written down */
