@@ -535,6 +535,32 @@ set_state (const char *hid, const char *state)
   g_assert_cmpint (hd_test_set_state (d, op, hid, state), ==, 200);
 }
 
+/* POST /api/v1/recordings/{rid}/verify as archivist `arch`: it answers and the recording
+ * verifies. The verdict (caller decrefs). */
+static json_t *
+verified (const char *rid, const char *arch)
+{
+  int st = 0;
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
+  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
+  g_assert_cmpint (st, ==, 200);
+  char *text = json_dumps (v, 0);
+  g_test_message ("verify %s", text);
+  free (text);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  return v;
+}
+
+/* A manifest entry's wall-clock time ("at"), in µs. */
+static gint64
+entry_at_us (json_t *entry)
+{
+  g_autoptr (GDateTime) when
+      = g_date_time_new_from_iso8601 (json_string_value (json_object_get (entry, "at")), NULL);
+  g_assert_nonnull (when);
+  return g_date_time_to_unix (when) * G_USEC_PER_SEC + g_date_time_get_microsecond (when);
+}
+
 /* Decode `file` with gst-launch into raw data (audio: mono F32 48 kHz; video: 64x36 RGB). */
 static GBytes *
 decode_as (const char *file, gboolean video, gboolean truncated)
@@ -704,7 +730,7 @@ test_recording (void)
     client_as (hid, "party", "blue", "Blue", "0000ff", 880, 20, NULL),
   };
   g_usleep (2500 * 1000); /* everyone in, media flowing */
-  gint64 t0 = g_get_monotonic_time ();
+  gint64 t0 = g_get_monotonic_time (), opened_at = g_get_real_time () / 1000;
   set_state (hid, "in_session");
   g_usleep (5 * G_USEC_PER_SEC);
   gint64 t1 = g_get_monotonic_time ();
@@ -767,15 +793,32 @@ test_recording (void)
    * media is inside them: every track lasts as long as the session did without them */
   json_t *ev = json_object_get (m, "events");
   gint64 paused_at = 0, resumed_at = 0, off_at = 0, on_at = 0;
+  int present = 0;
+  gboolean started = FALSE;
   for (size_t i = 0; i < json_array_size (ev); i++) {
     json_t *e = json_array_get (ev, i);
     const char *type = json_string_value (json_object_get (e, "type"));
-    g_autoptr (GDateTime) when
-        = g_date_time_new_from_iso8601 (json_string_value (json_object_get (e, "at")), NULL);
-    g_assert_nonnull (when);
-    gint64 at = g_date_time_to_unix (when) * 1000 + g_date_time_get_microsecond (when) / 1000;
+    gint64 at = entry_at_us (e) / 1000;
     const char *who = json_string_value (json_object_get (e, "who"));
     const char *why = json_string_value (json_object_get (e, "reason"));
+    gint64 offset = json_integer_value (json_object_get (e, "offset_ms"));
+    /* the recording starts as the session opens, not when the first one joined (2.5 s before);
+     * those already there are on the record from its first moment */
+    if (!g_strcmp0 (type, "start")) {
+      g_test_message ("start at offset %" G_GINT64_FORMAT " ms, %+" G_GINT64_FORMAT
+                      " ms after the session opened",
+                      offset, at - opened_at);
+      g_assert_false (started);
+      started = TRUE;
+      g_assert_cmpstr (why, ==, "session opened");
+      g_assert_cmpint (offset, <, 500); /* the pipeline's recording elements made first */
+      g_assert_cmpint (at - opened_at, >=, 0);
+      g_assert_cmpint (at - opened_at, <, 1000);
+    }
+    if (!g_strcmp0 (type, "join") && !g_strcmp0 (why, "present when the recording started")) {
+      g_assert_cmpint (offset, ==, 0);
+      present++;
+    }
     if (!g_strcmp0 (type, "pause") && !who)
       paused_at = at;
     else if (!g_strcmp0 (type, "resume") && !who)
@@ -785,6 +828,8 @@ test_recording (void)
     else if (!g_strcmp0 (type, "resume") && !g_strcmp0 (who, "red") && !g_strcmp0 (why, "back"))
       on_at = at;
   }
+  g_assert_true (started);
+  g_assert_cmpint (present, ==, 3); /* red, green, blue */
   g_test_message ("off the record: %" G_GINT64_FORMAT " ms", on_at - off_at);
   g_assert_cmpint (off_at, >, 0);
   g_assert_cmpint (on_at - off_at, >, 500);
@@ -841,10 +886,7 @@ test_recording (void)
   }
   g_assert_cmpfloat (tone_db (mix, 550), <, tone_db (mix, 440) - 30); /* nobody sent 550 */
   /* verified: REST, and offline with the published key */
-  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
-  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
-  g_assert_cmpint (st, ==, 200);
-  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  json_t *v = verified (rid, arch);
   g_assert_true (json_is_true (json_object_get (v, "signed")));
   json_decref (v);
   /* download: whole, one range, an unsatisfiable range, a file not listed, the wrong role */
@@ -941,6 +983,7 @@ test_recording (void)
   g_assert_cmpuint (len, >, 300);
   bytes[300] ^= 0x01;
   g_assert_true (g_file_set_contents (victim, bytes, (gssize)len, NULL));
+  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
   v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
   g_assert_false (json_is_true (json_object_get (v, "ok")));
   char *problems = json_dumps (json_object_get (v, "problems"), 0);
@@ -1289,7 +1332,6 @@ test_recording_full_disk (void)
   }
   g_autofree char *arch = NULL;
   g_autofree char *hid = archive_on ("state-disk", small, &arch);
-  int st = 0;
   /* all but 256 KiB taken: a few seconds of recording fill the rest */
   struct statvfs fs;
   g_assert_cmpint (statvfs (small, &fs), ==, 0);
@@ -1362,13 +1404,7 @@ test_recording_full_disk (void)
                   after);
   g_assert_cmpint (after, >, 1000);
   /* nothing written before was damaged: it all verifies */
-  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
-  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
-  char *vtext = json_dumps (v, 0);
-  g_test_message ("full disk: verify %s", vtext);
-  free (vtext);
-  g_assert_true (json_is_true (json_object_get (v, "ok")));
-  json_decref (v);
+  json_decref (verified (rid, arch));
   json_decref (full);
   own_daemon_end (TRUE);
   g_autofree char *umnt = g_strdup_printf ("umount %s", small);
@@ -1576,20 +1612,13 @@ test_storage_that_stalls (void)
     if (g_strcmp0 (json_string_value (json_object_get (e, "type")), "join")
         || g_strcmp0 (json_string_value (json_object_get (e, "who")), "green-late"))
       continue;
-    g_autoptr (GDateTime) when
-        = g_date_time_new_from_iso8601 (json_string_value (json_object_get (e, "at")), NULL);
-    g_assert_nonnull (when);
-    joined_at = g_date_time_to_unix (when) * G_USEC_PER_SEC + g_date_time_get_microsecond (when);
+    joined_at = entry_at_us (e);
   }
   g_test_message ("Green's join on the record %.2f s after it was started, %.2f s before the thaw",
                   (joined_at - frozen_at) / 1e6, (thawed_at - joined_at) / 1e6);
   g_assert_cmpint (joined_at, >, frozen_at);
   g_assert_cmpint (joined_at, <, MIN (late_done, thawed_at));
-  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
-  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
-  g_assert_cmpint (st, ==, 200);
-  g_assert_true (json_is_true (json_object_get (v, "ok")));
-  json_decref (v);
+  json_decref (verified (rid, arch));
   json_decref (full);
   own_daemon_end (TRUE);
   stall_disk_umount (dir);
@@ -1652,9 +1681,7 @@ test_storage_that_stalls_too_long (void)
     json_t *e = json_array_get (ev, i);
     const char *type = json_string_value (json_object_get (e, "type"));
     const char *why = json_string_value (json_object_get (e, "reason"));
-    g_autoptr (GDateTime) when
-        = g_date_time_new_from_iso8601 (json_string_value (json_object_get (e, "at")), NULL);
-    gint64 at = g_date_time_to_unix (when) * G_USEC_PER_SEC + g_date_time_get_microsecond (when);
+    gint64 at = entry_at_us (e);
     if (!g_strcmp0 (type, "failure") && !failed_at && why && strstr (why, "stalls"))
       failed_at = at;
     else if (!g_strcmp0 (type, "resume") && failed_at && !resumed_at)
@@ -1664,12 +1691,7 @@ test_storage_that_stalls_too_long (void)
   g_assert_cmpint (failed_at, >, frozen_at);
   g_assert_cmpint (failed_at, <, frozen_at + 12 * G_USEC_PER_SEC);  /* written down as it came */
   g_assert_cmpint (resumed_at, >, frozen_at + 12 * G_USEC_PER_SEC); /* once it could go on */
-  int st = 0;
-  g_autofree char *vpath = g_strdup_printf ("/api/v1/recordings/%s/verify", rid);
-  json_t *v = hd_test_rest (d, "POST", vpath, arch, NULL, &st);
-  g_assert_cmpint (st, ==, 200);
-  g_assert_true (json_is_true (json_object_get (v, "ok")));
-  json_decref (v);
+  json_decref (verified (rid, arch));
   json_decref (full);
   own_daemon_end (TRUE);
   stall_disk_umount (dir);
