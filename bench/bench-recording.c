@@ -66,9 +66,9 @@ threads (void)
   return t;
 }
 
-/* Recording's own streaming threads: its elements are named rec…; splitmuxsink's own queues are
- * queue_audio_N / queue_video (nothing else in the daemon names them so). The main thread's
- * share (hashing, fsync, the journal) is not counted: it does everything else too. */
+/* Recording's own threads: its elements are named rec…, and so is the thread that writes the
+ * archive (rec-writer: hashing, fsync, the journal and manifest); splitmuxsink's own queues are
+ * queue_audio_N / queue_video (nothing else in the daemon names them so). */
 static gboolean
 recording_thread (const char *comm)
 {

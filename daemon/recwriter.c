@@ -1,11 +1,14 @@
 /* recwriter.c — a running recording's archive writes on a thread of its own (recwriter.h).
  *
- * A GThreadPool of one thread per recording: jobs run one at a time, in the order queued, and
- * only that thread touches the HdArchive. Results go back to the main context as idle sources
- * that hold a reference to the writer and check, on the main thread, that it is still wanted. */
+ * A GThreadPool of one thread of its own per recording: jobs run one at a time, in the order
+ * queued, and only that thread touches the HdArchive. Results go back to the main context as idle
+ * sources that hold a reference to the writer and check, on the main thread, that it is still
+ * wanted. */
 #include "daemon/recwriter.h"
 
 #include "daemon/archive.h"
+
+#include <sys/prctl.h>
 
 typedef enum {
   JOB_CREATE,
@@ -151,6 +154,7 @@ run (gpointer data, gpointer user)
   HdRecWriter *w = user;
   g_autoptr (GError) e = NULL;
   if (j->kind == JOB_CREATE) {
+    prctl (PR_SET_NAME, "rec-writer"); /* its first job, on its own thread */
     w->archive = hd_archive_create (w->dir, w->id, j->hearing, w->signer, w->checkpoint_every, &e);
     post (w, JOB_CREATE, e, NULL, NULL);
   } else if (!w->archive) {
@@ -213,9 +217,9 @@ hd_recwriter_new (const char *dir, const char *recording_id, json_t *hearing, Hd
   w->checkpoint_every = checkpoint_every;
   w->cb = *cb;
   w->user = user;
-  /* one thread, not exclusive: jobs run one at a time, in order, and the thread goes back to
-   * GLib's idle threads when the recording is quiet */
-  w->pool = g_thread_pool_new (run, w, 1, FALSE, NULL);
+  /* one thread of its own (exclusive): jobs run one at a time, in order, on a thread named for
+   * what it does (rec-writer: bench-recording counts it as the recording's) */
+  w->pool = g_thread_pool_new (run, w, 1, TRUE, NULL);
   Job *j = g_new0 (Job, 1);
   j->kind = JOB_CREATE;
   j->hearing = json_deep_copy (hearing);
