@@ -287,6 +287,8 @@ on_overrun (GstElement *queue, gpointer data)
 static GstElement *
 track_queue (Track *t, HdMixer *m)
 {
+  /* at most 1 GiB (the config's bound): in bytes it fits the queue's guint (4 GiB wrapped to 0,
+   * which the queue takes as no limit at all) */
   guint kb = m->cfg.track_queue_kb > 0 ? (guint)m->cfg.track_queue_kb : TRACK_QUEUE_KB_DEFAULT;
   GstElement *q = add (t, m,
                        hd_mixer_make (NULL, "queue", "max-size-time", (guint64)0,

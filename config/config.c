@@ -133,7 +133,7 @@ static const Key keys[] = {
   { "archive", "segment_seconds", T_INT, "2", 1, 60, OFF (segment_seconds),
     "Length of a recording segment. A SIGKILL loses about a second of media whatever it is; "
     "a power loss up to a segment and a second (what is fsync'd is the closed segments)." },
-  { "archive", "track_queue_kb", T_INT, "32768", 64, 4194304, OFF (track_queue_kb),
+  { "archive", "track_queue_kb", T_INT, "32768", 64, 1048576, OFF (track_queue_kb),
     "Media of each recorded track (the composite, each participant's sound and picture) held in "
     "memory while the storage does not take it (a network share that stalls), in KiB: 32 MiB "
     "is about 3 minutes of the composite. When it is full the track stops, the failure is "
