@@ -20,6 +20,7 @@
 
 #include <gst/gst.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,6 +105,26 @@ cpu_over (int seconds, double *rec)
   if (rec)
     *rec = r / seconds * 100.0;
   return (b - a) / seconds * 100.0;
+}
+
+/* BENCH_PERF=DIR: each window also profiled (perf record -g, the daemon only) into
+ * DIR/run-window-state.data, to read what recording adds by function: `perf report -i …`. */
+static GSubprocess *
+profile (int run, gsize window, const char *state)
+{
+  const char *dir = g_getenv ("BENCH_PERF");
+  if (!dir)
+    return NULL;
+  g_mkdir_with_parents (dir, 0755);
+  g_autofree char *out = g_strdup_printf ("%s/%d-%02zu-%s.data", dir, run, window, state);
+  const char *pid = g_subprocess_get_identifier (d->proc);
+  GSubprocess *p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                         | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                     NULL, "perf", "record", "-q", "-F", "499", "-g", "-p", pid,
+                                     "-o", out, NULL);
+  if (!p)
+    fprintf (stderr, "bench-recording: perf could not start; windows not profiled\n");
+  return p;
 }
 
 static void
@@ -205,7 +226,13 @@ main (int argc, char **argv)
       double r_own = 0;
       if (g_getenv ("BENCH_THREADS"))
         fprintf (stderr, " %s:\n", states[k]);
+      GSubprocess *perf = profile (r, k, states[k]);
       double c = cpu_over (5, &r_own);
+      if (perf) {
+        g_subprocess_send_signal (perf, SIGINT);
+        g_subprocess_wait (perf, NULL, NULL);
+        g_object_unref (perf);
+      }
       if (k % 2) {
         sum_on += c;
         sum_own += r_own;

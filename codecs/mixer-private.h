@@ -56,6 +56,10 @@ struct HdMixer {
   gboolean closed;
   GMutex lock;
   GMainContext *main;
+  /* hand-offs to the main context not dispatched yet (GSource*, each holding a mixer
+   * reference): hd_mixer_free destroys them, so none outlives the mixer's owner (shutdown) */
+  GMutex calls_lock;
+  GPtrArray *calls;
   char *hid;
   HdMixerConfig cfg;
   char *stun;

@@ -1,6 +1,6 @@
 /* mixer.c — see mixer.h. Threading: webrtcbin's signals, promises and pad-added arrive on
  * GStreamer threads; they touch the pipeline under `lock` and hand anything meant for the
- * daemon to the main context with g_main_context_invoke_full, holding a mixer reference. */
+ * daemon to the main context as idle sources (to_main), holding a mixer reference. */
 #define G_LOG_DOMAIN "hd-media"
 
 #include "codecs/mixer-private.h"
@@ -70,6 +70,8 @@ mixer_unref (HdMixer *m)
   g_ptr_array_unref (m->feeds);
   g_ptr_array_unref (m->spent);
   g_mutex_clear (&m->lock);
+  g_ptr_array_unref (m->calls);
+  g_mutex_clear (&m->calls_lock);
   g_main_context_unref (m->main);
   g_free (m->hid);
   g_free (m->stun);
@@ -86,6 +88,7 @@ mixer_unref (HdMixer *m)
 
 typedef struct {
   HdMixer *mixer;
+  GSource *source;
   int kind; /* 0 sdp, 1 candidate, 2 state */
   char *pid, *text;
   int num;
@@ -105,6 +108,10 @@ call_run (gpointer data)
 {
   Call *c = data;
   HdMixer *m = c->mixer;
+  g_mutex_lock (&m->calls_lock);
+  if (g_ptr_array_remove_fast (m->calls, c->source))
+    g_source_unref (c->source);
+  g_mutex_unlock (&m->calls_lock);
   if (m->closed)
     return G_SOURCE_REMOVE;
   if (c->kind == 0 && m->cb.on_local_sdp)
@@ -125,7 +132,34 @@ to_main (HdMixer *m, int kind, const char *pid, const char *text, int num)
   c->pid = g_strdup (pid);
   c->text = g_strdup (text);
   c->num = num;
-  g_main_context_invoke_full (m->main, G_PRIORITY_DEFAULT, call_run, c, (GDestroyNotify)call_free);
+  /* An idle source, never g_main_context_invoke: from a thread that is not the main one, that
+   * runs the callback right there whenever nobody runs the main context — before the main loop
+   * starts and after it ends (shutdown) — and hearing code would run on a GStreamer thread.
+   * In order: idle sources of one priority are dispatched in the order they were attached. */
+  c->source = g_idle_source_new ();
+  g_source_set_priority (c->source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (c->source, call_run, c, (GDestroyNotify)call_free);
+  g_mutex_lock (&m->calls_lock);
+  g_ptr_array_add (m->calls, c->source); /* the list's reference */
+  g_source_attach (c->source, m->main);
+  g_mutex_unlock (&m->calls_lock);
+}
+
+/* Main thread, once no GStreamer thread runs: the hand-offs still waiting are dropped (each
+ * frees its call and its mixer reference now, not never: after the main loop ended, nobody
+ * would dispatch them). */
+static void
+drop_calls (HdMixer *m)
+{
+  g_mutex_lock (&m->calls_lock);
+  GPtrArray *calls = g_steal_pointer (&m->calls);
+  m->calls = g_ptr_array_new ();
+  g_mutex_unlock (&m->calls_lock);
+  for (guint i = 0; i < calls->len; i++) {
+    g_source_destroy (calls->pdata[i]);
+    g_source_unref (calls->pdata[i]);
+  }
+  g_ptr_array_unref (calls);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -1096,6 +1130,8 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   HdMixer *m = g_new0 (HdMixer, 1);
   m->refs = 1;
   g_mutex_init (&m->lock);
+  g_mutex_init (&m->calls_lock);
+  m->calls = g_ptr_array_new ();
   m->main = g_main_context_ref_thread_default ();
   m->hid = g_strdup (hid);
   m->cfg = *cfg;
@@ -1224,6 +1260,7 @@ hd_mixer_free (HdMixer *m)
     wait_for_stats (stats->pdata[i]);
   g_ptr_array_unref (stats);
   gst_element_set_state (m->pipeline, GST_STATE_NULL);
+  drop_calls (m);       /* the pipeline's threads are gone: no more come */
   hd_recorder_free (m); /* after the pipeline stopped: its tracks' files are closed */
   g_mutex_lock (&m->lock);
   while (m->feeds->len) {
