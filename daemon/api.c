@@ -451,6 +451,87 @@ recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
   return reply (200, rec);
 }
 
+/* One verification being made (POST …/verify): everything the worker thread touches is its
+ * own copy. A recording of hours is gigabytes to hash: on the main thread it would hold up
+ * every hearing's signaling for as long. */
+typedef struct {
+  HdApi *api;
+  guint64 ticket;
+  char *rid, *hid, *dir, *pubkey, *actor, *method, *path;
+  /* the worker's result */
+  gboolean read;
+  HdArchiveVerdict v;
+  char *error, *manifest_sha;
+} Verification;
+
+static void
+verification_free (Verification *x)
+{
+  if (x->read)
+    hd_archive_verdict_clear (&x->v);
+  g_free (x->rid);
+  g_free (x->hid);
+  g_free (x->dir);
+  g_free (x->pubkey);
+  g_free (x->actor);
+  g_free (x->method);
+  g_free (x->path);
+  g_free (x->error);
+  g_free (x->manifest_sha);
+  g_free (x);
+}
+
+/* Worker thread: the manifest's hash (for the audit) and the verdict. */
+static void
+verify_work (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+  Verification *x = data;
+  g_autofree char *mpath = g_build_filename (x->dir, HD_ARCHIVE_MANIFEST, NULL);
+  gint64 mbytes = 0;
+  x->manifest_sha = hd_sha256_file (mpath, &mbytes);
+  g_autoptr (GError) e = NULL;
+  x->read = hd_archive_verify (x->dir, x->pubkey, &x->v, &e);
+  if (!x->read)
+    x->error = g_strdup (e->message);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The verdict as the API answers it, audited. Main thread. */
+static Reply
+verify_reply (HdApi *api, Verification *x)
+{
+  json_t *problems = json_array ();
+  for (guint i = 0; x->read && i < x->v.problems->len; i++)
+    json_array_append_new (problems, json_string (x->v.problems->pdata[i]));
+  if (!x->read)
+    json_array_append_new (problems, json_string (x->error));
+  gboolean ok = x->read && x->v.ok;
+  json_t *j = json_pack ("{s:s, s:b, s:b, s:i, s:o}", "recording", x->rid, "ok", ok, "signed",
+                         x->read && x->v.signed_, "segments", x->read ? (int)x->v.segments : 0,
+                         "problems", problems);
+  hd_core_audit (api->core, x->actor, "recording.verify", x->hid,
+                 json_pack ("{s:s, s:b, s:i, s:s?}", "recording", x->rid, "ok", ok, "problems",
+                            (int)json_array_size (problems), "manifest_sha256", x->manifest_sha));
+  return reply (200, j);
+}
+
+/* Main thread: the verification is done: its request is answered. */
+static void
+verify_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Verification *x = data;
+  HdApi *api = x->api;
+  api->verifications--;
+  HdHttpRequest req = { .method = x->method, .path = x->path };
+  HdHttpReply out = { 0 };
+  int status = to_http (&req, verify_reply (api, x), &out);
+  if (!api->complete (x->ticket, status, &out, api->complete_user))
+    g_debug ("verify %s: the client of request %" G_GUINT64_FORMAT " left", x->rid, x->ticket);
+  verification_free (x);
+}
+
+/* POST /api/v1/recordings/{id}/verify: on a worker thread, answered when it is done (at once,
+ * on this thread, where the API has no way to answer later). */
 static Reply
 recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
 {
@@ -459,30 +540,31 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
   json_t *rec = load_recording_files (api, req, id, &who, &r);
   if (!rec)
     return r;
-  g_autofree char *pub = hd_signer_public_pem (hd_core_signer (api->core));
-  HdArchiveVerdict v;
-  g_autoptr (GError) e = NULL;
-  const char *dir = json_string_value (json_object_get (rec, "dir"));
-  g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
-  gint64 mbytes = 0;
-  g_autofree char *msha = hd_sha256_file (mpath, &mbytes);
-  gboolean read = hd_archive_verify (dir, pub, &v, &e);
-  json_t *problems = json_array ();
-  for (guint i = 0; read && i < v.problems->len; i++)
-    json_array_append_new (problems, json_string (v.problems->pdata[i]));
-  if (!read)
-    json_array_append_new (problems, json_string (e->message));
-  json_t *j
-      = json_pack ("{s:s, s:b, s:b, s:i, s:o}", "recording", id, "ok", read && v.ok, "signed",
-                   read && v.signed_, "segments", read ? (int)v.segments : 0, "problems", problems);
-  hd_core_audit (api->core, who.actor, "recording.verify",
-                 json_string_value (json_object_get (rec, "hearing_id")),
-                 json_pack ("{s:s, s:b, s:i, s:s?}", "recording", id, "ok", read && v.ok,
-                            "problems", (int)json_array_size (problems), "manifest_sha256", msha));
-  hd_archive_verdict_clear (&v);
+  Verification *x = g_new0 (Verification, 1);
+  x->api = api;
+  x->ticket = req->ticket;
+  x->rid = g_strdup (id);
+  x->hid = g_strdup (json_string_value (json_object_get (rec, "hearing_id")));
+  x->dir = g_strdup (json_string_value (json_object_get (rec, "dir")));
+  x->pubkey = hd_signer_public_pem (hd_core_signer (api->core));
+  x->actor = g_strdup (who.actor);
+  x->method = g_strdup (req->method);
+  x->path = g_strdup (req->path);
   json_decref (rec);
   hd_claims_clear (&who.claims);
-  return reply (200, j);
+  GTask *task = g_task_new (NULL, NULL, api->complete ? verify_done : NULL, x);
+  g_task_set_task_data (task, x, NULL);
+  if (!api->complete) {
+    g_task_run_in_thread_sync (task, verify_work);
+    g_object_unref (task);
+    r = verify_reply (api, x);
+    verification_free (x);
+    return r;
+  }
+  api->verifications++;
+  g_task_run_in_thread (task, verify_work);
+  g_object_unref (task);
+  return reply (HD_HTTP_DEFERRED, NULL);
 }
 
 /* The bytes of the file at `path` that the request's Range asks for (all without one): a 200, a
@@ -1102,12 +1184,15 @@ recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
 void
 hd_api_shutdown (HdApi *api)
 {
-  /* a running export may finish (its answers go out on the main loop) for up to 10 s; one still
-   * running then is abandoned with the process (its client gets no answer) */
+  /* a running export or verification may finish (its answers go out on the main loop) for up
+   * to 10 s; one still running then is abandoned with the process (its client gets no answer) */
   gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (api->exports && g_hash_table_size (api->exports) > 0 && g_get_monotonic_time () < until)
+  while (((api->exports && g_hash_table_size (api->exports) > 0) || api->verifications > 0)
+         && g_get_monotonic_time () < until)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (10000);
+  if (api->verifications > 0)
+    g_warning ("%u verification(s) still running at shutdown: abandoned", api->verifications);
   if (api->exports && g_hash_table_size (api->exports) > 0) {
     g_warning ("%u export(s) still running at shutdown: abandoned",
                g_hash_table_size (api->exports));

@@ -23,9 +23,11 @@ typedef struct {
   gboolean (*complete) (guint64 ticket, int status, HdHttpReply *reply, gpointer user);
   gpointer complete_user;
   GHashTable *exports; /* "<recording>/<track>" -> the export being made (internal) */
+  guint verifications; /* POST …/verify running on worker threads (internal) */
 } HdApi;
 
-/* Call once the API's owner is going: exports still running are waited for. */
+/* Call once the API's owner is going: exports and verifications still running are waited for
+ * (10 s at most). */
 void hd_api_shutdown (HdApi *api);
 
 /* An HdHttpHandler; `user` is an HdApi*. */
