@@ -1566,8 +1566,8 @@ verify_that_stalls (const char *dir, const char *rid, const char *arch, json_t *
   g_usleep (500 * 1000); /* the verification is waiting for the segment */
   g_autofree char *hurl = g_strdup_printf ("%s%s", d->base_url, hpath);
   g_autofree char *hauth = g_strdup_printf ("Authorization: Bearer %s", op);
-  const char *argv[] = { "curl", "-sS", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
-                         "-H", hauth, hurl, NULL };
+  const char *argv[] = { "curl", "-sS",          "-m", "3",   "-o", "/dev/null",
+                         "-w",   "%{http_code}", "-H", hauth, hurl, NULL };
   g_autofree char *code = NULL;
   gint64 asked = g_get_monotonic_time ();
   g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
