@@ -18,8 +18,10 @@ gboolean sh (const char *cmd);
 char *new_hearing (void);
 /* The benchmarks' participants count the composite's frames without decoding them and send a
  * picture and a tone encoded once before joining (hd-test-client --pre-encoded): they share the
- * two cores with the daemon, so the cheaper they are, the more the figures are the daemon's. */
-#define CLIENT_OPTS "--no-decode --size=640x360 --pre-encoded"
+ * two cores with the daemon, so the cheaper they are, the more the figures are the daemon's.
+ * Their sound comes in 20 ms Opus frames, as browsers send it (and as bench-media's floor
+ * receives it); the tests' clients send 10 ms. */
+#define CLIENT_OPTS "--no-decode --size=640x360 --pre-encoded --audio-frame-ms=20"
 
 /* A participant: the C test client with `extra` options (space-separated), living `seconds`. */
 GSubprocess *client (const char *hid, int seconds, int freq, const char *extra);

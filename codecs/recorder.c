@@ -471,7 +471,9 @@ hd_mixer_record_start (HdMixer *m, const char *dir, int segment_ms, GError **err
          hd_mixer_make (NULL, "audiomixer", "start-time-selection", 1 /* first */, "latency",
                         (guint64)40 * GST_MSECOND, NULL)),
     add (t, m, hd_mixer_make (NULL, "audioconvert", NULL)),
-    add (t, m, hd_mixer_make (NULL, "opusenc", "bitrate", 64000, NULL)),
+    /* 60 ms frames: nobody listens to the record live, and each frame is a buffer that
+     * crosses two threads and splitmuxsink's bookkeeping (20 ms frames: three times as many) */
+    add (t, m, hd_mixer_make (NULL, "opusenc", "bitrate", 64000, "frame-size", 60, NULL)),
     /* like every track's: when the storage stalls (a write that waits), splitmuxsink stops
      * taking; without this queue the full mix stopped at once, its feeds filled up, and every
      * participant's sound stopped for everyone (/media/storage-that-stalls) */

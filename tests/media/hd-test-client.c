@@ -43,6 +43,7 @@ static double opt_volume = 0.4;
 static char *opt_ports;
 static gboolean opt_tcp_only; /* a firewall that lets no UDP through: ICE over TCP only */
 static gboolean opt_pre_encoded; /* send a loop encoded before joining (VP8 only; see Loop) */
+static int opt_audio_frame_ms = 10; /* Opus frames sent: 10 ms (tests: latency), 20 as browsers */
 static gboolean opt_nack;        /* ask for lost picture packets again, and resend (RTX) */
 static char **opt_keep;          /* message types whose last one goes into the report's "kept" */
 static char **opt_send;
@@ -515,10 +516,10 @@ add_senders (void)
   else if (!opt_no_audio) {
     g_autofree char *d = g_strdup_printf (
         "audiotestsrc is-live=true wave=sine freq=%d samplesperbuffer=480 ! volume name=vol "
-        "volume=%.3f ! audioconvert ! audioresample ! opusenc frame-size=10 ! rtpopuspay pt=%d ! "
+        "volume=%.3f ! audioconvert ! audioresample ! opusenc frame-size=%d ! rtpopuspay pt=%d ! "
         "capsfilter caps=\"application/x-rtp,media=audio,encoding-name=OPUS,payload=%d,"
         "clock-rate=48000\"",
-        opt_freq, opt_beep_every > 0 ? 0.0 : opt_volume, audio_pt, audio_pt);
+        opt_freq, opt_beep_every > 0 ? 0.0 : opt_volume, opt_audio_frame_ms, audio_pt, audio_pt);
     GstElement *bin = sender_bin ("audio", d);
     tone_volume = gst_bin_get_by_name (GST_BIN (bin), "vol");
     add_sender (bin, NULL, "sink_0");
@@ -644,6 +645,8 @@ main (int argc, char **argv)
       "ask for lost picture packets again (NACK) and resend them (RTX)", NULL },
     { "pre-encoded", 0, 0, G_OPTION_ARG_NONE, &opt_pre_encoded,
       "send a picture and tone encoded once, in a loop (VP8; a benchmark's cheap sender)", NULL },
+    { "audio-frame-ms", 0, 0, G_OPTION_ARG_INT, &opt_audio_frame_ms,
+      "Opus frame length sent: 10 (default) or 20 ms (what browsers send)", NULL },
     { "tcp-only", 0, 0, G_OPTION_ARG_NONE, &opt_tcp_only,
       "no UDP at all (a firewall that blocks it): ICE over TCP only", NULL },
     { "forge-fingerprint", 0, 0, G_OPTION_ARG_NONE, &opt_forge,
@@ -655,6 +658,10 @@ main (int argc, char **argv)
   g_option_context_add_group (oc, gst_init_get_option_group ());
   if (!g_option_context_parse (oc, &argc, &argv, NULL) || !opt_url || !opt_token) {
     fprintf (stderr, "usage: hd-test-client --url URL --token TOKEN …\n");
+    return 2;
+  }
+  if (opt_audio_frame_ms != 10 && opt_audio_frame_ms != 20) {
+    fprintf (stderr, "hd-test-client: --audio-frame-ms is 10 or 20\n");
     return 2;
   }
   hd_client_quiet ();
@@ -711,8 +718,8 @@ main (int argc, char **argv)
   if (opt_pre_encoded) {
     g_autofree char *tone = g_strdup_printf (
         "audiotestsrc num-buffers=100 wave=sine freq=%d samplesperbuffer=480 volume=%.3f ! "
-        "audioconvert ! audioresample ! opusenc frame-size=10",
-        opt_freq, opt_volume);
+        "audioconvert ! audioresample ! opusenc frame-size=%d",
+        opt_freq, opt_volume, opt_audio_frame_ms);
     int width = 320, height = 240;
     sscanf (opt_size, "%dx%d", &width, &height);
     g_autofree char *picture = g_strdup_printf (
