@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "hd-media"
 
 #include "codecs/engine.h"
+#include "codecs/text.h"
 
 #include <gst/gst.h>
 
@@ -62,6 +63,13 @@ hd_engine_init (const char *video_codec, HdEngineReport *report, GError **error)
     }
   g_ptr_array_add (missing, NULL);
   report->missing = (char **) g_ptr_array_free (missing, FALSE);
+
+  /* Fonts: the first text measured loads fontconfig's configuration and font list (checking a
+   * hearing's text, codecs/text.h); done here, before the main loop runs. */
+  gint64 f0 = g_get_monotonic_time ();
+  int w, h;
+  hd_text_measure ("(2026) 0", "Sans 18", &w, &h, NULL);
+  GST_INFO ("fonts loaded in %.1f ms", (g_get_monotonic_time () - f0) / 1000.0);
 
   /* DTLS warm-up: dtlsdec generates the process's certificate on creation. */
   gint64 t0 = g_get_monotonic_time ();

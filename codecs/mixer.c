@@ -5,6 +5,7 @@
 
 #include "codecs/mixer-private.h"
 #include "codecs/engine.h"
+#include "codecs/text.h"
 
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
@@ -29,6 +30,9 @@ G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
 /* Room the compositor leaves for pictures beyond the jitter buffer (ms); the sound's is
  * configured (HdMixerConfig.mix_latency_ms): it is everyone's mouth-to-ear delay. */
 #define VIDEO_MIX_LATENCY_MS 40
+/* The text on the composite: the case number and time, and each tile's name and role. */
+#define CAPTION_FONT "Sans 18"
+#define LABEL_FONT "Sans 20"
 /* Active speaker: readings every LEVEL_INTERVAL_MS; someone louder than SPEECH_DB who has been
  * the loudest by SWITCH_MARGIN_DB for SWITCH_READINGS readings in a row takes over. Coughs and
  * short interjections do not flip the picture. */
@@ -163,6 +167,20 @@ drop_calls (HdMixer *m)
 }
 
 /* ---------------------------------------------------------------- helpers */
+
+/* A text for the composite that the installed fonts cannot all draw (boxes on the record) is
+ * said in the log, with what to install. Main thread: Pango's default font map is the
+ * thread's own. */
+static void
+check_fonts (const HdMixer *m, const char *what, const char *text, const char *font)
+{
+  int w, h, unknown = 0;
+  hd_text_measure (text, font, &w, &h, &unknown);
+  if (unknown)
+    g_warning ("hearing %s: %d characters of the %s \"%s\" have no installed font and show as "
+               "boxes on the composite (a CJK font: Debian's fonts-wqy-microhei)",
+               m->hid, unknown, what, text);
+}
 
 GstElement *
 hd_mixer_make (Peer *p, const char *factory, const char *first_prop, ...)
@@ -436,7 +454,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       hd_mixer_make (p, vp8 ? "vp8dec" : "openh264dec", NULL),
       hd_mixer_make (p, "videoconvert", NULL),
       hd_mixer_make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
-                     0 /* left */, "font-desc", "Sans 20", "shaded-background", TRUE, NULL),
+                     0 /* left */, "font-desc", LABEL_FONT, "shaded-background", TRUE, NULL),
       hd_mixer_make (p, "videoconvert", NULL),
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
@@ -667,6 +685,7 @@ hd_mixer_add_peer (HdMixer *m, const char *pid, const char *label, gboolean send
   p->mixer = m;
   p->pid = g_strdup (pid);
   p->label = g_strdup (label);
+  check_fonts (m, "name", label, LABEL_FONT);
   p->sends = sends;
   p->seq = m->next_seq++;
   p->elements = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -1148,6 +1167,8 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   m->user = user;
   m->peers = g_hash_table_new (g_str_hash, g_str_equal);
   m->feeds = g_ptr_array_new ();
+  if (caption)
+    check_fonts (m, "case number", caption, CAPTION_FONT);
   m->spent = g_ptr_array_new ();
   m->pipeline = gst_pipeline_new (hid);
   /* The compositor's clock: a live source it never draws (alpha 0, below), so it runs with
@@ -1168,9 +1189,9 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
     hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (i420), NULL),
     hd_mixer_make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment",
                    2 /* right */, "valignment", 2 /* top */, "shaded-background", TRUE, "font-desc",
-                   "Sans 18", NULL),
+                   CAPTION_FONT, NULL),
     hd_mixer_make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
-                   2 /* top */, "shaded-background", TRUE, "font-desc", "Sans 18", NULL),
+                   2 /* top */, "shaded-background", TRUE, "font-desc", CAPTION_FONT, NULL),
   };
   /* the one encode: VP8 realtime, or H.264 (OpenH264: constrained baseline, packetization
    * mode 1, what browsers and hardware decoders take) with its parameter sets before every
