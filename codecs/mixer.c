@@ -175,7 +175,8 @@ static void
 check_fonts (const HdMixer *m, const char *what, const char *text, const char *font)
 {
   int w, h, unknown = 0;
-  hd_text_measure (text, font, &w, &h, &unknown);
+  if (text && *text)
+    hd_text_measure (text, font, &w, &h, &unknown);
   if (unknown)
     g_warning ("hearing %s: %d characters of the %s \"%s\" have no installed font and show as "
                "boxes on the composite (a CJK font: Debian's fonts-wqy-microhei)",
