@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
@@ -74,6 +75,25 @@ out_free (OutMsg *o)
   g_free (o);
 }
 
+/* A file body (a recording's media, an export) is read on a worker thread, a chunk ahead of the
+ * socket: the archive may sit on a share that answers slowly or not at all, and the main thread
+ * serves every hearing. Each read in flight holds a reference; the connection going away lets go
+ * of its own (wsi NULL) and the last one closes the file. Only `fd`, `at` and `want` are read by
+ * the worker, and none of them changes while a read is in flight. */
+typedef struct FileRead {
+  gint refs;
+  int fd;
+  struct lws *wsi; /* NULL once the connection is gone (main thread) */
+  goffset at;      /* the next read's offset in the file */
+  gsize left;      /* bytes not read yet */
+  gsize want;      /* the read in flight's length */
+  guint8 *buf;     /* a chunk read and not yet written: LWS_PRE bytes, then `len` of the file */
+  gsize len;
+  gboolean reading, failed;
+} FileRead;
+
+enum { FILE_CHUNK = 128 * 1024 };
+
 /* Per-session data of lws: a WebSocket's conn, or an HTTP request being read. */
 typedef struct {
   HdSigConn *conn;
@@ -84,9 +104,7 @@ typedef struct {
   GHashTable *query;
   char *resp;
   gsize resp_len, resp_sent;
-  int fd; /* a file body: sent from here (when has_fd) */
-  gboolean has_fd;
-  goffset fd_offset;
+  struct FileRead *file; /* a file body: read off the main thread, sent from here */
   guint64 ticket;     /* a deferred request's, until answered */
   HdHttpReply *later; /* the deferred answer, written when writable */
   int later_status;
@@ -417,6 +435,88 @@ reply_clear (HdHttpReply *r)
   memset (r, 0, sizeof *r);
 }
 
+static FileRead *
+file_read_new (int fd, struct lws *wsi, goffset offset, gsize len)
+{
+  FileRead *f = g_new0 (FileRead, 1);
+  f->refs = 1;
+  f->fd = fd;
+  f->wsi = wsi;
+  f->at = offset;
+  f->left = len;
+  return f;
+}
+
+static void
+file_read_unref (FileRead *f)
+{
+  if (!g_atomic_int_dec_and_test (&f->refs))
+    return;
+  close (f->fd);
+  g_free (f->buf);
+  g_free (f);
+}
+
+static void
+file_read_work (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+  FileRead *f = data;
+  guint8 *buf = g_malloc (LWS_PRE + f->want);
+  gssize got = pread (f->fd, buf + LWS_PRE, f->want, f->at);
+  if (got != (gssize)f->want) { /* the file shrank under us, or cannot be read */
+    g_free (buf);
+    buf = NULL;
+  }
+  g_task_return_pointer (task, buf, g_free);
+}
+
+static void
+file_read_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  FileRead *f = data;
+  guint8 *buf = g_task_propagate_pointer (G_TASK (res), NULL);
+  f->reading = FALSE;
+  if (buf) {
+    f->buf = buf;
+    f->len = f->want;
+    f->at += (goffset)f->want;
+    f->left -= f->want;
+  } else {
+    f->failed = TRUE;
+  }
+  if (f->wsi)
+    lws_callback_on_writable (f->wsi);
+  file_read_unref (f);
+}
+
+/* Read the next chunk, unless one is read, being read, or all is. Main thread. */
+static void
+file_read_next (FileRead *f)
+{
+  if (f->reading || f->buf || f->failed || !f->left)
+    return;
+  f->reading = TRUE;
+  f->want = MIN (f->left, (gsize)FILE_CHUNK);
+  g_atomic_int_inc (&f->refs);
+  GTask *t = g_task_new (NULL, NULL, file_read_done, f);
+  g_task_set_task_data (t, f, NULL);
+  g_task_run_in_thread (t, file_read_work);
+  g_object_unref (t);
+}
+
+/* Open a file body: -1 when it is gone. The open itself stays here: the route has just looked at
+ * the file, and a deferred answer's file (an export) may be unlinked once we return. */
+static gboolean
+file_body_open (Pss *p, struct lws *wsi, const char *path, goffset offset, gsize len)
+{
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+  p->file = file_read_new (fd, wsi, offset, len);
+  file_read_next (p->file);
+  return TRUE;
+}
+
 static void
 pss_http_clear (HdServer *srv, Pss *p)
 {
@@ -426,8 +526,10 @@ pss_http_clear (HdServer *srv, Pss *p)
     reply_clear (p->later);
     g_free (p->later);
   }
-  if (p->has_fd)
-    close (p->fd);
+  if (p->file) {
+    p->file->wsi = NULL;
+    file_read_unref (p->file);
+  }
   if (p->body)
     g_string_free (p->body, TRUE);
   g_free (p->method);
@@ -452,11 +554,9 @@ http_respond (struct lws *wsi, Pss *p, int status, HdHttpReply *reply)
   p->resp = g_steal_pointer (&reply->body);
   p->resp_len = reply->body_len ? reply->body_len : p->resp ? strlen (p->resp) : 0;
   p->resp_sent = 0;
-  if (reply->file_path) {
-    p->fd = g_open (reply->file_path, O_RDONLY | O_CLOEXEC, 0);
-    p->has_fd = p->fd >= 0;
-    p->fd_offset = reply->file_offset;
-    if (!p->has_fd) { /* gone between the route's look and now */
+  if (reply->file_path && !p->file) {
+    if (!file_body_open (p, wsi, reply->file_path, reply->file_offset, p->resp_len)) {
+      /* gone between the route's look and now */
       reply_clear (reply);
       HdHttpReply gone = { .body = simple_error ("not_found", "the file is gone") };
       return http_respond (wsi, p, 404, &gone);
@@ -616,16 +716,24 @@ http_callback (HdServer *srv, struct lws *wsi, enum lws_callback_reasons reason,
     }
     if (p->ticket) /* still being worked on */
       return 0;
-    gsize chunk = MIN (p->resp_len - p->resp_sent, (gsize)65536);
-    guint8 *buf = g_malloc (LWS_PRE + chunk + 1);
-    if (chunk && p->has_fd) {
-      gssize got = pread (p->fd, buf + LWS_PRE, chunk, p->fd_offset + (goffset)p->resp_sent);
-      if (got != (gssize)chunk) { /* the file shrank under us: end the connection */
-        g_free (buf);
+    gsize chunk;
+    guint8 *buf;
+    if (p->file) {
+      FileRead *f = p->file;
+      if (f->failed) /* the file shrank under us, or cannot be read: end the connection */
         return -1;
+      if (!f->buf) { /* written when it has been read (file_read_done) */
+        file_read_next (f);
+        return 0;
       }
-    } else if (chunk) {
-      memcpy (buf + LWS_PRE, p->resp + p->resp_sent, chunk);
+      buf = g_steal_pointer (&f->buf);
+      chunk = f->len;
+      file_read_next (f); /* the next chunk is read while this one is sent */
+    } else {
+      chunk = MIN (p->resp_len - p->resp_sent, (gsize)65536);
+      buf = g_malloc (LWS_PRE + chunk + 1);
+      if (chunk)
+        memcpy (buf + LWS_PRE, p->resp + p->resp_sent, chunk);
     }
     p->resp_sent += chunk;
     gboolean last = p->resp_sent == p->resp_len;
@@ -829,11 +937,10 @@ hd_server_http_complete (HdServer *srv, guint64 ticket, int status, HdHttpReply 
   memset (reply, 0, sizeof *reply);
   p->later_status = status;
   if (p->later->file_path) { /* open now: the caller may unlink the file once we return */
-    p->fd = g_open (p->later->file_path, O_RDONLY | O_CLOEXEC, 0);
-    p->has_fd = p->fd >= 0;
-    p->fd_offset = p->later->file_offset;
+    gboolean open = file_body_open (p, wsi, p->later->file_path, p->later->file_offset,
+                                    p->later->body_len);
     g_clear_pointer (&p->later->file_path, g_free);
-    if (!p->has_fd) {
+    if (!open) {
       reply_clear (p->later);
       p->later->body = simple_error ("not_found", "the file is gone");
       p->later_status = 404;

@@ -1601,6 +1601,88 @@ verify_that_stalls (const char *dir, const char *rid, const char *arch, json_t *
   g_assert_true (g_file_set_contents (seg, bytes, (gssize)len, NULL));
 }
 
+/* A download from a share that stops answering reads: one segment of the closed recording `rid`
+ * under `dir` is served by hd-stallfs, whose reads wait for a gate, and an archivist downloads
+ * it. The reads wait on a worker thread: meanwhile the API answers (GET `hpath`, under 1 s; when
+ * the main thread read each chunk itself, not at all). Once the share answers, the download
+ * completes with the segment's own bytes. */
+static void
+download_that_stalls (const char *dir, const char *rid, const char *arch, json_t *manifest,
+                      const char *hpath)
+{
+  const char *middle = NULL;
+  track_ms (manifest, "composite", &middle);
+  g_assert_nonnull (middle);
+  g_autofree char *find = g_strdup_printf ("find %s -path '*/%s/%s'", dir, rid, middle);
+  g_autofree char *found = NULL;
+  g_assert_true (g_spawn_command_line_sync (find, &found, NULL, NULL, NULL));
+  g_autofree char *seg = g_strdup (g_strstrip (found));
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (seg, &bytes, &len, NULL));
+  g_autofree char *src = g_build_filename (tmp_root, "stall-src", NULL);
+  g_autofree char *gate = g_build_filename (tmp_root, "stall-gate", NULL);
+  g_autofree char *mnt = g_build_filename (tmp_root, "stall-mnt", NULL);
+  g_autofree char *data = g_build_filename (mnt, "data", NULL);
+  g_assert_true (g_file_set_contents (src, bytes, (gssize)len, NULL));
+  g_unlink (gate);
+  g_assert_cmpint (g_mkdir_with_parents (mnt, 0700), ==, 0);
+  g_autoptr (GError) e = NULL;
+  GSubprocess *fs = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &e, g_getenv ("HD_STALLFS"),
+                                      src, gate, mnt, NULL);
+  g_assert_no_error (e);
+  for (int i = 0; i < 100 && !g_file_test (data, G_FILE_TEST_IS_REGULAR); i++)
+    g_usleep (50 * 1000);
+  g_assert_true (g_file_test (data, G_FILE_TEST_IS_REGULAR)); /* mounted (FUSE) */
+  g_assert_cmpint (g_unlink (seg), ==, 0);
+  g_assert_cmpint (symlink (data, seg), ==, 0);
+
+  g_autofree char *url
+      = g_strdup_printf ("%s/api/v1/recordings/%s/files/%s", d->base_url, rid, middle);
+  g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", arch);
+  g_autofree char *got = g_build_filename (tmp_root, "stall-download", NULL);
+  GSubprocess *dl = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e, "curl", "-sS", "-m", "30",
+                                      "-o", got, "-w", "%{http_code}", "-H", auth, url, NULL);
+  g_assert_no_error (e);
+  g_usleep (500 * 1000); /* the download is waiting for the share */
+  g_autofree char *hurl = g_strdup_printf ("%s%s", d->base_url, hpath);
+  g_autofree char *hauth = g_strdup_printf ("Authorization: Bearer %s", op);
+  const char *argv[] = { "curl", "-sS",          "-m", "3",   "-o", "/dev/null",
+                         "-w",   "%{http_code}", "-H", hauth, hurl, NULL };
+  g_autofree char *code = NULL;
+  gint64 asked = g_get_monotonic_time ();
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
+                               NULL, NULL, NULL));
+  double rest_ms = (g_get_monotonic_time () - asked) / 1000.0;
+  gboolean waiting = g_subprocess_get_identifier (dl) != NULL; /* NULL once it ended */
+  g_test_message ("a download from a share that does not answer: REST answered %s in %.0f ms "
+                  "while the download waited (%s)",
+                  code, rest_ms, waiting ? "still waiting" : "already over");
+  g_assert_true (g_file_set_contents (gate, "", 0, NULL)); /* the share answers */
+  g_autofree char *dl_code = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (dl, NULL, NULL, &dl_code, NULL, NULL));
+  g_object_unref (dl);
+  g_autofree char *fetched = NULL;
+  gsize flen = 0;
+  g_assert_true (g_file_get_contents (got, &fetched, &flen, NULL));
+  g_test_message ("the download once the share answered: %s, %zu bytes of %zu", dl_code, flen,
+                  len);
+  g_subprocess_send_signal (fs, SIGTERM);
+  g_subprocess_wait (fs, NULL, NULL);
+  g_object_unref (fs);
+  /* gone already when hd-stallfs ended cleanly; not if it died */
+  g_autofree char *umount = g_strdup_printf ("sh -c 'umount -l %s 2>/dev/null'", mnt);
+  sh (umount);
+  g_unlink (seg);
+  g_assert_true (g_file_set_contents (seg, bytes, (gssize)len, NULL));
+  g_assert_cmpstr (code, ==, "200");
+  g_assert_cmpfloat (rest_ms, <, 1000);
+  g_assert_true (waiting);
+  g_assert_cmpstr (dl_code, ==, "200");
+  g_assert_cmpuint (flen, ==, len);
+  g_assert_true (memcmp (fetched, bytes, len) == 0);
+}
+
 /* Storage that stalls instead of failing (a network share that stops answering): the archive's
  * file system frozen (fsfreeze) for 6 s while a recorded hearing runs. Writes wait; the hearing
  * may not: while it is frozen (the clients' windows end at 10 s, inside the freeze from ~4 s),
@@ -1690,6 +1772,7 @@ test_storage_that_stalls (void)
   g_assert_cmpint (joined_at, <, MIN (late_done, thawed_at));
   json_decref (verified (rid, arch));
   verify_that_stalls (dir, rid, arch, json_object_get (full, "manifest"), hpath);
+  download_that_stalls (dir, rid, arch, json_object_get (full, "manifest"), hpath);
   json_decref (full);
   own_daemon_end (TRUE);
   stall_disk_umount (dir);
