@@ -427,6 +427,123 @@ recordings_list (HdApi *api, const HdHttpRequest *req)
   return reply (200, json_pack ("{s:o}", "recordings", list));
 }
 
+/* A request that needs a recording's manifest (GET …/recordings/{id}, a file download): the
+ * catalogue is read and the caller checked on the main thread, the manifest (megabytes for a
+ * hearing of hours, on a share that may stall) on a worker thread, and the answer made and
+ * audited back on the main thread. Everything the worker touches is its own. */
+typedef struct ManifestRead ManifestRead;
+struct ManifestRead {
+  HdApi *api;
+  guint64 ticket;
+  char *method, *path, *range, *actor, *rid, *dir;
+  json_t *rec;        /* the catalogue entry */
+  char *track, *name; /* the track (an export) or file (a download) asked for */
+  Reply (*answer) (HdApi *api, ManifestRead *x); /* main thread, once it is read */
+  /* the worker's */
+  json_t *manifest;
+  char *manifest_sha;  /* of the file's bytes */
+  char *canonical_sha; /* of the manifest with the journal, canonical (an export's name) */
+};
+
+static void
+manifest_read_free (ManifestRead *x)
+{
+  g_free (x->method);
+  g_free (x->path);
+  g_free (x->range);
+  g_free (x->actor);
+  g_free (x->rid);
+  g_free (x->dir);
+  json_decref (x->rec);
+  g_free (x->track);
+  g_free (x->name);
+  json_decref (x->manifest);
+  g_free (x->manifest_sha);
+  g_free (x->canonical_sha);
+  g_free (x);
+}
+
+static void
+manifest_read_work (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+  ManifestRead *x = data;
+  /* with the segments closed since it was last rewritten (a running recording) */
+  x->manifest = hd_archive_load_hashed (x->dir, &x->manifest_sha, NULL);
+  if (x->manifest && x->track && !x->name) { /* an export */
+    char *text = json_dumps (x->manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    x->canonical_sha = text ? hd_sha256_hex (text, strlen (text)) : NULL;
+    free (text);
+  }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+manifest_read_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  ManifestRead *x = data;
+  HdApi *api = x->api;
+  api->manifest_reads--;
+  HdHttpRequest req = { .method = x->method, .path = x->path };
+  HdHttpReply out = { 0 };
+  int status = to_http (&req, x->answer (api, x), &out);
+  if (status == HD_HTTP_DEFERRED) /* answered later still (an export being made) */
+    ;
+  else if (!api->complete (x->ticket, status, &out, api->complete_user))
+    g_debug ("%s %s: the client of request %" G_GUINT64_FORMAT " left", x->method, x->path,
+             x->ticket);
+  manifest_read_free (x);
+}
+
+/* Read `rec`'s manifest off the main thread and answer with `answer` (takes rec and who's actor;
+ * at once, on this thread, where the API has no way to answer later). */
+static Reply
+manifest_read (HdApi *api, const HdHttpRequest *req, const char *id, json_t *rec, Caller *who,
+               const char *track, const char *name, Reply (*answer) (HdApi *, ManifestRead *))
+{
+  ManifestRead *x = g_new0 (ManifestRead, 1);
+  x->api = api;
+  x->ticket = req->ticket;
+  x->method = g_strdup (req->method);
+  x->path = g_strdup (req->path);
+  x->range = g_strdup (req->range);
+  x->actor = g_strdup (who->actor);
+  x->rid = g_strdup (id);
+  x->dir = g_strdup (json_string_value (json_object_get (rec, "dir")));
+  x->rec = rec;
+  x->track = g_strdup (track);
+  x->name = g_strdup (name);
+  x->answer = answer;
+  hd_claims_clear (&who->claims);
+  GTask *task = g_task_new (NULL, NULL, api->complete ? manifest_read_done : NULL, x);
+  g_task_set_task_data (task, x, NULL);
+  if (!api->complete) {
+    g_task_run_in_thread_sync (task, manifest_read_work);
+    g_object_unref (task);
+    Reply r = answer (api, x);
+    manifest_read_free (x);
+    return r;
+  }
+  api->manifest_reads++;
+  g_task_run_in_thread (task, manifest_read_work);
+  g_object_unref (task);
+  return reply (HD_HTTP_DEFERRED, NULL);
+}
+
+static Reply
+recording_show_answer (HdApi *api, ManifestRead *x)
+{
+  json_t *rec = json_incref (x->rec);
+  json_object_del (rec, "dir");
+  json_object_set (rec, "manifest", x->manifest ? x->manifest : json_null ());
+  json_object_set_new (rec, "manifest_sha256",
+                       x->manifest_sha ? json_string (x->manifest_sha) : json_null ());
+  hd_core_audit (
+      api->core, x->actor, "recording.read",
+      json_string_value (json_object_get (rec, "hearing_id")),
+      json_pack ("{s:s, s:s?}", "recording", x->rid, "manifest_sha256", x->manifest_sha));
+  return reply (200, rec);
+}
+
 static Reply
 recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
 {
@@ -435,20 +552,7 @@ recording_show (HdApi *api, const HdHttpRequest *req, const char *id)
   json_t *rec = load_recording (api, req, id, &who, &r);
   if (!rec)
     return r;
-  g_autofree char *path = g_build_filename (json_string_value (json_object_get (rec, "dir")),
-                                            HD_ARCHIVE_MANIFEST, NULL);
-  /* the manifest with the segments closed since it was last rewritten (a running recording) */
-  json_t *manifest = hd_archive_load (json_string_value (json_object_get (rec, "dir")), NULL);
-  gint64 mbytes = 0;
-  g_autofree char *msha = manifest ? hd_sha256_file (path, &mbytes) : NULL;
-  json_object_del (rec, "dir");
-  json_object_set_new (rec, "manifest", manifest ? manifest : json_null ());
-  json_object_set_new (rec, "manifest_sha256", msha ? json_string (msha) : json_null ());
-  hd_core_audit (api->core, who.actor, "recording.read",
-                 json_string_value (json_object_get (rec, "hearing_id")),
-                 json_pack ("{s:s, s:s?}", "recording", id, "manifest_sha256", msha));
-  hd_claims_clear (&who.claims);
-  return reply (200, rec);
+  return manifest_read (api, req, id, rec, &who, NULL, NULL, recording_show_answer);
 }
 
 /* One verification being made (POST …/verify): everything the worker thread touches is its
@@ -623,7 +727,40 @@ serve_file (const HdHttpRequest *req, const char *path, const char *type)
 
 /* A file of a recording, as listed in its manifest (segments or partial), with HTTP Range.
  * Nothing that the manifest does not name is ever opened: no path is built from the request
- * but the manifest's own entry. */
+ * but the manifest's own entry. The manifest is read off the main thread (manifest_read). */
+static Reply
+recording_file_answer (HdApi *api, ManifestRead *x)
+{
+  Reply r;
+  const char *hid = json_string_value (json_object_get (x->rec, "hearing_id"));
+  g_autofree char *want = g_strdup_printf ("%s/%s", x->track, x->name);
+  const char *sha = NULL;
+  for (int list = 0; list < 2 && !sha; list++) {
+    json_t *entries = json_object_get (x->manifest, list ? "partial" : "segments");
+    for (size_t i = 0; i < json_array_size (entries) && !sha; i++) {
+      json_t *e = json_array_get (entries, i);
+      if (!g_strcmp0 (json_string_value (json_object_get (e, "file")), want))
+        sha = json_string_value (json_object_get (e, "sha256"));
+    }
+  }
+  if (!sha) {
+    hd_core_audit (
+        api->core, x->actor, "recording.refuse", hid,
+        json_pack ("{s:s, s:s, s:s}", "recording", x->rid, "file", want, "code", "not_found"));
+    return err (404, "not_found", "the recording has no such file");
+  }
+  g_autofree char *path = g_build_filename (x->dir, want, NULL);
+  HdHttpRequest req = { .method = x->method, .path = x->path, .range = x->range };
+  r = serve_file (&req, path,
+                  g_str_has_suffix (x->name, ".mkv") ? "video/x-matroska" : "video/webm");
+  if (r.file_path)
+    hd_core_audit (api->core, x->actor, "recording.download", hid,
+                   json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", x->rid, "file", want,
+                              "sha256", sha, "from", (json_int_t)r.file_offset, "to",
+                              (json_int_t)(r.file_offset + (goffset)r.file_len - 1)));
+  return r;
+}
+
 static Reply
 recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char *track,
                 const char *name)
@@ -633,37 +770,7 @@ recording_file (HdApi *api, const HdHttpRequest *req, const char *id, const char
   json_t *rec = load_recording_files (api, req, id, &who, &r);
   if (!rec)
     return r;
-  const char *dir = json_string_value (json_object_get (rec, "dir"));
-  const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
-  g_autofree char *want = g_strdup_printf ("%s/%s", track, name);
-  json_t *m = hd_archive_load (dir, NULL);
-  const char *sha = NULL;
-  for (int list = 0; list < 2 && !sha; list++) {
-    json_t *entries = json_object_get (m, list ? "partial" : "segments");
-    for (size_t i = 0; i < json_array_size (entries) && !sha; i++) {
-      json_t *e = json_array_get (entries, i);
-      if (!g_strcmp0 (json_string_value (json_object_get (e, "file")), want))
-        sha = json_string_value (json_object_get (e, "sha256"));
-    }
-  }
-  if (!sha) {
-    hd_core_audit (
-        api->core, who.actor, "recording.refuse", hid,
-        json_pack ("{s:s, s:s, s:s}", "recording", id, "file", want, "code", "not_found"));
-    r = err (404, "not_found", "the recording has no such file");
-  } else {
-    g_autofree char *path = g_build_filename (dir, want, NULL);
-    r = serve_file (req, path, g_str_has_suffix (name, ".mkv") ? "video/x-matroska" : "video/webm");
-    if (r.file_path)
-      hd_core_audit (api->core, who.actor, "recording.download", hid,
-                     json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", id, "file", want,
-                                "sha256", sha, "from", (json_int_t)r.file_offset, "to",
-                                (json_int_t)(r.file_offset + (goffset)r.file_len - 1)));
-  }
-  json_decref (m);
-  json_decref (rec);
-  hd_claims_clear (&who.claims);
-  return r;
+  return manifest_read (api, req, id, rec, &who, track, name, recording_file_answer);
 }
 
 /* ---------------------------------------------------------------- access, retention, holds */
@@ -1069,27 +1176,20 @@ export_done (GObject *source, GAsyncResult *res, gpointer data)
 /* GET /api/v1/recordings/{id}/export?track=composite|<participant id>: one WebM of the track,
  * its segments remuxed (never re-encoded), made once per manifest (kept in the export folder)
  * after the recording verifies, served with Range. */
+/* Main thread, the manifest read (manifest_read): served from an export made before from this
+ * very manifest, or made now (on a worker thread) and answered when it is. */
 static Reply
-recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
+recording_export_answer (HdApi *api, ManifestRead *x)
 {
-  if (!api->remux || !api->complete || !api->export_dir)
-    return err (503, "export_unavailable", "this daemon does not export recordings");
-  const char *track = g_hash_table_lookup (req->query, "track");
-  if (!track || !(g_str_equal (track, "composite") || hd_id_valid (track)))
-    return err (400, "invalid_field",
-                "track must be \"composite\" or a participant id (1-64 of A-Z a-z 0-9 _ -)");
   Reply r;
-  Caller who;
-  json_t *rec = load_recording_files (api, req, id, &who, &r);
-  if (!rec)
-    return r;
-  const char *dir = json_string_value (json_object_get (rec, "dir"));
-  const char *hid = json_string_value (json_object_get (rec, "hearing_id"));
+  HdHttpRequest rq
+      = { .method = x->method, .path = x->path, .range = x->range, .ticket = x->ticket };
+  const HdHttpRequest *req = &rq;
+  const char *id = x->rid, *track = x->track, *dir = x->dir;
+  const char *hid = json_string_value (json_object_get (x->rec, "hearing_id"));
   /* the manifest as it stands, journal included: its hash names the export made from it */
-  json_t *m = hd_archive_load (dir, NULL);
-  char *mtext = m ? json_dumps (m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-  g_autofree char *msha = mtext ? hd_sha256_hex (mtext, strlen (mtext)) : NULL;
-  free (mtext);
+  json_t *m = x->manifest;
+  const char *msha = x->canonical_sha;
   gboolean mkv = FALSE;
   GStrv files[2] = { NULL, NULL };
   gboolean composite = g_str_equal (track, "composite");
@@ -1101,15 +1201,12 @@ recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
     files[0] = track_files (m, dir, a, &mkv);
     files[1] = track_files (m, dir, v, &mkv);
   }
-  json_decref (m);
   if (!msha || (!files[0] && !files[1])) {
     g_strfreev (files[0]);
     g_strfreev (files[1]);
     hd_core_audit (
-        api->core, who.actor, "recording.refuse", hid,
+        api->core, x->actor, "recording.refuse", hid,
         json_pack ("{s:s, s:s, s:s}", "recording", id, "track", track, "code", "not_found"));
-    json_decref (rec);
-    hd_claims_clear (&who.claims);
     return err (404, "not_found", "the recording has no closed segments of that track");
   }
   g_autofree char *folder = g_build_filename (api->export_dir, id, NULL);
@@ -1125,60 +1222,73 @@ recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
   if (made_sha && !g_strcmp0 (json_string_value (json_object_get (made, "manifest_sha256")), msha)
       && g_stat (out, &st) == 0
       && st.st_size == json_integer_value (json_object_get (made, "bytes"))) {
-    r = export_reply (api, req, who.actor, id, hid, track, out, made_sha, mkv);
+    r = export_reply (api, req, x->actor, id, hid, track, out, made_sha, mkv);
     json_decref (made);
     g_strfreev (files[0]);
     g_strfreev (files[1]);
-    json_decref (rec);
-    hd_claims_clear (&who.claims);
     return r;
   }
   json_decref (made);
   Waiter *w = g_new0 (Waiter, 1);
   w->ticket = req->ticket;
   w->range = g_strdup (req->range);
-  w->actor = g_strdup (who.actor);
+  w->actor = g_strdup (x->actor);
   w->method = g_strdup (req->method);
   w->path = g_strdup (req->path);
   g_autofree char *key = g_strdup_printf ("%s/%s", id, track);
-  Export *x = g_hash_table_lookup (api->exports, key);
-  if (x) { /* being made: this request waits for it too */
-    g_ptr_array_add (x->waiters, w);
+  Export *e = g_hash_table_lookup (api->exports, key);
+  if (e) { /* being made: this request waits for it too */
+    g_ptr_array_add (e->waiters, w);
     g_strfreev (files[0]);
     g_strfreev (files[1]);
   } else {
-    x = g_new0 (Export, 1);
-    x->api = api;
-    x->key = g_strdup (key);
-    x->rid = g_strdup (id);
-    x->hid = g_strdup (hid);
-    x->track = g_strdup (track);
-    x->dir = g_strdup (dir);
-    x->pubkey = hd_signer_public_pem (hd_core_signer (api->core));
-    x->out = g_strdup (out);
-    x->meta = g_strdup (meta);
-    x->manifest_sha = g_strdup (msha);
-    x->mkv = mkv;
-    x->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify)waiter_free);
-    g_ptr_array_add (x->waiters, w);
+    e = g_new0 (Export, 1);
+    e->api = api;
+    e->key = g_strdup (key);
+    e->rid = g_strdup (id);
+    e->hid = g_strdup (hid);
+    e->track = g_strdup (track);
+    e->dir = g_strdup (dir);
+    e->pubkey = hd_signer_public_pem (hd_core_signer (api->core));
+    e->out = g_strdup (out);
+    e->meta = g_strdup (meta);
+    e->manifest_sha = g_strdup (msha);
+    e->mkv = mkv;
+    e->waiters = g_ptr_array_new_with_free_func ((GDestroyNotify)waiter_free);
+    g_ptr_array_add (e->waiters, w);
     for (guint i = 0; i < 2; i++) {
-      x->files[i] = files[i];
+      e->files[i] = files[i];
       if (files[i])
-        x->sources[x->n_sources++] = (HdExportSource){
+        e->sources[e->n_sources++] = (HdExportSource){
           .files = (const char *const *)files[i],
           .video = composite || i == 1,
           .audio = composite || i == 0,
         };
     }
-    g_hash_table_insert (api->exports, x->key, x);
-    GTask *task = g_task_new (NULL, NULL, export_done, x);
-    g_task_set_task_data (task, x, NULL);
+    g_hash_table_insert (api->exports, e->key, e);
+    GTask *task = g_task_new (NULL, NULL, export_done, e);
+    g_task_set_task_data (task, e, NULL);
     g_task_run_in_thread (task, export_work);
     g_object_unref (task);
   }
-  json_decref (rec);
-  hd_claims_clear (&who.claims);
   return reply (HD_HTTP_DEFERRED, NULL);
+}
+
+static Reply
+recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
+{
+  if (!api->remux || !api->complete || !api->export_dir)
+    return err (503, "export_unavailable", "this daemon does not export recordings");
+  const char *track = g_hash_table_lookup (req->query, "track");
+  if (!track || !(g_str_equal (track, "composite") || hd_id_valid (track)))
+    return err (400, "invalid_field",
+                "track must be \"composite\" or a participant id (1-64 of A-Z a-z 0-9 _ -)");
+  Reply r;
+  Caller who;
+  json_t *rec = load_recording_files (api, req, id, &who, &r);
+  if (!rec)
+    return r;
+  return manifest_read (api, req, id, rec, &who, track, NULL, recording_export_answer);
 }
 
 void
@@ -1187,12 +1297,15 @@ hd_api_shutdown (HdApi *api)
   /* a running export or verification may finish (its answers go out on the main loop) for up
    * to 10 s; one still running then is abandoned with the process (its client gets no answer) */
   gint64 until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (((api->exports && g_hash_table_size (api->exports) > 0) || api->verifications > 0)
+  while (((api->exports && g_hash_table_size (api->exports) > 0) || api->verifications > 0
+          || api->manifest_reads > 0)
          && g_get_monotonic_time () < until)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (10000);
   if (api->verifications > 0)
     g_warning ("%u verification(s) still running at shutdown: abandoned", api->verifications);
+  if (api->manifest_reads > 0)
+    g_warning ("%u manifest read(s) still running at shutdown: abandoned", api->manifest_reads);
   if (api->exports && g_hash_table_size (api->exports) > 0) {
     g_warning ("%u export(s) still running at shutdown: abandoned",
                g_hash_table_size (api->exports));

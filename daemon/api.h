@@ -24,9 +24,11 @@ typedef struct {
   gpointer complete_user;
   GHashTable *exports; /* "<recording>/<track>" -> the export being made (internal) */
   guint verifications; /* POST …/verify running on worker threads (internal) */
+  guint manifest_reads; /* manifests being read on worker threads (internal) */
 } HdApi;
 
-/* Call once the API's owner is going: exports and verifications still running are waited for
+/* Call once the API's owner is going: exports, verifications and manifest reads still running
+ * are waited for
  * (10 s at most). */
 void hd_api_shutdown (HdApi *api);
 

@@ -123,14 +123,26 @@ journal_append (HdArchive *a, json_t *entry, GError **error)
 json_t *
 hd_archive_load (const char *dir, GError **error)
 {
+  return hd_archive_load_hashed (dir, NULL, error);
+}
+
+json_t *
+hd_archive_load_hashed (const char *dir, char **sha256, GError **error)
+{
   g_autofree char *mpath = g_build_filename (dir, HD_ARCHIVE_MANIFEST, NULL);
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents (mpath, &bytes, &len, error))
+    return NULL;
   json_error_t je;
-  json_t *m = json_load_file (mpath, JSON_REJECT_DUPLICATES, &je);
+  json_t *m = json_loadb (bytes, len, JSON_REJECT_DUPLICATES, &je);
   if (!m) {
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a readable manifest: %s", mpath,
                  je.text);
     return NULL;
   }
+  if (sha256) /* of the very bytes parsed: a rewrite after them cannot come between */
+    *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)bytes, len);
   json_t *segs = json_object_get (m, "segments");
   g_autofree char *jpath = g_build_filename (dir, HD_ARCHIVE_JOURNAL, NULL);
   g_autofree char *text = NULL;

@@ -44,6 +44,8 @@ void hd_archive_note (HdArchive *a, gint64 at_us, gint64 offset_ms, const char *
 /* The manifest of the recording in `dir` with the journal's segments after it (a recording
  * still running, or stopped by a crash). NULL with a reason if there is no readable manifest. */
 json_t *hd_archive_load (const char *dir, GError **error);
+/* The same, and the SHA-256 (hex) of the manifest file's bytes that were parsed. */
+json_t *hd_archive_load_hashed (const char *dir, char **sha256, GError **error);
 
 /* Unfinished segment files (a write that failed) are hashed and listed under "partial";
  * returns how many. */

@@ -937,8 +937,8 @@ hd_server_http_complete (HdServer *srv, guint64 ticket, int status, HdHttpReply 
   memset (reply, 0, sizeof *reply);
   p->later_status = status;
   if (p->later->file_path) { /* open now: the caller may unlink the file once we return */
-    gboolean open = file_body_open (p, wsi, p->later->file_path, p->later->file_offset,
-                                    p->later->body_len);
+    gboolean open
+        = file_body_open (p, wsi, p->later->file_path, p->later->file_offset, p->later->body_len);
     g_clear_pointer (&p->later->file_path, g_free);
     if (!open) {
       reply_clear (p->later);

@@ -1688,6 +1688,75 @@ download_that_stalls (const char *dir, const char *rid, const char *arch, json_t
   g_assert_true (memcmp (fetched, bytes, len) == 0);
 }
 
+/* Writes `len` bytes into the FIFO `path` for one reader (waits for it to open). */
+static void
+fifo_feed (const char *path, const char *bytes, gsize len)
+{
+  int fd = open (path, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
+  for (gsize off = 0; off < len;) {
+    gssize n = write (fd, bytes + off, len - off);
+    g_assert_cmpint (n, >, 0);
+    off += (gsize)n;
+  }
+  close (fd);
+}
+
+/* The catalogue entry of a recording whose manifest cannot be read yet (a FIFO that nobody
+ * writes, as above): GET /api/v1/recordings/{rid} waits for it on a worker thread while the API
+ * answers (GET `hpath`, under 1 s; when the main thread read the manifest, not at all); once it
+ * comes, the entry carries it and its SHA-256. */
+static void
+manifest_that_stalls (const char *dir, const char *rid, const char *arch, const char *hpath)
+{
+  g_autofree char *find = g_strdup_printf ("find %s -path '*/%s/manifest.json'", dir, rid);
+  g_autofree char *found = NULL;
+  g_assert_true (g_spawn_command_line_sync (find, &found, NULL, NULL, NULL));
+  g_autofree char *path = g_strdup (g_strstrip (found));
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_autofree char *sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *)bytes, len);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (mkfifo (path, 0640), ==, 0);
+
+  g_autofree char *url = g_strdup_printf ("%s/api/v1/recordings/%s", d->base_url, rid);
+  g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", arch);
+  g_autoptr (GError) e = NULL;
+  GSubprocess *show = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e, "curl", "-sS", "-m",
+                                        "30", "-H", auth, url, NULL);
+  g_assert_no_error (e);
+  g_usleep (500 * 1000); /* the read is waiting for the manifest */
+  g_autofree char *hurl = g_strdup_printf ("%s%s", d->base_url, hpath);
+  g_autofree char *hauth = g_strdup_printf ("Authorization: Bearer %s", op);
+  const char *argv[] = { "curl", "-sS",          "-m", "3",   "-o", "/dev/null",
+                         "-w",   "%{http_code}", "-H", hauth, hurl, NULL };
+  g_autofree char *code = NULL;
+  gint64 asked = g_get_monotonic_time ();
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
+                               NULL, NULL, NULL));
+  double rest_ms = (g_get_monotonic_time () - asked) / 1000.0;
+  gboolean waiting = g_subprocess_get_identifier (show) != NULL;
+  g_test_message ("a manifest that cannot be read yet: REST answered %s in %.0f ms while the "
+                  "recording's entry waited (%s)",
+                  code, rest_ms, waiting ? "still waiting" : "already answered");
+  fifo_feed (path, bytes, len); /* read once, parsed and hashed */
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (show, NULL, NULL, &out, NULL, NULL));
+  g_object_unref (show);
+  g_unlink (path);
+  g_assert_true (g_file_set_contents (path, bytes, (gssize)len, NULL));
+  g_assert_cmpstr (code, ==, "200");
+  g_assert_cmpfloat (rest_ms, <, 1000);
+  g_assert_true (waiting);
+  json_t *rec = json_loads (out, 0, NULL);
+  g_assert_nonnull (rec);
+  g_assert_cmpstr (json_string_value (json_object_get (rec, "manifest_sha256")), ==, sha);
+  g_assert_cmpuint (
+      json_array_size (json_object_get (json_object_get (rec, "manifest"), "segments")), >, 0);
+  json_decref (rec);
+}
+
 /* Storage that stalls instead of failing (a network share that stops answering): the archive's
  * file system frozen (fsfreeze) for 6 s while a recorded hearing runs. Writes wait; the hearing
  * may not: while it is frozen (the clients' windows end at 10 s, inside the freeze from ~4 s),
@@ -1777,6 +1846,7 @@ test_storage_that_stalls (void)
   g_assert_cmpint (joined_at, <, MIN (late_done, thawed_at));
   json_decref (verified (rid, arch));
   verify_that_stalls (dir, rid, arch, json_object_get (full, "manifest"), hpath);
+  manifest_that_stalls (dir, rid, arch, hpath);
   download_that_stalls (dir, rid, arch, json_object_get (full, "manifest"), hpath);
   json_decref (full);
   own_daemon_end (TRUE);
