@@ -149,6 +149,7 @@ typedef struct {
   gboolean created;            /* its folder and first manifest are on disk */
   gboolean closing;            /* its closing is queued: waiting for on_closed */
   char *start_who, *start_why; /* the start event, for when the folder is created */
+  gboolean sizing;             /* the archive's free space being looked up (rec_sized) */
   gint64 rec_ms, rec_bytes;    /* its figures as last reported by the writer */
   guint rec_segments;
   gboolean recording;        /* the mixer is recording (not paused) */
@@ -364,7 +365,8 @@ hearing_ensure (Daemon *d, const char *hid, const char *case_number, const char 
 static void
 hearing_maybe_free (Hearing *h)
 {
-  if (hd_mixer_peer_count (h->mixer) == 0 && !h->recording && !h->finish_after && !h->archive)
+  if (hd_mixer_peer_count (h->mixer) == 0 && !h->recording && !h->finish_after && !h->archive
+      && !h->sizing)
     g_hash_table_remove (h->d->hearings, h->hid);
 }
 
@@ -413,6 +415,77 @@ free_mb (const char *dir)
 
 static const HdRecWriterCallbacks writer_cb;
 
+/* Worker thread: the archive's folder made if need be, and its free space (MiB). */
+static void
+archive_free_mb (GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+  g_mkdir_with_parents (data, 0750);
+  gint64 *mb = g_new (gint64, 1);
+  *mb = (gint64)MIN (free_mb (data), (guint64)G_MAXINT64);
+  g_task_return_pointer (task, mb, g_free);
+}
+
+static void rec_start (Hearing *h, const char *why);
+
+typedef struct {
+  Daemon *d;
+  char *hid;
+} Sizing;
+
+/* The archive's free space is known: a new recording, refused below the reserve. The hearing is
+ * found again by its id (it is kept while `sizing`, but the daemon may be stopping). */
+static void
+rec_sized (GObject *source, GAsyncResult *res, gpointer user)
+{
+  Sizing *z = user;
+  Daemon *d = z->d;
+  g_autofree char *hid = z->hid;
+  g_free (z);
+  g_autofree gint64 *mb = g_task_propagate_pointer (G_TASK (res), NULL);
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!h || !h->sizing)
+    return;
+  h->sizing = FALSE;
+  g_autofree char *who = g_steal_pointer (&h->start_who);
+  g_autofree char *why = g_steal_pointer (&h->start_why);
+  if (!h->in_session || h->off_record || h->closing || d->stopping) {
+    hearing_maybe_free (h); /* not wanted any more */
+    return;
+  }
+  if (*mb < (gint64)d->cfg->min_free_mb) {
+    g_autofree char *why_not = g_strdup_printf ("not recording: %" G_GINT64_FORMAT
+                                                " MiB free in the archive, below the reserve of "
+                                                "%d MiB",
+                                                *mb, d->cfg->min_free_mb);
+    g_warning ("hearing %s: %s", h->hid, why_not);
+    tell_record_keepers (h, "recording_refused", why_not);
+    hd_core_audit (d->core, "system", "recording.refuse", h->hid,
+                   json_pack ("{s:s}", "reason", why_not));
+    return;
+  }
+  g_autofree char *rid = hd_random_id ("r-", 8);
+  g_autofree char *dir = g_build_filename (d->archive_dir, h->hid, rid, NULL);
+  json_t *hearing = json_pack ("{s:s, s:s, s:s}", "id", h->hid, "case_number", h->case_number,
+                               "court", h->court);
+  h->archive
+      = hd_recwriter_new (dir, rid, hearing, d->signer, d->cfg->checkpoint_every, &writer_cb, h);
+  json_decref (hearing);
+  h->created = FALSE;
+  h->rec_ms = h->rec_bytes = 0;
+  h->rec_segments = 0;
+  /* those already there when it starts are on the record from its first moment */
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, h->present);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    hd_recwriter_participant (h->archive, k, json_string_value (json_object_get (v, "name")),
+                              json_string_value (json_object_get (v, "role")));
+    hd_recwriter_event (h->archive, "join", 0, k, "present when the recording started");
+  }
+  h->start_who = g_steal_pointer (&who);
+  h->start_why = g_steal_pointer (&why);
+}
+
 /* The session is open: record (a new recording, or resume the paused one). A new recording's
  * folder is made on its writer's thread first; the mixer starts recording into it once it is
  * there (wr_created). */
@@ -431,7 +504,7 @@ rec_start (Hearing *h, const char *why)
   }
   if (h->recording || h->closing)
     return;
-  if (h->archive && !h->created) { /* still being made: it starts with this reason */
+  if ((h->archive && !h->created) || h->sizing) { /* still being made: it starts with this reason */
     g_free (h->start_who);
     g_free (h->start_why);
     h->start_who = g_strdup (h->who);
@@ -439,42 +512,20 @@ rec_start (Hearing *h, const char *why)
     return;
   }
   if (!h->archive) {
-    g_mkdir_with_parents (d->archive_dir, 0750);
-    guint64 mb = free_mb (d->archive_dir);
-    if (mb < (guint64)d->cfg->min_free_mb) {
-      g_autofree char *why_not = g_strdup_printf ("not recording: %" G_GUINT64_FORMAT
-                                                  " MiB free in the archive, below the reserve of "
-                                                  "%d MiB",
-                                                  mb, d->cfg->min_free_mb);
-      g_warning ("hearing %s: %s", h->hid, why_not);
-      tell_record_keepers (h, "recording_refused", why_not);
-      hd_core_audit (d->core, "system", "recording.refuse", h->hid,
-                     json_pack ("{s:s}", "reason", why_not));
-      return;
-    }
-    g_autofree char *rid = hd_random_id ("r-", 8);
-    g_autofree char *dir = g_build_filename (d->archive_dir, h->hid, rid, NULL);
-    json_t *hearing = json_pack ("{s:s, s:s, s:s}", "id", h->hid, "case_number", h->case_number,
-                                 "court", h->court);
-    h->archive
-        = hd_recwriter_new (dir, rid, hearing, d->signer, d->cfg->checkpoint_every, &writer_cb, h);
-    json_decref (hearing);
-    h->created = FALSE;
-    h->rec_ms = h->rec_bytes = 0;
-    h->rec_segments = 0;
-    /* those already there when it starts are on the record from its first moment */
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init (&it, h->present);
-    while (g_hash_table_iter_next (&it, &k, &v)) {
-      hd_recwriter_participant (h->archive, k, json_string_value (json_object_get (v, "name")),
-                                json_string_value (json_object_get (v, "role")));
-      hd_recwriter_event (h->archive, "join", 0, k, "present when the recording started");
-    }
+    /* a new recording: the free space first, looked up off the main thread (a share that stops
+     * answering blocks even that), then the folder, made on the writer's thread */
+    h->sizing = TRUE;
     g_free (h->start_who);
     g_free (h->start_why);
     h->start_who = g_strdup (h->who);
     h->start_why = g_strdup (why);
+    Sizing *z = g_new (Sizing, 1);
+    z->d = d;
+    z->hid = g_strdup (h->hid);
+    GTask *task = g_task_new (NULL, NULL, rec_sized, z);
+    g_task_set_task_data (task, g_strdup (d->archive_dir), g_free);
+    g_task_run_in_thread (task, archive_free_mb);
+    g_object_unref (task);
     return;
   }
   /* files a failed write left unfinished are listed as partial before anything new is written */

@@ -3,10 +3,11 @@
  *
  *   hd-stallfs SOURCE GATE MOUNTPOINT
  *
- * Mounts (FUSE, in the foreground) MOUNTPOINT/data: SOURCE's bytes, read-only. Every read waits
- * until the file GATE exists (at most 60 s, then it reads anyway), so a reader is stuck in
- * read(2) for as long as the test wants. Opening and stat(2) answer at once, as they do on a
- * share whose metadata is cached. Ends on SIGTERM or `fusermount3 -u MOUNTPOINT`. */
+ * Mounts (FUSE, in the foreground) MOUNTPOINT/data: SOURCE's bytes, read-only. Every read, and
+ * every statvfs(2) of the file system, waits until the file GATE exists (at most 60 s, then it
+ * answers anyway), so a reader is stuck for as long as the test wants. Opening and stat(2)
+ * answer at once, as they do on a share whose attributes are cached. Ends on SIGTERM or
+ * `fusermount3 -u MOUNTPOINT`. */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
@@ -59,11 +60,17 @@ stall_open (const char *path, struct fuse_file_info *fi)
   return 0;
 }
 
-static int
-stall_read (const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+static void
+wait_for_gate (void)
 {
   for (int i = 0; i < 6000 && access (gate, F_OK) != 0; i++)
     g_usleep (10 * 1000);
+}
+
+static int
+stall_read (const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+  wait_for_gate ();
   if (off < 0 || (gsize)off >= len)
     return 0;
   gsize n = MIN (size, len - (gsize)off);
@@ -71,7 +78,20 @@ stall_read (const char *path, char *buf, size_t size, off_t off, struct fuse_fil
   return (int)n;
 }
 
+/* the share's free space: it waits for the gate as reads do (statvfs on a dead NFS server) */
+static int
+stall_statfs (const char *path, struct statvfs *st)
+{
+  wait_for_gate ();
+  memset (st, 0, sizeof *st);
+  st->f_bsize = st->f_frsize = 4096;
+  st->f_blocks = st->f_bfree = st->f_bavail = 1 << 20; /* 4 GiB, all free */
+  st->f_namemax = 255;
+  return 0;
+}
+
 static const struct fuse_operations ops = {
+  .statfs = stall_statfs,
   .getattr = stall_getattr,
   .readdir = stall_readdir,
   .open = stall_open,

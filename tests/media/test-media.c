@@ -1601,6 +1601,118 @@ verify_that_stalls (const char *dir, const char *rid, const char *arch, json_t *
   g_assert_true (g_file_set_contents (seg, bytes, (gssize)len, NULL));
 }
 
+/* hd-stallfs serving `src` at `mnt`/data, its reads and statvfs waiting until `gate` exists
+ * (removed here if it does); NULL, the test skipped and said so, where FUSE cannot mount. */
+static GSubprocess *
+stallfs_mount (const char *src, const char *gate, const char *mnt)
+{
+  g_unlink (gate);
+  g_assert_cmpint (g_mkdir_with_parents (mnt, 0700), ==, 0);
+  g_autofree char *data = g_build_filename (mnt, "data", NULL);
+  g_autoptr (GError) e = NULL;
+  GSubprocess *fs = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &e,
+                                      g_getenv ("HD_STALLFS"), src, gate, mnt, NULL);
+  g_assert_no_error (e);
+  for (int i = 0; i < 100 && !g_file_test (data, G_FILE_TEST_IS_REGULAR); i++)
+    g_usleep (50 * 1000);
+  if (!g_file_test (data, G_FILE_TEST_IS_REGULAR)) { /* as for the ext4 image: said, not hidden */
+    g_subprocess_force_exit (fs);
+    g_object_unref (fs);
+    g_test_skip ("cannot mount a FUSE file system (/dev/fuse)");
+    return NULL;
+  }
+  return fs;
+}
+
+static void
+stallfs_umount (GSubprocess *fs, const char *mnt)
+{
+  g_subprocess_send_signal (fs, SIGTERM);
+  g_subprocess_wait (fs, NULL, NULL);
+  g_object_unref (fs);
+  /* gone already when hd-stallfs ended cleanly; not if it died */
+  g_autofree char *umount = g_strdup_printf ("sh -c 'umount -l %s 2>/dev/null'", mnt);
+  sh (umount);
+}
+
+/* The REST request `method` `path` as `token`, with curl and at most 3 s: its HTTP code ("000"
+ * when no answer came) and how long it took. */
+static char *
+rest_timed (const char *method, const char *path, const char *token, const char *body, double *ms)
+{
+  g_autofree char *url = g_strdup_printf ("%s%s", d->base_url, path);
+  g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", token);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *const head[] = { "curl", "-sS",          "-m", "3",  "-o", "/dev/null",
+                               "-w",   "%{http_code}", "-H", auth, "-X", method };
+  for (gsize i = 0; i < G_N_ELEMENTS (head); i++)
+    g_ptr_array_add (argv, (gpointer)head[i]);
+  if (body) {
+    g_ptr_array_add (argv, "-H");
+    g_ptr_array_add (argv, "Content-Type: application/json");
+    g_ptr_array_add (argv, "--data-raw");
+    g_ptr_array_add (argv, (gpointer)body);
+  }
+  g_ptr_array_add (argv, url);
+  g_ptr_array_add (argv, NULL);
+  char *code = NULL;
+  gint64 asked = g_get_monotonic_time ();
+  g_assert_true (g_spawn_sync (NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &code, NULL, NULL, NULL));
+  *ms = (g_get_monotonic_time () - asked) / 1000.0;
+  return code;
+}
+
+/* A share that stops answering even the free-space look (statvfs on an NFS server gone) when a
+ * session opens: the look waits on a worker thread, so opening the session answers at once and
+ * the API goes on answering (when the main thread looked itself, neither answered at all). Once
+ * the share answers, its 4 GiB free are below this daemon's reserve (8 GiB): the recording is
+ * refused, the clerk is told (`recording_refused`), a party is not, and nothing is catalogued. */
+static void
+test_archive_that_stalls_at_the_start (void)
+{
+  g_autofree char *src = g_build_filename (tmp_root, "start-src", NULL);
+  g_autofree char *gate = g_build_filename (tmp_root, "start-gate", NULL);
+  g_autofree char *mnt = g_build_filename (tmp_root, "start-mnt", NULL);
+  g_assert_true (g_file_set_contents (src, "x", 1, NULL));
+  GSubprocess *fs = stallfs_mount (src, gate, mnt);
+  if (!fs)
+    return;
+  g_autofree char *arch = NULL;
+  g_autofree char *hid
+      = archive_on_with ("state-start", mnt, "HEARINGD_ARCHIVE_MIN_FREE_MB=8192", &arch);
+  Client clerk = client_as (hid, "clerk", "red", "Red", "ff0000", 440, 6, "--no-decode");
+  Client party = client (hid, "Blue", "0000ff", 880, 6, "--no-decode");
+  g_usleep (1500 * 1000); /* both joined */
+  g_autofree char *hpath = g_strdup_printf ("/api/v1/hearings/%s", hid);
+  double open_ms = 0, get_ms = 0;
+  g_autofree char *opened = rest_timed ("PATCH", hpath, op, "{\"state\":\"in_session\"}", &open_ms);
+  g_usleep (300 * 1000);
+  g_autofree char *got = rest_timed ("GET", hpath, op, NULL, &get_ms);
+  g_test_message ("the archive's free space not answered: the session opened (%s) in %.0f ms, "
+                  "GET answered %s in %.0f ms",
+                  opened, open_ms, got, get_ms);
+  g_assert_true (g_file_set_contents (gate, "", 0, NULL)); /* the share answers */
+  json_t *rc = report (&clerk), *rp = report (&party);
+  int st = 0;
+  json_t *recs = hd_test_rest (d, "GET", "/api/v1/recordings", arch, NULL, &st);
+  g_autofree char *log = hd_test_daemon_log (d);
+  own_daemon_end (TRUE);
+  stallfs_umount (fs, mnt);
+  g_assert_cmpstr (opened, ==, "200");
+  g_assert_cmpfloat (open_ms, <, 1000);
+  g_assert_cmpstr (got, ==, "200");
+  g_assert_cmpfloat (get_ms, <, 1000);
+  g_assert_true (contains (json_object_get (rc, "errors"), "recording_refused"));
+  g_assert_false (contains (json_object_get (rp, "errors"), "recording_refused"));
+  g_assert_nonnull (strstr (log, "below the reserve of 8192 MiB"));
+  g_assert_cmpint (st, ==, 200);
+  g_assert_cmpuint (json_array_size (json_object_get (recs, "recordings")), ==, 0);
+  json_decref (recs);
+  json_decref (rc);
+  json_decref (rp);
+}
+
 /* A download from a share that stops answering reads: one segment of the closed recording `rid`
  * under `dir` is served by hd-stallfs, whose reads wait for a gate, and an archivist downloads
  * it. The reads wait on a worker thread: meanwhile the API answers (GET `hpath`, under 1 s; when
@@ -1625,20 +1737,9 @@ download_that_stalls (const char *dir, const char *rid, const char *arch, json_t
   g_autofree char *mnt = g_build_filename (tmp_root, "stall-mnt", NULL);
   g_autofree char *data = g_build_filename (mnt, "data", NULL);
   g_assert_true (g_file_set_contents (src, bytes, (gssize)len, NULL));
-  g_unlink (gate);
-  g_assert_cmpint (g_mkdir_with_parents (mnt, 0700), ==, 0);
-  g_autoptr (GError) e = NULL;
-  GSubprocess *fs = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_SILENCE, &e, g_getenv ("HD_STALLFS"),
-                                      src, gate, mnt, NULL);
-  g_assert_no_error (e);
-  for (int i = 0; i < 100 && !g_file_test (data, G_FILE_TEST_IS_REGULAR); i++)
-    g_usleep (50 * 1000);
-  if (!g_file_test (data, G_FILE_TEST_IS_REGULAR)) { /* as for the ext4 image: said, not hidden */
-    g_subprocess_force_exit (fs);
-    g_object_unref (fs);
-    g_test_skip ("cannot mount a FUSE file system (/dev/fuse)");
+  GSubprocess *fs = stallfs_mount (src, gate, mnt);
+  if (!fs)
     return;
-  }
   g_assert_cmpint (g_unlink (seg), ==, 0);
   g_assert_cmpint (symlink (data, seg), ==, 0);
 
@@ -1646,6 +1747,7 @@ download_that_stalls (const char *dir, const char *rid, const char *arch, json_t
       = g_strdup_printf ("%s/api/v1/recordings/%s/files/%s", d->base_url, rid, middle);
   g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", arch);
   g_autofree char *got = g_build_filename (tmp_root, "stall-download", NULL);
+  g_autoptr (GError) e = NULL;
   GSubprocess *dl = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e, "curl", "-sS", "-m", "30",
                                       "-o", got, "-w", "%{http_code}", "-H", auth, url, NULL);
   g_assert_no_error (e);
@@ -1672,12 +1774,7 @@ download_that_stalls (const char *dir, const char *rid, const char *arch, json_t
   g_assert_true (g_file_get_contents (got, &fetched, &flen, NULL));
   g_test_message ("the download once the share answered: %s, %zu bytes of %zu", dl_code, flen,
                   len);
-  g_subprocess_send_signal (fs, SIGTERM);
-  g_subprocess_wait (fs, NULL, NULL);
-  g_object_unref (fs);
-  /* gone already when hd-stallfs ended cleanly; not if it died */
-  g_autofree char *umount = g_strdup_printf ("sh -c 'umount -l %s 2>/dev/null'", mnt);
-  sh (umount);
+  stallfs_umount (fs, mnt);
   g_unlink (seg);
   g_assert_true (g_file_set_contents (seg, bytes, (gssize)len, NULL));
   g_assert_cmpstr (code, ==, "200");
@@ -2447,6 +2544,8 @@ main (int argc, char **argv)
   g_test_add_func ("/media/recording-full-disk", test_recording_full_disk);
   g_test_add_func ("/media/storage-that-stalls", test_storage_that_stalls);
   g_test_add_func ("/media/storage-that-stalls-too-long", test_storage_that_stalls_too_long);
+  g_test_add_func ("/media/archive-that-stalls-at-the-start",
+                   test_archive_that_stalls_at_the_start);
   g_test_add_func ("/media/chromium-beside-a-c-client", test_chromium);
   g_test_add_func ("/media/courtroom-in-chromium", test_courtroom_in_chromium);
   int rc = g_test_run ();
