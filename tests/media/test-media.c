@@ -1533,74 +1533,6 @@ stall_disk_umount (const char *dir)
   sh (um);
 }
 
-/* A read of the archive that stalls (a network share that stops answering reads too): one
- * segment of the closed recording `rid` under `dir` becomes a FIFO that nobody writes yet, and an
- * archivist asks for a verification, which reads every segment. It waits on a worker thread:
- * meanwhile the API answers (GET `hpath`, under 1 s; when the verification held the main
- * thread, not at all). Once the segment's bytes come, the answer is that the recording is
- * intact. */
-static void
-verify_that_stalls (const char *dir, const char *rid, const char *arch, json_t *manifest,
-                    const char *hpath)
-{
-  const char *middle = NULL;
-  track_ms (manifest, "composite", &middle);
-  g_assert_nonnull (middle);
-  g_autofree char *find = g_strdup_printf ("find %s -path '*/%s/%s'", dir, rid, middle);
-  g_autofree char *found = NULL;
-  g_assert_true (g_spawn_command_line_sync (find, &found, NULL, NULL, NULL));
-  g_autofree char *seg = g_strdup (g_strstrip (found));
-  g_assert_true (g_file_test (seg, G_FILE_TEST_IS_REGULAR));
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (seg, &bytes, &len, NULL));
-  g_assert_cmpint (g_unlink (seg), ==, 0);
-  g_assert_cmpint (mkfifo (seg, 0640), ==, 0);
-
-  g_autofree char *url = g_strdup_printf ("%s/api/v1/recordings/%s/verify", d->base_url, rid);
-  g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", arch);
-  g_autoptr (GError) e = NULL;
-  GSubprocess *verify = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e, "curl", "-sS", "-m",
-                                          "30", "-X", "POST", "-H", auth, url, NULL);
-  g_assert_no_error (e);
-  g_usleep (500 * 1000); /* the verification is waiting for the segment */
-  g_autofree char *hurl = g_strdup_printf ("%s%s", d->base_url, hpath);
-  g_autofree char *hauth = g_strdup_printf ("Authorization: Bearer %s", op);
-  const char *argv[] = { "curl", "-sS",          "-m", "3",   "-o", "/dev/null",
-                         "-w",   "%{http_code}", "-H", hauth, hurl, NULL };
-  g_autofree char *code = NULL;
-  gint64 asked = g_get_monotonic_time ();
-  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
-                               NULL, NULL, NULL));
-  double rest_ms = (g_get_monotonic_time () - asked) / 1000.0;
-  gboolean waiting = g_subprocess_get_identifier (verify) != NULL; /* NULL once it ended */
-  g_test_message ("a segment that cannot be read yet: REST answered %s in %.0f ms while the "
-                  "verification waited (%s)",
-                  code, rest_ms, waiting ? "still waiting" : "already answered");
-  /* the segment's bytes come: the reader is the daemon's worker, already waiting in open() */
-  int fd = open (seg, O_WRONLY);
-  g_assert_cmpint (fd, >=, 0);
-  for (gsize off = 0; off < len;) {
-    gssize n = write (fd, bytes + off, len - off);
-    g_assert_cmpint (n, >, 0);
-    off += (gsize)n;
-  }
-  close (fd);
-  g_autofree char *out = NULL;
-  g_assert_true (g_subprocess_communicate_utf8 (verify, NULL, NULL, &out, NULL, NULL));
-  g_object_unref (verify);
-  g_test_message ("verify once the segment came: %s", out);
-  g_assert_cmpstr (code, ==, "200");
-  g_assert_cmpfloat (rest_ms, <, 1000);
-  g_assert_true (waiting);
-  json_t *v = json_loads (out, 0, NULL);
-  g_assert_nonnull (v);
-  g_assert_true (json_is_true (json_object_get (v, "ok")));
-  json_decref (v);
-  g_unlink (seg);
-  g_assert_true (g_file_set_contents (seg, bytes, (gssize)len, NULL));
-}
-
 /* hd-stallfs serving `src` at `mnt`/data, its reads and statvfs waiting until `gate` exists
  * (removed here if it does); NULL, the test skipped and said so, where FUSE cannot mount. */
 static GSubprocess *
@@ -1661,6 +1593,75 @@ rest_timed (const char *method, const char *path, const char *token, const char 
                                &code, NULL, NULL, NULL));
   *ms = (g_get_monotonic_time () - asked) / 1000.0;
   return code;
+}
+
+/* The path of `name` ("composite/00-00-00003.webm", "manifest.json") in the recording `rid`
+ * under the archive `dir`. */
+static char *
+recording_path (const char *dir, const char *rid, const char *name)
+{
+  g_autofree char *find = g_strdup_printf ("find %s -path '*/%s/%s'", dir, rid, name);
+  g_autofree char *found = NULL;
+  g_assert_true (g_spawn_command_line_sync (find, &found, NULL, NULL, NULL));
+  return g_strdup (g_strstrip (found));
+}
+
+/* A read of the archive that stalls (a network share that stops answering reads too): one
+ * segment of the closed recording `rid` under `dir` becomes a FIFO that nobody writes yet, and an
+ * archivist asks for a verification, which reads every segment. It waits on a worker thread:
+ * meanwhile the API answers (GET `hpath`, under 1 s; when the verification held the main
+ * thread, not at all). Once the segment's bytes come, the answer is that the recording is
+ * intact. */
+static void
+verify_that_stalls (const char *dir, const char *rid, const char *arch, json_t *manifest,
+                    const char *hpath)
+{
+  const char *middle = NULL;
+  track_ms (manifest, "composite", &middle);
+  g_assert_nonnull (middle);
+  g_autofree char *seg = recording_path (dir, rid, middle);
+  g_assert_true (g_file_test (seg, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (seg, &bytes, &len, NULL));
+  g_assert_cmpint (g_unlink (seg), ==, 0);
+  g_assert_cmpint (mkfifo (seg, 0640), ==, 0);
+
+  g_autofree char *url = g_strdup_printf ("%s/api/v1/recordings/%s/verify", d->base_url, rid);
+  g_autofree char *auth = g_strdup_printf ("Authorization: Bearer %s", arch);
+  g_autoptr (GError) e = NULL;
+  GSubprocess *verify = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &e, "curl", "-sS", "-m",
+                                          "30", "-X", "POST", "-H", auth, url, NULL);
+  g_assert_no_error (e);
+  g_usleep (500 * 1000); /* the verification is waiting for the segment */
+  double rest_ms = 0;
+  g_autofree char *code = rest_timed ("GET", hpath, op, NULL, &rest_ms);
+  gboolean waiting = g_subprocess_get_identifier (verify) != NULL; /* NULL once it ended */
+  g_test_message ("a segment that cannot be read yet: REST answered %s in %.0f ms while the "
+                  "verification waited (%s)",
+                  code, rest_ms, waiting ? "still waiting" : "already answered");
+  /* the segment's bytes come: the reader is the daemon's worker, already waiting in open() */
+  int fd = open (seg, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
+  for (gsize off = 0; off < len;) {
+    gssize n = write (fd, bytes + off, len - off);
+    g_assert_cmpint (n, >, 0);
+    off += (gsize)n;
+  }
+  close (fd);
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (verify, NULL, NULL, &out, NULL, NULL));
+  g_object_unref (verify);
+  g_test_message ("verify once the segment came: %s", out);
+  g_assert_cmpstr (code, ==, "200");
+  g_assert_cmpfloat (rest_ms, <, 1000);
+  g_assert_true (waiting);
+  json_t *v = json_loads (out, 0, NULL);
+  g_assert_nonnull (v);
+  g_assert_true (json_is_true (json_object_get (v, "ok")));
+  json_decref (v);
+  g_unlink (seg);
+  g_assert_true (g_file_set_contents (seg, bytes, (gssize)len, NULL));
 }
 
 /* A share that stops answering even the free-space look (statvfs on an NFS server gone) when a
@@ -1725,10 +1726,7 @@ download_that_stalls (const char *dir, const char *rid, const char *arch, json_t
   const char *middle = NULL;
   track_ms (manifest, "composite", &middle);
   g_assert_nonnull (middle);
-  g_autofree char *find = g_strdup_printf ("find %s -path '*/%s/%s'", dir, rid, middle);
-  g_autofree char *found = NULL;
-  g_assert_true (g_spawn_command_line_sync (find, &found, NULL, NULL, NULL));
-  g_autofree char *seg = g_strdup (g_strstrip (found));
+  g_autofree char *seg = recording_path (dir, rid, middle);
   g_autofree char *bytes = NULL;
   gsize len = 0;
   g_assert_true (g_file_get_contents (seg, &bytes, &len, NULL));
@@ -1752,15 +1750,8 @@ download_that_stalls (const char *dir, const char *rid, const char *arch, json_t
                                       "-o", got, "-w", "%{http_code}", "-H", auth, url, NULL);
   g_assert_no_error (e);
   g_usleep (500 * 1000); /* the download is waiting for the share */
-  g_autofree char *hurl = g_strdup_printf ("%s%s", d->base_url, hpath);
-  g_autofree char *hauth = g_strdup_printf ("Authorization: Bearer %s", op);
-  const char *argv[] = { "curl", "-sS",          "-m", "3",   "-o", "/dev/null",
-                         "-w",   "%{http_code}", "-H", hauth, hurl, NULL };
-  g_autofree char *code = NULL;
-  gint64 asked = g_get_monotonic_time ();
-  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
-                               NULL, NULL, NULL));
-  double rest_ms = (g_get_monotonic_time () - asked) / 1000.0;
+  double rest_ms = 0;
+  g_autofree char *code = rest_timed ("GET", hpath, op, NULL, &rest_ms);
   gboolean waiting = g_subprocess_get_identifier (dl) != NULL; /* NULL once it ended */
   g_test_message ("a download from a share that does not answer: REST answered %s in %.0f ms "
                   "while the download waited (%s)",
@@ -1806,10 +1797,7 @@ fifo_feed (const char *path, const char *bytes, gsize len)
 static void
 manifest_that_stalls (const char *dir, const char *rid, const char *arch, const char *hpath)
 {
-  g_autofree char *find = g_strdup_printf ("find %s -path '*/%s/manifest.json'", dir, rid);
-  g_autofree char *found = NULL;
-  g_assert_true (g_spawn_command_line_sync (find, &found, NULL, NULL, NULL));
-  g_autofree char *path = g_strdup (g_strstrip (found));
+  g_autofree char *path = recording_path (dir, rid, "manifest.json");
   g_autofree char *bytes = NULL;
   gsize len = 0;
   g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
@@ -1824,15 +1812,8 @@ manifest_that_stalls (const char *dir, const char *rid, const char *arch, const 
                                         "30", "-H", auth, url, NULL);
   g_assert_no_error (e);
   g_usleep (500 * 1000); /* the read is waiting for the manifest */
-  g_autofree char *hurl = g_strdup_printf ("%s%s", d->base_url, hpath);
-  g_autofree char *hauth = g_strdup_printf ("Authorization: Bearer %s", op);
-  const char *argv[] = { "curl", "-sS",          "-m", "3",   "-o", "/dev/null",
-                         "-w",   "%{http_code}", "-H", hauth, hurl, NULL };
-  g_autofree char *code = NULL;
-  gint64 asked = g_get_monotonic_time ();
-  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &code,
-                               NULL, NULL, NULL));
-  double rest_ms = (g_get_monotonic_time () - asked) / 1000.0;
+  double rest_ms = 0;
+  g_autofree char *code = rest_timed ("GET", hpath, op, NULL, &rest_ms);
   gboolean waiting = g_subprocess_get_identifier (show) != NULL;
   g_test_message ("a manifest that cannot be read yet: REST answered %s in %.0f ms while the "
                   "recording's entry waited (%s)",
