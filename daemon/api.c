@@ -427,7 +427,7 @@ recordings_list (HdApi *api, const HdHttpRequest *req)
   return reply (200, json_pack ("{s:o}", "recordings", list));
 }
 
-/* A request that needs a recording's manifest (GET …/recordings/{id}, a file download): the
+/* A request that needs a recording's manifest (GET …/recordings/{id}, a download, an export): the
  * catalogue is read and the caller checked on the main thread, the manifest (megabytes for a
  * hearing of hours, on a share that may stall) on a worker thread, and the answer made and
  * audited back on the main thread. Everything the worker touches is its own. */
@@ -468,7 +468,7 @@ manifest_read_work (GTask *task, gpointer source, gpointer data, GCancellable *c
 {
   ManifestRead *x = data;
   /* with the segments closed since it was last rewritten (a running recording) */
-  x->manifest = hd_archive_load_hashed (x->dir, &x->manifest_sha, NULL);
+  x->manifest = x->dir ? hd_archive_load_hashed (x->dir, &x->manifest_sha, NULL) : NULL;
   if (x->manifest && x->track && !x->name) { /* an export */
     char *text = json_dumps (x->manifest, JSON_COMPACT | JSON_SORT_KEYS);
     x->canonical_sha = text ? hd_sha256_hex (text, strlen (text)) : NULL;
@@ -486,9 +486,8 @@ manifest_read_done (GObject *source, GAsyncResult *res, gpointer data)
   HdHttpRequest req = { .method = x->method, .path = x->path };
   HdHttpReply out = { 0 };
   int status = to_http (&req, x->answer (api, x), &out);
-  if (status == HD_HTTP_DEFERRED) /* answered later still (an export being made) */
-    ;
-  else if (!api->complete (x->ticket, status, &out, api->complete_user))
+  /* (DEFERRED: answered later still, when the export being made is done) */
+  if (status != HD_HTTP_DEFERRED && !api->complete (x->ticket, status, &out, api->complete_user))
     g_debug ("%s %s: the client of request %" G_GUINT64_FORMAT " left", x->method, x->path,
              x->ticket);
   manifest_read_free (x);
@@ -1173,9 +1172,6 @@ export_done (GObject *source, GAsyncResult *res, gpointer data)
   export_free (x);
 }
 
-/* GET /api/v1/recordings/{id}/export?track=composite|<participant id>: one WebM of the track,
- * its segments remuxed (never re-encoded), made once per manifest (kept in the export folder)
- * after the recording verifies, served with Range. */
 /* Main thread, the manifest read (manifest_read): served from an export made before from this
  * very manifest, or made now (on a worker thread) and answered when it is. */
 static Reply
@@ -1274,6 +1270,9 @@ recording_export_answer (HdApi *api, ManifestRead *x)
   return reply (HD_HTTP_DEFERRED, NULL);
 }
 
+/* GET /api/v1/recordings/{id}/export?track=composite|<participant id>: one WebM of the track,
+ * its segments remuxed (never re-encoded), made once per manifest (kept in the export folder)
+ * after the recording verifies, served with Range. */
 static Reply
 recording_export (HdApi *api, const HdHttpRequest *req, const char *id)
 {

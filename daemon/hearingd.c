@@ -425,8 +425,6 @@ archive_free_mb (GTask *task, gpointer source, gpointer data, GCancellable *canc
   g_task_return_pointer (task, mb, g_free);
 }
 
-static void rec_start (Hearing *h, const char *why);
-
 typedef struct {
   Daemon *d;
   char *hid;
@@ -461,6 +459,7 @@ rec_sized (GObject *source, GAsyncResult *res, gpointer user)
     tell_record_keepers (h, "recording_refused", why_not);
     hd_core_audit (d->core, "system", "recording.refuse", h->hid,
                    json_pack ("{s:s}", "reason", why_not));
+    hearing_maybe_free (h); /* everyone may have left meanwhile */
     return;
   }
   g_autofree char *rid = hd_random_id ("r-", 8);

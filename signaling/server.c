@@ -504,7 +504,7 @@ file_read_next (FileRead *f)
   g_object_unref (t);
 }
 
-/* Open a file body: -1 when it is gone. The open itself stays here: the route has just looked at
+/* Open a file body: FALSE when it is gone. The open itself stays here: the route has just looked at
  * the file, and a deferred answer's file (an export) may be unlinked once we return. */
 static gboolean
 file_body_open (Pss *p, struct lws *wsi, const char *path, goffset offset, gsize len)
