@@ -8,15 +8,20 @@
 #include "daemon/audit.h"
 #include "daemon/util.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
   int status;
   json_t *body;
   char *file_path; /* a file download instead of JSON: these bytes of this file */
+  gboolean file_open; /* … or of this file, open (file_fd, handed on to the server) */
+  int file_fd;
   goffset file_offset;
   gsize file_len;
   const char *file_type;
@@ -443,6 +448,10 @@ struct ManifestRead {
   json_t *manifest;
   char *manifest_sha;  /* of the file's bytes */
   char *canonical_sha; /* of the manifest with the journal, canonical (an export's name) */
+  const char *file_sha; /* a download: the file's SHA-256 as listed (NULL: not listed) */
+  int fd;               /* … and the file, open (-1: it cannot be), */
+  gboolean regular;     /* a regular file */
+  gsize size;           /* of this many bytes */
 };
 
 static void
@@ -460,6 +469,8 @@ manifest_read_free (ManifestRead *x)
   json_decref (x->manifest);
   g_free (x->manifest_sha);
   g_free (x->canonical_sha);
+  if (x->fd >= 0)
+    close (x->fd);
   g_free (x);
 }
 
@@ -469,6 +480,23 @@ manifest_read_work (GTask *task, gpointer source, gpointer data, GCancellable *c
   ManifestRead *x = data;
   /* with the segments closed since it was last rewritten (a running recording) */
   x->manifest = x->dir ? hd_archive_load_hashed (x->dir, &x->manifest_sha, NULL) : NULL;
+  if (x->manifest && x->name) { /* a download: the file the manifest lists, opened here too */
+    g_autofree char *want = g_strdup_printf ("%s/%s", x->track, x->name);
+    for (int list = 0; list < 2 && !x->file_sha; list++) {
+      json_t *entries = json_object_get (x->manifest, list ? "partial" : "segments");
+      for (size_t i = 0; i < json_array_size (entries) && !x->file_sha; i++) {
+        json_t *e = json_array_get (entries, i);
+        if (!g_strcmp0 (json_string_value (json_object_get (e, "file")), want))
+          x->file_sha = json_string_value (json_object_get (e, "sha256"));
+      }
+    }
+    g_autofree char *path = g_build_filename (x->dir, want, NULL);
+    /* O_NONBLOCK: a FIFO where a segment should be is refused below, not waited on */
+    x->fd = x->file_sha ? g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0) : -1;
+    struct stat st;
+    x->regular = x->fd >= 0 && fstat (x->fd, &st) == 0 && S_ISREG (st.st_mode);
+    x->size = x->regular ? (gsize)st.st_size : 0;
+  }
   if (x->manifest && x->track && !x->name) { /* an export */
     char *text = json_dumps (x->manifest, JSON_COMPACT | JSON_SORT_KEYS);
     x->canonical_sha = text ? hd_sha256_hex (text, strlen (text)) : NULL;
@@ -500,6 +528,7 @@ manifest_read (HdApi *api, const HdHttpRequest *req, const char *id, json_t *rec
                const char *track, const char *name, Reply (*answer) (HdApi *, ManifestRead *))
 {
   ManifestRead *x = g_new0 (ManifestRead, 1);
+  x->fd = -1;
   x->api = api;
   x->ticket = req->ticket;
   x->method = g_strdup (req->method);
@@ -670,57 +699,65 @@ recording_verify (HdApi *api, const HdHttpRequest *req, const char *id)
   return reply (HD_HTTP_DEFERRED, NULL);
 }
 
-/* The bytes of the file at `path` that the request's Range asks for (all without one): a 200, a
- * 206, a 416, or a 404 when the file is missing. Nothing is read here: the server streams it. */
+/* The bytes of a file of `total` bytes (`present`: it is there, a regular file) that the
+ * request's Range asks for (all without one): a 200 or 206 with the offset and length set but
+ * not the file, a 416, or a 404 when the file is missing or empty. */
+static Reply
+serve_bytes (const HdHttpRequest *req, gboolean present, gsize total, const char *type)
+{
+  Reply r;
+  goffset start = 0, stop = (goffset)total - 1;
+  gboolean partial = FALSE, ok = present;
+  if (ok && req->range) {
+    /* the Range header, parsed by libsoup against the file's size */
+    SoupMessageHeaders *h = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+    soup_message_headers_append (h, "Range", req->range);
+    SoupRange *ranges = NULL;
+    int nr = 0;
+    ok = soup_message_headers_get_ranges (h, (goffset)total, &ranges, &nr) && nr == 1;
+    if (ok) {
+      start = ranges[0].start;
+      stop = ranges[0].end;
+      partial = TRUE;
+    }
+    /* libsoup hands back a range starting past the end as it came: the bounds are ours */
+    ok = ok && start >= 0 && start <= stop && stop < (goffset)total;
+    if (ranges)
+      soup_message_headers_free_ranges (h, ranges);
+    soup_message_headers_unref (h);
+    if (!ok) {
+      g_autofree char *why = g_strdup_printf (
+          "Range must be one satisfiable byte range of the file's %zu bytes (bytes=START-END)",
+          total);
+      r = err (416, "range_not_satisfiable", why);
+    }
+  } else if (!ok) {
+    r = err (404, "not_found", "the file is listed but missing (run verify)");
+  }
+  if (ok && total == 0) {
+    r = err (404, "not_found", "the file is empty");
+  } else if (ok) {
+    r = reply (partial ? 206 : 200, NULL);
+    r.file_offset = start;
+    r.file_len = (gsize)(stop - start + 1);
+    r.file_type = type;
+    if (partial)
+      r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT "/%zu",
+                                         start, stop, total);
+  }
+  return r;
+}
+
+/* The bytes of the file at `path` that the request asks for (serve_bytes). Nothing is read
+ * here: the server streams it. */
 static Reply
 serve_file (const HdHttpRequest *req, const char *path, const char *type)
 {
-  Reply r;
-  {
-    GStatBuf st;
-    gboolean present = g_stat (path, &st) == 0 && S_ISREG (st.st_mode);
-    gsize total = present ? (gsize)st.st_size : 0;
-    goffset start = 0, stop = (goffset)total - 1;
-    gboolean partial = FALSE, ok = present;
-    if (ok && req->range) {
-      /* the Range header, parsed by libsoup against the file's size */
-      SoupMessageHeaders *h = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-      soup_message_headers_append (h, "Range", req->range);
-      SoupRange *ranges = NULL;
-      int nr = 0;
-      ok = soup_message_headers_get_ranges (h, (goffset)total, &ranges, &nr) && nr == 1;
-      if (ok) {
-        start = ranges[0].start;
-        stop = ranges[0].end;
-        partial = TRUE;
-      }
-      /* libsoup hands back a range starting past the end as it came: the bounds are ours */
-      ok = ok && start >= 0 && start <= stop && stop < (goffset)total;
-      if (ranges)
-        soup_message_headers_free_ranges (h, ranges);
-      soup_message_headers_unref (h);
-      if (!ok) {
-        g_autofree char *why = g_strdup_printf (
-            "Range must be one satisfiable byte range of the file's %zu bytes (bytes=START-END)",
-            total);
-        r = err (416, "range_not_satisfiable", why);
-      }
-    } else if (!ok) {
-      r = err (404, "not_found", "the file is listed but missing (run verify)");
-    }
-    if (ok && total == 0) {
-      r = err (404, "not_found", "the file is empty");
-    } else if (ok) {
-      r = reply (partial ? 206 : 200, NULL);
-      r.file_path = g_strdup (path);
-      r.file_offset = start;
-      r.file_len = (gsize)(stop - start + 1);
-      r.file_type = type;
-      if (partial)
-        r.content_range = g_strdup_printf ("bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT "/%zu",
-                                           start, stop, total);
-    }
-  }
+  GStatBuf st;
+  gboolean present = g_stat (path, &st) == 0 && S_ISREG (st.st_mode);
+  Reply r = serve_bytes (req, present, present ? (gsize)st.st_size : 0, type);
+  if (r.status == 200 || r.status == 206)
+    r.file_path = g_strdup (path);
   return r;
 }
 
@@ -730,33 +767,26 @@ serve_file (const HdHttpRequest *req, const char *path, const char *type)
 static Reply
 recording_file_answer (HdApi *api, ManifestRead *x)
 {
-  Reply r;
   const char *hid = json_string_value (json_object_get (x->rec, "hearing_id"));
   g_autofree char *want = g_strdup_printf ("%s/%s", x->track, x->name);
-  const char *sha = NULL;
-  for (int list = 0; list < 2 && !sha; list++) {
-    json_t *entries = json_object_get (x->manifest, list ? "partial" : "segments");
-    for (size_t i = 0; i < json_array_size (entries) && !sha; i++) {
-      json_t *e = json_array_get (entries, i);
-      if (!g_strcmp0 (json_string_value (json_object_get (e, "file")), want))
-        sha = json_string_value (json_object_get (e, "sha256"));
-    }
-  }
-  if (!sha) {
+  if (!x->file_sha) {
     hd_core_audit (
         api->core, x->actor, "recording.refuse", hid,
         json_pack ("{s:s, s:s, s:s}", "recording", x->rid, "file", want, "code", "not_found"));
     return err (404, "not_found", "the recording has no such file");
   }
-  g_autofree char *path = g_build_filename (x->dir, want, NULL);
   HdHttpRequest req = { .method = x->method, .path = x->path, .range = x->range };
-  r = serve_file (&req, path,
-                  g_str_has_suffix (x->name, ".mkv") ? "video/x-matroska" : "video/webm");
-  if (r.file_path)
+  Reply r = serve_bytes (&req, x->regular, x->size,
+                         g_str_has_suffix (x->name, ".mkv") ? "video/x-matroska" : "video/webm");
+  if (r.status == 200 || r.status == 206) {
+    r.file_open = TRUE;
+    r.file_fd = x->fd; /* the server's now */
+    x->fd = -1;
     hd_core_audit (api->core, x->actor, "recording.download", hid,
                    json_pack ("{s:s, s:s, s:s, s:I, s:I}", "recording", x->rid, "file", want,
-                              "sha256", sha, "from", (json_int_t)r.file_offset, "to",
+                              "sha256", x->file_sha, "from", (json_int_t)r.file_offset, "to",
                               (json_int_t)(r.file_offset + (goffset)r.file_len - 1)));
+  }
   return r;
 }
 
@@ -1421,8 +1451,10 @@ route (HdApi *api, const HdHttpRequest *req)
 static int
 to_http (const HdHttpRequest *req, Reply r, HdHttpReply *out)
 {
-  if (r.file_path) {
+  if (r.file_path || r.file_open) {
     out->file_path = r.file_path;
+    out->file_open = r.file_open;
+    out->file_fd = r.file_fd;
     out->file_offset = r.file_offset;
     out->body_len = r.file_len;
     out->content_type = r.file_type;

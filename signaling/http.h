@@ -19,13 +19,16 @@ typedef struct {
 } HdHttpRequest;
 
 /* What a route answers: a JSON text, or (content_type set) bytes: of `body`, or of the file
- * `file_path` from `file_offset` on (streamed from disk, never held in memory). */
+ * `file_path` — or the file already open as `file_fd` — from `file_offset` on (streamed from
+ * disk, never held in memory). */
 typedef struct {
   char *body;                /* g_malloc'd */
   gsize body_len;            /* for JSON: 0 means strlen (body); for a file: bytes to send */
   const char *content_type;  /* NULL: application/json */
   char *content_range;       /* "bytes 100-199/5000" for a 206, g_malloc'd, or NULL */
   char *file_path;           /* g_malloc'd, or NULL */
+  gboolean file_open;        /* the file is `file_fd` instead, the server's to close */
+  int file_fd;
   goffset file_offset;
   char *content_disposition; /* e.g. attachment; filename="r-….webm", g_malloc'd, or NULL */
 } HdHttpReply;

@@ -431,6 +431,8 @@ reply_clear (HdHttpReply *r)
   g_free (r->body);
   g_free (r->content_range);
   g_free (r->file_path);
+  if (r->file_open)
+    close (r->file_fd);
   g_free (r->content_disposition);
   memset (r, 0, sizeof *r);
 }
@@ -504,15 +506,17 @@ file_read_next (FileRead *f)
   g_object_unref (t);
 }
 
-/* Open a file body: FALSE when it is gone. The open itself stays here: the route has just looked at
- * the file, and a deferred answer's file (an export) may be unlinked once we return. */
+/* The file body of `reply`, opened already (file_open: taken from it) or opened here (an export
+ * in the state folder, which may be unlinked once the deferred answer returns): FALSE when it
+ * is gone. */
 static gboolean
-file_body_open (Pss *p, struct lws *wsi, const char *path, goffset offset, gsize len)
+file_body_open (Pss *p, struct lws *wsi, HdHttpReply *reply, gsize len)
 {
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  int fd = reply->file_open ? reply->file_fd : g_open (reply->file_path, O_RDONLY | O_CLOEXEC, 0);
+  reply->file_open = FALSE;
   if (fd < 0)
     return FALSE;
-  p->file = file_read_new (fd, wsi, offset, len);
+  p->file = file_read_new (fd, wsi, reply->file_offset, len);
   file_read_next (p->file);
   return TRUE;
 }
@@ -554,8 +558,8 @@ http_respond (struct lws *wsi, Pss *p, int status, HdHttpReply *reply)
   p->resp = g_steal_pointer (&reply->body);
   p->resp_len = reply->body_len ? reply->body_len : p->resp ? strlen (p->resp) : 0;
   p->resp_sent = 0;
-  if (reply->file_path && !p->file) {
-    if (!file_body_open (p, wsi, reply->file_path, reply->file_offset, p->resp_len)) {
+  if ((reply->file_path || reply->file_open) && !p->file) {
+    if (!file_body_open (p, wsi, reply, p->resp_len)) {
       /* gone between the route's look and now */
       reply_clear (reply);
       HdHttpReply gone = { .body = simple_error ("not_found", "the file is gone") };
@@ -936,9 +940,8 @@ hd_server_http_complete (HdServer *srv, guint64 ticket, int status, HdHttpReply 
   *p->later = *reply;
   memset (reply, 0, sizeof *reply);
   p->later_status = status;
-  if (p->later->file_path) { /* open now: the caller may unlink the file once we return */
-    gboolean open
-        = file_body_open (p, wsi, p->later->file_path, p->later->file_offset, p->later->body_len);
+  if (p->later->file_path || p->later->file_open) { /* the caller may unlink it once we return */
+    gboolean open = file_body_open (p, wsi, p->later, p->later->body_len);
     g_clear_pointer (&p->later->file_path, g_free);
     if (!open) {
       reply_clear (p->later);

@@ -3,10 +3,11 @@
  *
  *   hd-stallfs SOURCE GATE MOUNTPOINT
  *
- * Mounts (FUSE, in the foreground) MOUNTPOINT/data: SOURCE's bytes, read-only. Every read, and
- * every statvfs(2) of the file system, waits until the file GATE exists (at most 60 s, then it
- * answers anyway), so a reader is stuck for as long as the test wants. Opening and stat(2)
- * answer at once, as they do on a share whose attributes are cached. Ends on SIGTERM or
+ * Mounts (FUSE, in the foreground) MOUNTPOINT/data: SOURCE's bytes, read-only. Every open(2)
+ * and read(2) of it, and every statvfs(2) of the file system, waits until the file GATE exists
+ * (at most 60 s, then it answers anyway), so a reader is stuck for as long as the test wants.
+ * stat(2) answers at once, as on a share whose attributes are cached (and the test itself looks
+ * for the mount with it). Ends on SIGTERM or
  * `fusermount3 -u MOUNTPOINT`. */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
@@ -19,6 +20,13 @@
 static char *bytes;
 static gsize len;
 static const char *gate;
+
+static void
+wait_for_gate (void)
+{
+  for (int i = 0; i < 6000 && access (gate, F_OK) != 0; i++)
+    g_usleep (10 * 1000);
+}
 
 static int
 stall_getattr (const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -56,15 +64,9 @@ stall_open (const char *path, struct fuse_file_info *fi)
     return -ENOENT;
   if ((fi->flags & O_ACCMODE) != O_RDONLY)
     return -EACCES;
+  wait_for_gate ();
   fi->direct_io = 1; /* every read comes here: none is answered from the page cache */
   return 0;
-}
-
-static void
-wait_for_gate (void)
-{
-  for (int i = 0; i < 6000 && access (gate, F_OK) != 0; i++)
-    g_usleep (10 * 1000);
 }
 
 static int
