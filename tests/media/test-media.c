@@ -1714,11 +1714,11 @@ test_archive_that_stalls_at_the_start (void)
   json_decref (rp);
 }
 
-/* A download from a share that stops answering reads: one segment of the closed recording `rid`
- * under `dir` is served by hd-stallfs, whose reads wait for a gate, and an archivist downloads
- * it. The reads wait on a worker thread: meanwhile the API answers (GET `hpath`, under 1 s; when
- * the main thread read each chunk itself, not at all). Once the share answers, the download
- * completes with the segment's own bytes. */
+/* A download from a share that stops answering: one segment of the closed recording `rid` under
+ * `dir` is served by hd-stallfs, whose opens and reads wait for a gate, and an archivist
+ * downloads it. The open and the reads wait on worker threads: meanwhile the API answers (GET
+ * `hpath`, under 1 s; when the main thread opened the file or read each chunk itself, not at
+ * all). Once the share answers, the download completes with the segment's own bytes. */
 static void
 download_that_stalls (const char *dir, const char *rid, const char *arch, json_t *manifest,
                       const char *hpath)
