@@ -771,8 +771,13 @@ main (int argc, char **argv)
       const char *type = json_string_value (json_object_get (j, "type"));
       if (type && opt_keep && g_strv_contains ((const char *const *)opt_keep, type))
         json_object_set (kept, type, j);
-      if (!g_strcmp0 (type, "welcome"))
+      if (!g_strcmp0 (type, "welcome")) {
         welcomed = TRUE;
+        /* the layout in force when it joined: the first of `layouts` */
+        json_t *mode = json_object_get (json_object_get (j, "layout"), "mode");
+        if (json_is_string (mode))
+          json_array_append (layouts, mode);
+      }
       else if (!g_strcmp0 (type, "offer")) {
         offer_at = g_get_monotonic_time ();
         offers++;
