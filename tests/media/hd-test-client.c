@@ -777,8 +777,7 @@ main (int argc, char **argv)
         json_t *mode = json_object_get (json_object_get (j, "layout"), "mode");
         if (json_is_string (mode))
           json_array_append (layouts, mode);
-      }
-      else if (!g_strcmp0 (type, "offer")) {
+      } else if (!g_strcmp0 (type, "offer")) {
         offer_at = g_get_monotonic_time ();
         offers++;
         if (!opt_no_answer) /* --no-answer: a device that hangs after joining */
