@@ -2197,8 +2197,11 @@ test_a_village_on_a_weak_link (void)
                   lost);
   g_assert_cmpint (recovered, >=, 1);
   /* of all the packets dropped on their way to it, the composite's lost for good: 0.00-0.08 with
-   * retransmission (sanitized too), 0.21-0.49 without */
-  g_assert_cmpint (lost, <=, dropped[1] / 6);
+   * retransmission, 0.21-0.49 without. Sanitized (f > 1) the daemon answers NACKs several times
+   * slower: two clean-clone CI runs lost 0.20 and 0.21 for good (32 of 152, 35 of 173; 36 and 40
+   * resent in time), others 0.07; there a quarter is allowed, and resending must still have
+   * worked (recovered above) */
+  g_assert_cmpint (lost, <=, dropped[1] / (f > 1 ? 4 : 6));
   static const char *fr[] = { "440", "660", "880" }, *col[] = { "ff0000", "00ff00", "0000ff" };
   for (int i = 0; i < 3; i++) {
     g_test_message ("%s: %.1f fps", col[i], num (r[i], NULL, "fps_last_2s"));
