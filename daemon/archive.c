@@ -142,7 +142,7 @@ hd_archive_load_hashed (const char *dir, char **sha256, GError **error)
     return NULL;
   }
   if (sha256) /* of the very bytes parsed: a rewrite after them cannot come between */
-    *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *)bytes, len);
+    *sha256 = hd_sha256_hex (bytes, len);
   json_t *segs = json_object_get (m, "segments");
   g_autofree char *jpath = g_build_filename (dir, HD_ARCHIVE_JOURNAL, NULL);
   g_autofree char *text = NULL;
