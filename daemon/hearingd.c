@@ -166,6 +166,7 @@ typedef struct {
   char *resume_who, *resume_why; /* for a resume that waits for the last segments (resume_after) */
   gboolean in_session;           /* the hearing's state is in_session */
   guint retry_source;            /* after a storage failure: tries to record again */
+  gboolean retry_sizing;         /* …and looks up the archive's free space for it (retry_sized) */
 } Hearing;
 
 static void
@@ -672,6 +673,30 @@ static const HdRecWriterCallbacks writer_cb = { .on_created = wr_created,
 #define RETRY_SECONDS 2
 #define RETRY_MIN_FREE_MB 8
 
+/* The archive's free space, looked up for a retry: the session goes back on the record if it
+ * still may and there is room. The hearing is found again by its id: it is kept while its
+ * recording is (`archive`), and a closed session's retry is removed before this comes back. */
+static void
+retry_sized (GObject *source, GAsyncResult *res, gpointer user)
+{
+  Sizing *z = user;
+  Daemon *d = z->d;
+  g_autofree char *hid = z->hid;
+  g_free (z);
+  g_autofree gint64 *mb = g_task_propagate_pointer (G_TASK (res), NULL);
+  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  if (!h || !h->retry_sizing)
+    return;
+  h->retry_sizing = FALSE;
+  if (!h->retry_source || d->stopping || !h->archive || !h->in_session || h->off_record
+      || h->recording || *mb < (gint64)MAX (d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
+    return; /* not now: the timer looks again */
+  g_source_remove (h->retry_source);
+  h->retry_source = 0;
+  g_message ("hearing %s: %" G_GINT64_FORMAT " MiB free again: recording resumes", h->hid, *mb);
+  rec_start (h, "storage available again");
+}
+
 static gboolean
 retry_recording (gpointer data)
 {
@@ -680,13 +705,18 @@ retry_recording (gpointer data)
     return G_SOURCE_CONTINUE; /* not now; a recess or the judge's pause decides for now */
   if (!hd_recwriter_idle (h->archive))
     return G_SOURCE_CONTINUE; /* the storage still stalls */
-  guint64 mb = free_mb (hd_recwriter_dir (h->archive));
-  if (mb < (guint64)MAX (h->d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
-    return G_SOURCE_CONTINUE;
-  h->retry_source = 0;
-  g_message ("hearing %s: %" G_GUINT64_FORMAT " MiB free again: recording resumes", h->hid, mb);
-  rec_start (h, "storage available again");
-  return G_SOURCE_REMOVE;
+  if (h->retry_sizing)
+    return G_SOURCE_CONTINUE; /* the last look has not come back: the share stalls again */
+  /* off the main thread, as before a new recording: the share's statvfs may wait too */
+  h->retry_sizing = TRUE;
+  Sizing *z = g_new (Sizing, 1);
+  z->d = h->d;
+  z->hid = g_strdup (h->hid);
+  GTask *task = g_task_new (NULL, NULL, retry_sized, z);
+  g_task_set_task_data (task, g_strdup (hd_recwriter_dir (h->archive)), g_free);
+  g_task_run_in_thread (task, archive_free_mb);
+  g_object_unref (task);
+  return G_SOURCE_CONTINUE;
 }
 
 /* A track could not be written: on the record as a failure, the judge and clerk told, the
