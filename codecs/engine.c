@@ -10,10 +10,11 @@ GST_DEBUG_CATEGORY_STATIC (hd_engine_debug);
 #define GST_CAT_DEFAULT hd_engine_debug
 
 static const char *const required[] = {
-  "webrtcbin", "nicesrc", "nicesink", "dtlsdec", "dtlsenc", "srtpenc", "srtpdec",
-  "rtpvp8pay", "rtpvp8depay", "vp8enc", "vp8dec", "rtpopuspay", "rtpopusdepay", "opusenc",
-  "opusdec", "compositor", "audiomixer", "videoconvert", "audioconvert", "audioresample",
-  "textoverlay", "clockoverlay", "splitmuxsink", "webmmux", "level", "identity", NULL,
+  "webrtcbin",    "nicesrc",    "nicesink",     "dtlsdec",      "dtlsenc",
+  "srtpenc",      "srtpdec",    "rtpvp8pay",    "rtpvp8depay",  "vp8enc",
+  "vp8dec",       "rtpopuspay", "rtpopusdepay", "opusenc",      "opusdec",
+  "compositor",   "audiomixer", "videoconvert", "audioconvert", "audioresample",
+  "splitmuxsink", "webmmux",    "level",        "identity",     NULL,
 };
 
 /* [media] video_codec = h264 needs these as well. */

@@ -1,6 +1,7 @@
 /* mixer-private.h — the hearing pipeline's insides, shared by mixer.c and recorder.c only. */
 #pragma once
 #include "codecs/mixer.h"
+#include "codecs/overlay.h"
 
 #include <gst/gst.h>
 
@@ -28,7 +29,9 @@ struct Peer {
   GstElement *vqueue; /* composite → this peer */
   GstPad *vtee_pad;
   GstPad *comp_pad; /* this peer's tile */
-  GstElement *vlabel;
+  GstPad *pic_pad;  /* what feeds the tile: its caps are the picture's size */
+  HdStamp *stamp;   /* their label, drawn for the picture's size (stamp_px, stamp_room) */
+  int stamp_px, stamp_room, label_x, label_y, label_w;
   GstElement *adepay_tee, *vdepay_tee; /* their media as received (decoded + recorded) */
   gboolean video_h264;                 /* they send H.264 (else VP8) */
   GstElement *alevel;  /* loudness of this peer's (post-mute) sound, for the active speaker */
@@ -69,6 +72,8 @@ struct HdMixer {
   HdMixerCallbacks cb;
   gpointer user;
   GstElement *pipeline, *comp;
+  HdOverlay *overlay;          /* the composite's text */
+  GstVideoInfo composite_info; /* its frames */
   GstElement *etee; /* the composite as encoded, before RTP: recorded */
   GstElement *vtee; /* the composite in RTP: to every peer */
   GHashTable *peers; /* pid -> Peer* */

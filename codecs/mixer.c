@@ -5,6 +5,7 @@
 
 #include "codecs/mixer-private.h"
 #include "codecs/engine.h"
+#include "codecs/overlay.h"
 #include "codecs/text.h"
 
 #include <gst/gst.h>
@@ -33,6 +34,7 @@ G_DEFINE_QUARK (hd-mixer-error-quark, hd_mixer_error)
 /* The text on the composite: the case number and time, and each tile's name and role. */
 #define CAPTION_FONT "Sans 18"
 #define LABEL_FONT "Sans 20"
+#define LABEL_FONT_FAMILY "Sans"
 /* Active speaker: readings every LEVEL_INTERVAL_MS; someone louder than SPEECH_DB who has been
  * the loudest by SWITCH_MARGIN_DB for SWITCH_READINGS readings in a row takes over. Coughs and
  * short interjections do not flip the picture. */
@@ -93,7 +95,7 @@ mixer_unref (HdMixer *m)
 typedef struct {
   HdMixer *mixer;
   GSource *source;
-  int kind; /* 0 sdp, 1 candidate, 2 state */
+  int kind; /* 0 sdp, 1 candidate, 2 state, 3 layout (a picture's size changed) */
   char *pid, *text;
   int num;
 } Call;
@@ -106,6 +108,8 @@ call_free (Call *c)
   g_free (c->text);
   g_free (c);
 }
+
+static void layout (HdMixer *m);
 
 static gboolean
 call_run (gpointer data)
@@ -124,6 +128,11 @@ call_run (gpointer data)
     m->cb.on_local_candidate (c->pid, c->text, c->num, m->user);
   else if (c->kind == 2 && m->cb.on_state)
     m->cb.on_state (c->pid, (HdPeerState)c->num, c->text, m->user);
+  else if (c->kind == 3) {
+    g_mutex_lock (&m->lock);
+    layout (m);
+    g_mutex_unlock (&m->lock);
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -209,11 +218,91 @@ by_join_order (gconstpointer a, gconstpointer b)
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A picture's size is known or changed (its caps, on its streaming thread): the labels placed
+ * again, on the main thread (under the mixer's lock there, never here: taking a participant
+ * down holds it while it waits for this thread). The caps are on the pad upstream already. */
+static GstPadProbeReturn
+picture_sized (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CAPS)
+    to_main (data, 3, NULL, NULL, 0);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A tile's label: its name and role at the bottom left of its picture, as large as a 27-pixel
+ * text on a 640×360 picture scaled to the tile's (what textoverlay drew on each participant's
+ * picture before, docs/performance.md), smaller if the name would not fit across it. */
+#define LABEL_PX 27
+#define LABEL_REF_H 360
+
+/* Where the compositor draws `p`'s picture in the box (x, y, w, h): its proportions kept
+ * (sizing-policy keep-aspect-ratio), 16:9 until its caps are known. */
+static void
+picture_rect (Peer *p, int x, int y, int w, int h, int r[4])
+{
+  int vw = 16, vh = 9;
+  GstCaps *caps = p->pic_pad ? gst_pad_get_current_caps (p->pic_pad) : NULL;
+  if (caps) {
+    GstStructure *st = gst_caps_get_structure (caps, 0);
+    int cw = 0, ch = 0;
+    if (gst_structure_get_int (st, "width", &cw) && gst_structure_get_int (st, "height", &ch)
+        && cw > 0 && ch > 0) {
+      vw = cw;
+      vh = ch;
+    }
+    gst_caps_unref (caps);
+  }
+  int pw = w, ph = h;
+  if ((gint64)vw * h > (gint64)vh * w) /* wider than the box: bars above and below */
+    ph = (int)((gint64)vh * w / vw);
+  else
+    pw = (int)((gint64)vw * h / vh);
+  r[0] = x + (w - pw) / 2;
+  r[1] = y + (h - ph) / 2;
+  r[2] = pw;
+  r[3] = ph;
+}
+
 static void
 place (Peer *p, int x, int y, int w, int h)
 {
   g_object_set (p->comp_pad, "xpos", x, "ypos", y, "width", w, "height", h, "alpha",
                 p->video_muted ? 0.0 : 1.0, NULL);
+  int r[4];
+  picture_rect (p, x, y, w, h, r);
+  int pad = MAX (3, 25 * r[3] / LABEL_REF_H), room = MAX (1, r[2] - 2 * pad);
+  int px = CLAMP (LABEL_PX * r[3] / LABEL_REF_H, 10, 40);
+  if (!p->stamp || p->stamp_px != px || p->stamp_room != room) { /* drawn for this size only */
+    hd_stamp_unref (p->stamp);
+    p->stamp = hd_stamp_new (p->label, LABEL_FONT_FAMILY, px);
+    if (p->stamp && p->stamp->w > room && px > 10) { /* a long name: smaller, to fit */
+      int fit = MAX (10, px * room / p->stamp->w);
+      hd_stamp_unref (p->stamp);
+      p->stamp = hd_stamp_new (p->label, LABEL_FONT_FAMILY, fit);
+    }
+    p->stamp_px = px;
+    p->stamp_room = room;
+  }
+  p->label_x = r[0] + pad;
+  p->label_y = r[1] + r[3] - pad - (p->stamp ? p->stamp->h : 0);
+  p->label_w = room; /* what still does not fit is cut off at the picture's edge */
+}
+
+/* The tiles' labels to the overlay (a tile whose picture is off shows none). Under lock. */
+static void
+label_tiles (HdMixer *m, GPtrArray *tiles)
+{
+  guint n = tiles->len;
+  g_autofree HdStamp **stamps = g_new0 (HdStamp *, n + 1);
+  g_autofree int *x = g_new0 (int, n + 1), *y = g_new0 (int, n + 1), *w = g_new0 (int, n + 1);
+  for (guint i = 0; i < n; i++) {
+    Peer *p = tiles->pdata[i];
+    stamps[i] = p->video_muted ? NULL : p->stamp;
+    x[i] = p->label_x;
+    y[i] = p->label_y;
+    w[i] = p->label_w;
+  }
+  hd_overlay_set_labels (m->overlay, stamps, x, y, w, n);
 }
 
 /* Place every tile for the hearing's layout. Under lock. */
@@ -257,6 +346,7 @@ layout (HdMixer *m)
     for (guint i = 0; i < n; i++)
       place (tiles->pdata[i], (int)(i % cols) * tw, (int)(i / cols) * th, tw, th);
   }
+  label_tiles (m, tiles);
   GST_INFO ("hearing %s: %s layout, %u tiles, large: %s", m->hid, hd_layout_name (m->layout), n,
             big ? big->pid : "-");
   g_ptr_array_unref (tiles);
@@ -453,21 +543,19 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer data)
       hd_mixer_make (p, "tee", "allow-not-linked", TRUE, NULL), /* as received: recorded */
       hd_mixer_make (p, vp8 ? "identity" : "h264parse", NULL),  /* H.264: whole access units */
       hd_mixer_make (p, vp8 ? "vp8dec" : "openh264dec", NULL),
-      hd_mixer_make (p, "videoconvert", NULL),
-      hd_mixer_make (p, "textoverlay", "text", p->label, "valignment", 2 /* bottom */, "halignment",
-                     0 /* left */, "font-desc", LABEL_FONT, "shaded-background", TRUE, NULL),
+      /* passes I420 through; the label is drawn on the composite (codecs/overlay.h) */
       hd_mixer_make (p, "videoconvert", NULL),
     };
     for (gsize i = 0; i + 1 < G_N_ELEMENTS (e); i++)
       gst_element_link (e[i], e[i + 1]);
     p->vdepay_tee = e[1];
-    p->vlabel = e[5];
     p->comp_pad = gst_element_request_pad_simple (m->comp, "sink_%u");
     /* faces keep their proportions whatever the tile's shape */
     g_object_set (p->comp_pad, "zorder", 1u, "sizing-policy", 1 /* keep-aspect-ratio */, NULL);
     GstPad *last = gst_element_get_static_pad (e[G_N_ELEMENTS (e) - 1], "src");
     gst_pad_link (last, p->comp_pad);
-    gst_object_unref (last);
+    p->pic_pad = last; /* its caps: the picture's size, for the label (place) */
+    gst_pad_add_probe (p->comp_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, picture_sized, m, NULL);
     layout (m);
     sync_all (e, G_N_ELEMENTS (e));
     link_chain (pad, e[0]);
@@ -668,6 +756,9 @@ peer_free (Peer *p)
   g_ptr_array_unref (p->elements);
   g_free (p->pid);
   g_free (p->label);
+  hd_stamp_unref (p->stamp);
+  if (p->pic_pad)
+    gst_object_unref (p->pic_pad);
   g_free (p->fp_hash);
   g_free (p->fp_value);
   g_free (p);
@@ -1141,6 +1232,21 @@ quality_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Each composite frame, on the compositor's thread: its text (codecs/overlay.h). */
+static GstPadProbeReturn
+draw_text (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  HdMixer *m = data;
+  GstBuffer *buf = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_PAD_PROBE_INFO_DATA (info) = buf;
+  GstVideoFrame frame;
+  if (gst_video_frame_map (&frame, &m->composite_info, buf, GST_MAP_READWRITE)) {
+    hd_overlay_draw (m->overlay, &frame);
+    gst_video_frame_unmap (&frame);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 HdMixer *
 hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
               const HdMixerCallbacks *cb, gpointer user, GError **error)
@@ -1188,11 +1294,6 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
     /* I420 straight out of the compositor: what the overlays and the encoder take, with no
      * conversion (AYUV and two videoconverts cost as much again as the encode, measured) */
     hd_mixer_make (NULL, "capsfilter", "caps", gst_caps_from_string (i420), NULL),
-    hd_mixer_make (NULL, "clockoverlay", "time-format", "%Y-%m-%d %H:%M:%S", "halignment",
-                   2 /* right */, "valignment", 2 /* top */, "shaded-background", TRUE, "font-desc",
-                   CAPTION_FONT, NULL),
-    hd_mixer_make (NULL, "textoverlay", "text", caption, "halignment", 0 /* left */, "valignment",
-                   2 /* top */, "shaded-background", TRUE, "font-desc", CAPTION_FONT, NULL),
   };
   /* the one encode: VP8 realtime, or H.264 (OpenH264: constrained baseline, packetization
    * mode 1, what browsers and hardware decoders take) with its parameter sets before every
@@ -1236,6 +1337,12 @@ hd_mixer_new (const char *hid, const char *caption, const HdMixerConfig *cfg,
   for (gsize i = 0; i + 1 < n; i++)
     ok = ok && gst_element_link (chain[i], chain[i + 1]);
   m->comp = e[2];
+  /* the case number, the clock and the tiles' labels, blended into each composite frame */
+  m->overlay = hd_overlay_new (caption, CAPTION_FONT);
+  gst_video_info_set_format (&m->composite_info, GST_VIDEO_FORMAT_I420, cfg->width, cfg->height);
+  GstPad *drawn = gst_element_get_static_pad (e[3], "src");
+  gst_pad_add_probe (drawn, GST_PAD_PROBE_TYPE_BUFFER, draw_text, m, NULL);
+  gst_object_unref (drawn);
   GstPad *bg = gst_element_get_static_pad (e[1], "src"), *bg_peer = gst_pad_get_peer (bg);
   if (bg_peer) { /* never blended: the compositor skips a pad of alpha 0 entirely */
     g_object_set (bg_peer, "alpha", 0.0, NULL);
@@ -1283,6 +1390,7 @@ hd_mixer_free (HdMixer *m)
   g_ptr_array_unref (stats);
   gst_element_set_state (m->pipeline, GST_STATE_NULL);
   drop_calls (m);       /* the pipeline's threads are gone: no more come */
+  hd_overlay_free (g_steal_pointer (&m->overlay));
   hd_recorder_free (m); /* after the pipeline stopped: its tracks' files are closed */
   g_mutex_lock (&m->lock);
   while (m->feeds->len) {

@@ -14,8 +14,7 @@ test_all_elements_present (void)
   g_assert_no_error (e);
   g_autofree char *missing = g_strjoinv (", ", rep.missing);
   if (rep.missing[0])
-    g_test_message ("missing: %s (tools/install-deps installs the packages that hold them; "
-                    "textoverlay and clockoverlay are in gstreamer1.0-x)",
+    g_test_message ("missing: %s (tools/install-deps installs the packages that hold them)",
                     missing);
   g_assert_cmpstr (missing, ==, "");
   /* the warm-up made a DTLS certificate */
