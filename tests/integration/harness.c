@@ -149,7 +149,12 @@ hd_test_rest (HdTestDaemon *d, const char *method, const char *path, const char 
   g_autofree char *resp = NULL;
   g_autoptr (GError) e = NULL;
   if (!hd_http_fetch (url, method, token, body, &o, status, &resp, &e)) {
-    g_printerr ("# %s\n", e->message);
+    /* what the daemon was doing then, for a failure that will not come again on demand */
+    const char *pid = g_subprocess_get_identifier (d->proc);
+    g_autofree char *log = hd_test_daemon_log (d);
+    gsize n = strlen (log);
+    g_printerr ("# %s\n# the daemon %s; the end of its log:\n%s\n", e->message,
+                pid ? "is still running" : "has exited", log + (n > 4000 ? n - 4000 : 0));
     *status = 0;
     return NULL;
   }
