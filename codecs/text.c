@@ -126,12 +126,12 @@ hd_stamp_new (const char *text, const char *font, int px)
   pango_cairo_show_layout (cr, layout);
   cairo_destroy (cr);
   cairo_surface_flush (surface);
-  gsize n = (gsize)s->w * s->h;
-  s->y = g_malloc (n);
-  s->ya = g_malloc (n);
-  s->u = g_malloc (n / 4);
-  s->v = g_malloc (n / 4);
-  s->uva = g_malloc (n / 4);
+  gsize n = (gsize)s->w * s->h; /* the five planes in one block */
+  s->y = g_malloc (2 * n + 3 * (n / 4));
+  s->ya = s->y + n;
+  s->u = s->ya + n;
+  s->v = s->u + n / 4;
+  s->uva = s->v + n / 4;
   convert (s, cairo_image_surface_get_data (surface), cairo_image_surface_get_stride (surface));
   cairo_surface_destroy (surface);
   g_object_unref (layout);
@@ -148,12 +148,7 @@ hd_stamp_ref (HdStamp *s)
 static void
 stamp_clear (gpointer data)
 {
-  HdStamp *s = data;
-  g_free (s->y);
-  g_free (s->ya);
-  g_free (s->u);
-  g_free (s->v);
-  g_free (s->uva);
+  g_free (((HdStamp *)data)->y); /* all its planes */
 }
 
 void

@@ -431,19 +431,45 @@ typedef struct {
   char *hid;
 } Sizing;
 
+/* The archive's free space at `dir`, looked up on a worker (a share that stops answering
+ * blocks even statvfs); `done` runs on the main thread and finds the hearing with sized(). */
+static void
+size_archive (Hearing *h, const char *dir, GAsyncReadyCallback done)
+{
+  Sizing *z = g_new (Sizing, 1);
+  z->d = h->d;
+  z->hid = g_strdup (h->hid);
+  GTask *task = g_task_new (NULL, NULL, done, z);
+  g_task_set_task_data (task, g_strdup (dir), g_free);
+  g_task_run_in_thread (task, archive_free_mb);
+  g_object_unref (task);
+}
+
+/* In size_archive's `done`: the hearing, found again by its id (NULL if it is gone), and the
+ * free MiB in *mb. */
+static Hearing *
+sized (gpointer user, GAsyncResult *res, gint64 *mb)
+{
+  Sizing *z = user;
+  gint64 *v = g_task_propagate_pointer (G_TASK (res), NULL);
+  *mb = v ? *v : G_MAXINT64;
+  g_free (v);
+  Hearing *h = g_hash_table_lookup (z->d->hearings, z->hid);
+  g_free (z->hid);
+  g_free (z);
+  return h;
+}
+
 /* The archive's free space is known: a new recording, refused below the reserve. The hearing is
  * found again by its id (it is kept while `sizing`, but the daemon may be stopping). */
 static void
 rec_sized (GObject *source, GAsyncResult *res, gpointer user)
 {
-  Sizing *z = user;
-  Daemon *d = z->d;
-  g_autofree char *hid = z->hid;
-  g_free (z);
-  g_autofree gint64 *mb = g_task_propagate_pointer (G_TASK (res), NULL);
-  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  gint64 mb;
+  Hearing *h = sized (user, res, &mb);
   if (!h || !h->sizing)
     return;
+  Daemon *d = h->d;
   h->sizing = FALSE;
   g_autofree char *who = g_steal_pointer (&h->start_who);
   g_autofree char *why = g_steal_pointer (&h->start_why);
@@ -451,11 +477,11 @@ rec_sized (GObject *source, GAsyncResult *res, gpointer user)
     hearing_maybe_free (h); /* not wanted any more */
     return;
   }
-  if (*mb < (gint64)d->cfg->min_free_mb) {
+  if (mb < (gint64)d->cfg->min_free_mb) {
     g_autofree char *why_not = g_strdup_printf ("not recording: %" G_GINT64_FORMAT
                                                 " MiB free in the archive, below the reserve of "
                                                 "%d MiB",
-                                                *mb, d->cfg->min_free_mb);
+                                                mb, d->cfg->min_free_mb);
     g_warning ("hearing %s: %s", h->hid, why_not);
     tell_record_keepers (h, "recording_refused", why_not);
     hd_core_audit (d->core, "system", "recording.refuse", h->hid,
@@ -519,13 +545,7 @@ rec_start (Hearing *h, const char *why)
     g_free (h->start_why);
     h->start_who = g_strdup (h->who);
     h->start_why = g_strdup (why);
-    Sizing *z = g_new (Sizing, 1);
-    z->d = d;
-    z->hid = g_strdup (h->hid);
-    GTask *task = g_task_new (NULL, NULL, rec_sized, z);
-    g_task_set_task_data (task, g_strdup (d->archive_dir), g_free);
-    g_task_run_in_thread (task, archive_free_mb);
-    g_object_unref (task);
+    size_archive (h, d->archive_dir, rec_sized);
     return;
   }
   /* files a failed write left unfinished are listed as partial before anything new is written */
@@ -679,21 +699,18 @@ static const HdRecWriterCallbacks writer_cb = { .on_created = wr_created,
 static void
 retry_sized (GObject *source, GAsyncResult *res, gpointer user)
 {
-  Sizing *z = user;
-  Daemon *d = z->d;
-  g_autofree char *hid = z->hid;
-  g_free (z);
-  g_autofree gint64 *mb = g_task_propagate_pointer (G_TASK (res), NULL);
-  Hearing *h = g_hash_table_lookup (d->hearings, hid);
+  gint64 mb;
+  Hearing *h = sized (user, res, &mb);
   if (!h || !h->retry_sizing)
     return;
+  Daemon *d = h->d;
   h->retry_sizing = FALSE;
   if (!h->retry_source || d->stopping || !h->archive || !h->in_session || h->off_record
-      || h->recording || *mb < (gint64)MAX (d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
+      || h->recording || mb < (gint64)MAX (d->cfg->min_free_mb, RETRY_MIN_FREE_MB))
     return; /* not now: the timer looks again */
   g_source_remove (h->retry_source);
   h->retry_source = 0;
-  g_message ("hearing %s: %" G_GINT64_FORMAT " MiB free again: recording resumes", h->hid, *mb);
+  g_message ("hearing %s: %" G_GINT64_FORMAT " MiB free again: recording resumes", h->hid, mb);
   rec_start (h, "storage available again");
 }
 
@@ -709,13 +726,7 @@ retry_recording (gpointer data)
     return G_SOURCE_CONTINUE; /* the last look has not come back: the share stalls again */
   /* off the main thread, as before a new recording: the share's statvfs may wait too */
   h->retry_sizing = TRUE;
-  Sizing *z = g_new (Sizing, 1);
-  z->d = h->d;
-  z->hid = g_strdup (h->hid);
-  GTask *task = g_task_new (NULL, NULL, retry_sized, z);
-  g_task_set_task_data (task, g_strdup (hd_recwriter_dir (h->archive)), g_free);
-  g_task_run_in_thread (task, archive_free_mb);
-  g_object_unref (task);
+  size_archive (h, hd_recwriter_dir (h->archive), retry_sized);
   return G_SOURCE_CONTINUE;
 }
 
