@@ -896,6 +896,12 @@ main (int argc, char **argv)
   json_decref (report);
   fflush (stdout);
   loops_end ();
+  /* Paused first: the network sources stop pushing before the RTP sessions are reset on their
+   * way to READY. Straight to NULL, a session emptied its table of sources while a packet just
+   * received walked it (webrtcbin 1.22; a GLib critical "g_hash_table_foreach: assertion
+   * 'version == hash_table->version'" now and then, after the report). */
+  gst_element_set_state (pipe_, GST_STATE_PAUSED);
+  gst_element_get_state (pipe_, NULL, NULL, 2 * GST_SECOND);
   gst_element_set_state (pipe_, GST_STATE_NULL);
   g_ptr_array_unref (jitterbuffers);
   g_array_unref (jitter_ssrcs);
