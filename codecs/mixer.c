@@ -274,18 +274,18 @@ place (Peer *p, int x, int y, int w, int h)
   int px = CLAMP (LABEL_PX * r[3] / LABEL_REF_H, 10, 40);
   if (!p->stamp || p->stamp_px != px || p->stamp_room != room) { /* drawn for this size only */
     hd_stamp_unref (p->stamp);
-    p->stamp = hd_stamp_new (p->label, LABEL_FONT_FAMILY, px);
-    if (p->stamp && p->stamp->w > room && px > 10) { /* a long name: smaller, to fit */
+    p->stamp = hd_stamp_new (p->label, LABEL_FONT_FAMILY, px, 0);
+    if (p->stamp && p->stamp->w > room) { /* a long name: smaller, and if need be "…" */
       int fit = MAX (10, px * room / p->stamp->w);
       hd_stamp_unref (p->stamp);
-      p->stamp = hd_stamp_new (p->label, LABEL_FONT_FAMILY, fit);
+      p->stamp = hd_stamp_new (p->label, LABEL_FONT_FAMILY, fit, room);
     }
     p->stamp_px = px;
     p->stamp_room = room;
   }
   p->label_x = r[0] + pad;
   p->label_y = r[1] + r[3] - pad - (p->stamp ? p->stamp->h : 0);
-  p->label_w = room; /* what still does not fit is cut off at the picture's edge */
+  p->label_w = room; /* never over the picture's edge, however small the tile */
 }
 
 /* The tiles' labels to the overlay (a tile whose picture is off shows none). Under lock. */

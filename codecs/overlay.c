@@ -30,7 +30,7 @@ hd_overlay_new (const char *caption, const char *font)
 {
   HdOverlay *o = g_new0 (HdOverlay, 1);
   o->font = g_strdup (font);
-  o->caption = hd_stamp_new (caption, font, 0);
+  o->caption = hd_stamp_new (caption, font, 0, 0);
   o->clock_second = -1;
   g_mutex_init (&o->lock);
   o->labels = g_array_new (FALSE, FALSE, sizeof (Placed));
@@ -118,7 +118,7 @@ hd_overlay_draw (HdOverlay *o, GstVideoFrame *f)
     g_autoptr (GDateTime) t = g_date_time_new_from_unix_local (o->clock_second);
     g_autofree char *text = t ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : NULL;
     hd_stamp_unref (o->clock);
-    o->clock = hd_stamp_new (text, o->font, 0);
+    o->clock = hd_stamp_new (text, o->font, 0, 0);
   }
   blend (f, o->caption, MARGIN, MARGIN, G_MAXINT);
   if (o->clock)

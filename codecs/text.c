@@ -7,6 +7,10 @@
 
 static GMutex text_lock; /* Pango: the one font map and everything made from it */
 
+/* No stamp is larger: wider than any composite, and within cairo's limits */
+#define STAMP_MAX_W 4096
+#define STAMP_MAX_H 512
+
 /* Under text_lock: the process's font map (pango-cairo, fontconfig's fallbacks). */
 static PangoFontMap *
 font_map (void)
@@ -102,37 +106,48 @@ convert (HdStamp *s, const guint8 *argb, int stride)
 }
 
 HdStamp *
-hd_stamp_new (const char *text, const char *font, int px)
+hd_stamp_new (const char *text, const char *font, int px, int max_w)
 {
   if (!text || !*text)
     return NULL;
+  max_w = max_w > 0 ? MIN (max_w, STAMP_MAX_W) : STAMP_MAX_W;
   g_mutex_lock (&text_lock);
   PangoLayout *layout = new_layout (text, font, px);
   PangoRectangle ink, logical;
   pango_layout_get_pixel_extents (layout, &ink, &logical);
-  /* the box: the text's line with a margin of a quarter of its height */
+  /* the box: the text's line with a margin of a quarter of its height; a text too wide for
+   * `max_w` ends in "…" */
   int pad = MAX (2, logical.height / 4);
+  if (MAX (logical.width, ink.x + ink.width) + 2 * pad > max_w) {
+    pango_layout_set_width (layout, MAX (1, max_w - 2 * pad - 1) * PANGO_SCALE);
+    pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+    pango_layout_get_pixel_extents (layout, &ink, &logical);
+  }
   int tw = MAX (logical.width, ink.x + ink.width), th = MAX (logical.height, ink.y + ink.height);
-  HdStamp *s = g_atomic_rc_box_new0 (HdStamp);
-  s->w = (tw + 2 * pad + 1) & ~1;
-  s->h = (th + pad + 1) & ~1;
-  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, s->w, s->h);
-  cairo_t *cr = cairo_create (surface);
-  cairo_set_source_rgba (cr, 0, 0, 0, 0.55); /* shaded, the picture still shows through */
-  cairo_paint (cr);
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_move_to (cr, pad, pad / 2);
-  pango_cairo_update_layout (cr, layout);
-  pango_cairo_show_layout (cr, layout);
-  cairo_destroy (cr);
-  cairo_surface_flush (surface);
-  gsize n = (gsize)s->w * s->h; /* the five planes in one block */
-  s->y = g_malloc (2 * n + 3 * (n / 4));
-  s->ya = s->y + n;
-  s->u = s->ya + n;
-  s->v = s->u + n / 4;
-  s->uva = s->v + n / 4;
-  convert (s, cairo_image_surface_get_data (surface), cairo_image_surface_get_stride (surface));
+  int w = (MIN (tw + 2 * pad, max_w) + 1) & ~1, h = (MIN (th + pad, STAMP_MAX_H) + 1) & ~1;
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  HdStamp *s = NULL;
+  if (cairo_surface_status (surface) == CAIRO_STATUS_SUCCESS) {
+    cairo_t *cr = cairo_create (surface);
+    cairo_set_source_rgba (cr, 0, 0, 0, 0.55); /* shaded, the picture still shows through */
+    cairo_paint (cr);
+    cairo_set_source_rgb (cr, 1, 1, 1);
+    cairo_move_to (cr, pad, pad / 2);
+    pango_cairo_update_layout (cr, layout);
+    pango_cairo_show_layout (cr, layout);
+    cairo_destroy (cr);
+    cairo_surface_flush (surface);
+    s = g_atomic_rc_box_new0 (HdStamp);
+    s->w = w;
+    s->h = h;
+    gsize n = (gsize)w * h; /* the five planes in one block */
+    s->y = g_malloc (2 * n + 3 * (n / 4));
+    s->ya = s->y + n;
+    s->u = s->ya + n;
+    s->v = s->u + n / 4;
+    s->uva = s->v + n / 4;
+    convert (s, cairo_image_surface_get_data (surface), cairo_image_surface_get_stride (surface));
+  }
   cairo_surface_destroy (surface);
   g_object_unref (layout);
   g_mutex_unlock (&text_lock);

@@ -24,8 +24,9 @@ typedef struct {
 } HdStamp;
 
 /* `text` in `font`, at `px` pixels (the font's size, not the box's) unless 0 (then the font's
- * own size), or NULL for an empty text. Any thread; some 0.1–0.5 ms. */
-HdStamp *hd_stamp_new (const char *text, const char *font, int px);
+ * own size), in a box at most `max_w` wide (0: 4096), a text too long for it ending in "…";
+ * NULL for an empty text. Any thread; some 0.1–0.5 ms. */
+HdStamp *hd_stamp_new (const char *text, const char *font, int px, int max_w);
 HdStamp *hd_stamp_ref (HdStamp *s);
 void hd_stamp_unref (HdStamp *s);
 

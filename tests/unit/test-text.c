@@ -36,8 +36,8 @@ test_missing_glyph_counted (void)
 static void
 test_stamp_is_white_on_shade (void)
 {
-  g_assert_null (hd_stamp_new ("", "Sans", 27));
-  HdStamp *s = hd_stamp_new ("Zhang San — party", "Sans", 27);
+  g_assert_null (hd_stamp_new ("", "Sans", 27, 0));
+  HdStamp *s = hd_stamp_new ("Zhang San — party", "Sans", 27, 0);
   g_assert_nonnull (s);
   g_assert_cmpint (s->w % 2, ==, 0);
   g_assert_cmpint (s->h % 2, ==, 0);
@@ -55,9 +55,22 @@ test_stamp_is_white_on_shade (void)
     g_assert_cmpint (ABS (s->u[i] - 128), <=, 1);
     g_assert_cmpint (ABS (s->v[i] - 128), <=, 1);
   }
-  HdStamp *big = hd_stamp_new ("Zhang San — party", "Sans", 40);
+  HdStamp *big = hd_stamp_new ("Zhang San — party", "Sans", 40, 0);
   g_assert_cmpint (big->w, >, s->w);
   hd_stamp_unref (big);
+  /* too wide for its box: it ends in "…" within it; any length stays within 4096 */
+  HdStamp *narrow = hd_stamp_new ("Zhang San — party", "Sans", 27, s->w / 2);
+  g_assert_cmpint (narrow->w, <=, s->w / 2);
+  g_assert_cmpint (narrow->h, ==, s->h);
+  hd_stamp_unref (narrow);
+  GString *endless = g_string_new (NULL);
+  for (int i = 0; i < 2000; i++)
+    g_string_append (endless, "张三 ");
+  HdStamp *huge = hd_stamp_new (endless->str, "Sans", 40, 0);
+  g_assert_cmpint (huge->w, <=, 4096);
+  g_assert_cmpint (huge->h, <=, 512);
+  hd_stamp_unref (huge);
+  g_string_free (endless, TRUE);
   hd_stamp_unref (s);
 }
 
@@ -100,7 +113,7 @@ static void
 test_labels_blend_in_their_rectangle (void)
 {
   HdOverlay *o = hd_overlay_new (NULL, "Sans 12");
-  HdStamp *s = hd_stamp_new ("Li Si — witness", "Sans", 20);
+  HdStamp *s = hd_stamp_new ("Li Si — witness", "Sans", 20, 0);
   GstVideoInfo info;
   GstVideoFrame f;
   int box[4];
