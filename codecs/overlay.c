@@ -12,7 +12,9 @@ typedef struct {
 
 struct HdOverlay {
   char *font;
-  HdStamp *caption;
+  char *caption_text;
+  HdStamp *caption; /* drawn for caption_room (beside the clock): the compositor's thread */
+  int caption_room;
   HdStamp *clock; /* the compositor's thread only */
   gint64 clock_second;
   GMutex lock;    /* the labels */
@@ -30,7 +32,7 @@ hd_overlay_new (const char *caption, const char *font)
 {
   HdOverlay *o = g_new0 (HdOverlay, 1);
   o->font = g_strdup (font);
-  o->caption = hd_stamp_new (caption, font, 0, 0);
+  o->caption_text = g_strdup (caption);
   o->clock_second = -1;
   g_mutex_init (&o->lock);
   o->labels = g_array_new (FALSE, FALSE, sizeof (Placed));
@@ -47,6 +49,7 @@ hd_overlay_free (HdOverlay *o)
   hd_stamp_unref (o->clock);
   g_array_unref (o->labels);
   g_mutex_clear (&o->lock);
+  g_free (o->caption_text);
   g_free (o->font);
   g_free (o);
 }
@@ -119,6 +122,13 @@ hd_overlay_draw (HdOverlay *o, GstVideoFrame *f)
     g_autofree char *text = t ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : NULL;
     hd_stamp_unref (o->clock);
     o->clock = hd_stamp_new (text, o->font, 0, 0);
+  }
+  /* the case number in what the clock leaves of the top line: a long one ends in "…" */
+  int room = GST_VIDEO_FRAME_WIDTH (f) - (o->clock ? o->clock->w : 0) - 3 * MARGIN;
+  if (room != o->caption_room) {
+    hd_stamp_unref (o->caption);
+    o->caption = hd_stamp_new (o->caption_text, o->font, 0, MAX (room, 2));
+    o->caption_room = room;
   }
   blend (f, o->caption, MARGIN, MARGIN, G_MAXINT);
   if (o->clock)

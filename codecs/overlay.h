@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 typedef struct HdOverlay HdOverlay;
 
 /* `caption` (may be NULL) in `font` (a Pango description, "Sans 18"), and the time
- * ("%Y-%m-%d %H:%M:%S", local) in the same font. */
+ * ("%Y-%m-%d %H:%M:%S", local) in the same font; the caption in what the clock leaves of the
+ * top line, ending in "…" if it is longer. */
 HdOverlay *hd_overlay_new (const char *caption, const char *font);
 void hd_overlay_free (HdOverlay *o);
 

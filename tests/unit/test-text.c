@@ -212,6 +212,31 @@ test_caption_left_clock_right (void)
   gst_video_frame_unmap (&f);
   gst_buffer_unref (b);
   hd_overlay_free (o);
+
+  /* a case number longer than the line: it stops before the clock, which stays whole */
+  const char *three = "(2026)浙0109民初1234号 (2026)浙0109民初1234号 (2026)浙0109民初1234号";
+  HdOverlay *ref = hd_overlay_new (NULL, "Sans 10"), *lng = hd_overlay_new (three, "Sans 10");
+  GstVideoFrame fr, fl;
+  GstBuffer *br = grey_frame (&info, &fr), *bl = grey_frame (&info, &fl);
+  hd_overlay_draw (ref, &fr); /* the clock alone */
+  hd_overlay_draw (lng, &fl);
+  int clock_left = W, caption_right = -1;
+  for (int y = 0; y < 50; y++)
+    for (int x = 0; x < W; x++)
+      if (luma_at (&fr, x, y) != 128)
+        clock_left = MIN (clock_left, x);
+  for (int y = 0; y < 50; y++)
+    for (int x = 0; x < clock_left; x++)
+      if (luma_at (&fl, x, y) != 128)
+        caption_right = MAX (caption_right, x);
+  g_assert_cmpint (caption_right, >, W / 3);          /* it is there */
+  g_assert_cmpint (caption_right, <, clock_left - 4); /* and ends before the clock */
+  gst_video_frame_unmap (&fr);
+  gst_video_frame_unmap (&fl);
+  gst_buffer_unref (br);
+  gst_buffer_unref (bl);
+  hd_overlay_free (ref);
+  hd_overlay_free (lng);
 }
 
 int
