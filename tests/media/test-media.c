@@ -592,6 +592,40 @@ decode (const char *file, gboolean video)
   return decode_as (file, video, FALSE);
 }
 
+/* The composite of `file` as the daemon drew it (640x360 RGB, the tests' size), two frames a
+ * second. */
+static GBytes *
+decode_full (const char *file)
+{
+  g_autofree char *raw = g_strconcat (file, ".full", NULL);
+  g_autofree char *cmd = g_strdup_printf (
+      "gst-launch-1.0 -q filesrc location=%s ! matroskademux ! vp8dec ! videorate ! videoconvert"
+      " ! video/x-raw,format=RGB,width=640,height=360,framerate=2/1 ! filesink location=%s",
+      file, raw);
+  g_assert_true (sh (cmd));
+  char *data = NULL;
+  gsize n = 0;
+  g_assert_true (g_file_get_contents (raw, &data, &n, NULL));
+  g_unlink (raw);
+  return g_bytes_new_take (data, n);
+}
+
+/* Share of the pixels in rows [y0, y1) of the last frame of `rgb` (decode_full) that are white:
+ * the composite's letters (no participant's colour is white). */
+static double
+white_share (GBytes *rgb, int y0, int y1)
+{
+  gsize n = 0;
+  const guint8 *p = g_bytes_get_data (rgb, &n);
+  gsize frame = 640 * 360 * 3, hit = 0;
+  if (n < frame)
+    return 0;
+  p += (n / frame - 1) * frame;
+  for (gsize i = (gsize)y0 * 640 * 3; i < (gsize)y1 * 640 * 3; i += 3)
+    hit += p[i] > 190 && p[i + 1] > 190 && p[i + 2] > 190;
+  return (double)hit / ((y1 - y0) * 640);
+}
+
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -890,6 +924,13 @@ test_recording (void)
     g_assert_cmpfloat (tone_db (mix, who[k].freq), >, -30);
   }
   g_assert_cmpfloat (tone_db (mix, 550), <, tone_db (mix, 440) - 30); /* nobody sent 550 */
+  /* its text, drawn by the daemon: the case number and the clock along the top, and each tile's
+   * name and role at its bottom left (three tiles of 320x180: the rest of the picture) */
+  g_autoptr (GBytes) drawn = decode_full (f);
+  g_test_message ("composite: white %.4f of the top 40 rows, %.4f of the rest",
+                  white_share (drawn, 0, 40), white_share (drawn, 40, 360));
+  g_assert_cmpfloat (white_share (drawn, 0, 40), >, 0.01);
+  g_assert_cmpfloat (white_share (drawn, 40, 360), >, 0.0005); /* ~100 pixels */
   /* verified: REST, and offline with the published key */
   json_t *v = verified (rid, arch);
   g_assert_true (json_is_true (json_object_get (v, "signed")));
