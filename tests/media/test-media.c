@@ -2236,13 +2236,15 @@ test_a_village_on_a_weak_link (void)
   int recovered = (int)num (rtp, NULL, "rtx_recovered"), lost = (int)num (rtp, NULL, "lost");
   g_test_message ("the village's composite: %d packets resent in time, %d lost for good", recovered,
                   lost);
-  g_assert_cmpint (recovered, >=, 1);
-  /* of all the packets dropped on their way to it, the composite's lost for good: 0.00-0.08 with
-   * retransmission, 0.21-0.49 without. Sanitized (f > 1) the daemon answers NACKs several times
-   * slower: two clean-clone CI runs lost 0.20 and 0.21 for good (32 of 152, 35 of 173; 36 and 40
-   * resent in time), others 0.07; there a quarter is allowed, and resending must still have
-   * worked (recovered above) */
-  g_assert_cmpint (lost, <=, dropped[1] / (f > 1 ? 4 : 6));
+  /* Retransmission recovers most of what the village noticed missing: more packets resent in
+   * time than lost for good (without it, none are resent). And of all the packets dropped on
+   * their way to it, the composite's lost for good are at most a quarter: usually 0.00-0.08
+   * (0.21-0.49 without retransmission), but the dropped count is small (80-170) and a run now and
+   * then loses more: two sanitized clean-clone CI runs 0.20 and 0.21 (32 of 152 with 36 resent,
+   * 35 of 173 with 40), a normal one 0.19 (15 of 80), while three reruns of it read 7, 0, 2 of
+   * 80-92 with 19-21 resent. */
+  g_assert_cmpint (recovered, >, lost);
+  g_assert_cmpint (lost, <=, dropped[1] / 4);
   static const char *fr[] = { "440", "660", "880" }, *col[] = { "ff0000", "00ff00", "0000ff" };
   for (int i = 0; i < 3; i++) {
     g_test_message ("%s: %.1f fps", col[i], num (r[i], NULL, "fps_last_2s"));
