@@ -566,24 +566,34 @@ entry_at_us (json_t *entry)
   return g_date_time_to_unix (when) * G_USEC_PER_SEC + g_date_time_get_microsecond (when);
 }
 
-/* Decode `file` with gst-launch into raw data (audio: mono F32 48 kHz; video: 64x36 RGB). */
+/* `file`'s Matroska/WebM demuxed into `tail` (a gst-launch description) and written out raw; a
+ * run that ends in an error is allowed only if `truncated` (a file cut short by a SIGKILL). */
 static GBytes *
-decode_as (const char *file, gboolean video, gboolean truncated)
+launch_into_bytes (const char *file, const char *tail, gboolean truncated)
 {
   g_autofree char *raw = g_strconcat (file, ".raw", NULL);
-  g_autofree char *cmd = g_strdup_printf (
-      "gst-launch-1.0 -q filesrc location=%s ! matroskademux ! %s ! filesink location=%s", file,
-      video ? "vp8dec ! videoconvert ! videoscale ! video/x-raw,format=RGB,width=64,height=36"
-            : "opusdec ! audioconvert ! audioresample ! "
-              "audio/x-raw,format=F32LE,channels=1,rate=48000",
-      raw);
-  /* a file cut short by a SIGKILL ends in an error, after all it holds has been decoded */
-  g_assert_true (sh (cmd) || truncated);
+  g_autofree char *cmd
+      = g_strdup_printf ("gst-launch-1.0 -q filesrc location=%s ! matroskademux ! %s ! filesink "
+                         "location=%s",
+                         file, tail, raw);
+  g_assert_true (sh (cmd) || truncated); /* it ends in an error after all it holds is decoded */
   char *data = NULL;
   gsize n = 0;
   g_assert_true (g_file_get_contents (raw, &data, &n, NULL));
   g_unlink (raw);
   return g_bytes_new_take (data, n);
+}
+
+/* Decode `file` into raw data (audio: mono F32 48 kHz; video: 64x36 RGB). */
+static GBytes *
+decode_as (const char *file, gboolean video, gboolean truncated)
+{
+  return launch_into_bytes (
+      file,
+      video ? "vp8dec ! videoconvert ! videoscale ! video/x-raw,format=RGB,width=64,height=36"
+            : "opusdec ! audioconvert ! audioresample ! "
+              "audio/x-raw,format=F32LE,channels=1,rate=48000",
+      truncated);
 }
 
 static GBytes *
@@ -597,17 +607,10 @@ decode (const char *file, gboolean video)
 static GBytes *
 decode_full (const char *file)
 {
-  g_autofree char *raw = g_strconcat (file, ".full", NULL);
-  g_autofree char *cmd = g_strdup_printf (
-      "gst-launch-1.0 -q filesrc location=%s ! matroskademux ! vp8dec ! videorate ! videoconvert"
-      " ! video/x-raw,format=RGB,width=640,height=360,framerate=2/1 ! filesink location=%s",
-      file, raw);
-  g_assert_true (sh (cmd));
-  char *data = NULL;
-  gsize n = 0;
-  g_assert_true (g_file_get_contents (raw, &data, &n, NULL));
-  g_unlink (raw);
-  return g_bytes_new_take (data, n);
+  return launch_into_bytes (file,
+                            "vp8dec ! videorate ! videoconvert ! "
+                            "video/x-raw,format=RGB,width=640,height=360,framerate=2/1",
+                            FALSE);
 }
 
 /* Share of the pixels in rows [y0, y1) of the last frame of `rgb` (decode_full) that are white:
@@ -1126,17 +1129,12 @@ test_h264 (void)
   g_autofree char *fpath = g_strdup_printf ("%s/files/%s", show, middle);
   g_autofree char *got = g_build_filename (tmp_root, "h264-segment.mkv", NULL);
   g_assert_cmpint (curl_get (fpath, arch, NULL, got), ==, 200);
-  g_autofree char *raw = g_build_filename (tmp_root, "h264-segment.rgb", NULL);
-  g_autofree char *cmd = g_strdup_printf (
-      "gst-launch-1.0 -q filesrc location=%s ! matroskademux ! h264parse ! openh264dec !"
-      " videoconvert ! videoscale ! video/x-raw,format=RGB,width=64,height=36 !"
-      " filesink location=%s",
-      got, raw);
-  g_assert_true (sh (cmd));
-  char *data = NULL;
-  gsize n = 0;
-  g_assert_true (g_file_get_contents (raw, &data, &n, NULL));
-  g_autoptr (GBytes) rgb = g_bytes_new_take (data, n);
+  g_autoptr (GBytes) rgb
+      = launch_into_bytes (got,
+                           "h264parse ! openh264dec ! videoconvert ! videoscale ! "
+                           "video/x-raw,format=RGB,width=64,height=36",
+                           FALSE);
+  gsize n = g_bytes_get_size (rgb);
   g_test_message ("recorded H.264 composite segment %s: %zu frames", middle, n / (64 * 36 * 3));
   g_assert_cmpuint (n / (64 * 36 * 3), >=, 15);
   /* its first frame: the closing empties the composite before the recording's end */
