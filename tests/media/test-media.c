@@ -613,17 +613,27 @@ decode_full (const char *file)
                             FALSE);
 }
 
+/* The decoded frame `at` (0..1 of the way through) of raw frames of `frame` bytes each, or NULL
+ * if there is none. */
+static const guint8 *
+frame_at (GBytes *raw, gsize frame, double at)
+{
+  gsize n = 0;
+  const guint8 *p = g_bytes_get_data (raw, &n);
+  if (n < frame)
+    return NULL;
+  return p + (gsize)((double)(n / frame - 1) * at) * frame;
+}
+
 /* Share of the pixels in rows [y0, y1) of the last frame of `rgb` (decode_full) that are white:
  * the composite's letters (no participant's colour is white). */
 static double
 white_share (GBytes *rgb, int y0, int y1)
 {
-  gsize n = 0;
-  const guint8 *p = g_bytes_get_data (rgb, &n);
-  gsize frame = 640 * 360 * 3, hit = 0;
-  if (n < frame)
+  const guint8 *p = frame_at (rgb, 640 * 360 * 3, 1.0);
+  gsize hit = 0;
+  if (!p)
     return 0;
-  p += (n / frame - 1) * frame;
   for (gsize i = (gsize)y0 * 640 * 3; i < (gsize)y1 * 640 * 3; i += 3)
     hit += p[i] > 190 && p[i + 1] > 190 && p[i + 2] > 190;
   return (double)hit / ((y1 - y0) * 640);
@@ -668,12 +678,10 @@ tone_db (GBytes *pcm, double freq)
 static double
 color_share_at (GBytes *rgb, guint32 color, double at)
 {
-  gsize n = 0;
-  const guint8 *p = g_bytes_get_data (rgb, &n);
   gsize frame = 64 * 36 * 3, hit = 0;
-  if (n < frame)
+  const guint8 *p = frame_at (rgb, frame, at);
+  if (!p)
     return 0;
-  p += (gsize)((double)(n / frame - 1) * at) * frame;
   for (gsize i = 0; i < frame; i += 3)
     hit += abs (p[i] - (int)(color >> 16)) < 60 && abs (p[i + 1] - (int)((color >> 8) & 255)) < 60
            && abs (p[i + 2] - (int)(color & 255)) < 60;
